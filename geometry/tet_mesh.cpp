@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include <Eigen/Geometry>
+
 #include <spdlog/spdlog.h>
 
 #include "core/error.hpp"

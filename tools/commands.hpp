@@ -9,5 +9,9 @@ class App;
 namespace metaeik::tools {
 
 void add_mesh_command(CLI::App& app);
+/// `mesh generate` (tools/mesh_generate_command.cpp), attached to the `mesh` sub-command.
+void add_mesh_generate_command(CLI::App& mesh);
+/// `dataset generate|info|config` (tools/dataset_command.cpp).
+void add_dataset_command(CLI::App& app);
 
 }  // namespace metaeik::tools

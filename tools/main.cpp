@@ -24,6 +24,8 @@ int main(int argc, char** argv) {
   });
 
 
+  tools::add_mesh_command(app);
+  tools::add_dataset_command(app);
 
   try {
     app.parse(argc, argv);
