@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 
@@ -38,7 +39,9 @@ class TempDir {
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);
   }
-  ~TempDir() { std::filesystem::remove_all(path_); }
+  ~TempDir() {
+    if (!std::getenv("METAEIK_KEEP_TEST_FILES")) std::filesystem::remove_all(path_);  // keep for inspection
+  }
   const std::filesystem::path& path() const { return path_; }
   std::filesystem::path operator/(const std::string& f) const { return path_ / f; }
 
