@@ -35,6 +35,8 @@ struct FimOptions {
   double tolerance = 1e-6;      ///< a node converges when an update changes T by no more than this (ms)
   int max_iterations = 100000;  ///< hard cap on active-list sweeps
   int threads = 0;              ///< 0 = OpenMP default
+  double band = -1.0;           ///< active band (ms): a sweep updates only active nodes with T ≤ min active T + band;
+                                ///< < 0 = automatic (¼ of the mean shortest-edge travel time), 0 = whole list
 };
 
 struct SolveStats {

@@ -1,0 +1,356 @@
+#include "eikonal/fim.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <exception>
+#include <limits>
+
+#include <omp.h>
+
+#include "core/error.hpp"
+#include "eikonal/topology.hpp"
+
+namespace metaeik::eikonal {
+
+namespace {
+
+using detail::TetGeom;
+constexpr double kInf = std::numeric_limits<double>::infinity();
+/// Local indices of the three other vertices when vertex k is updated.
+constexpr int kOther[4][3] = {{1, 2, 3}, {0, 2, 3}, {0, 1, 3}, {0, 1, 2}};
+/// Below this many nodes a sweep phase runs on one thread (results are identical either way).
+constexpr int kParallelMin = 256;
+/// Automatic band width as a fraction of the mean shortest-edge travel time of the tets.
+constexpr double kAutoBand = 0.25;
+
+// ---- local solver -------------------------------------------------------------------------------
+// The node x is updated from a face (x_0, x_1, x_2) of a tet with times t_i. With u_i = x_i − x and
+// the metric Gram Q_ij = u_iᵀ M u_j, the Hopf–Lax update is
+//   T(x) = min over μ ≥ 0, Σμ = 1 of  μᵀt + sqrt(μᵀ Q μ)
+// (linear interpolation on the face plus the metric distance). It is convex in μ; the interior
+// stationary point satisfies (ν1 − t)ᵀ Q⁻¹ (ν1 − t) = 1 with value ν and μ ∝ Q⁻¹(ν1 − t), so
+//   ν = (b + sqrt(b² − a c)) / a,  a = 1ᵀadj(Q)1, b = 1ᵀadj(Q)t, c = tᵀadj(Q)t − det Q.
+// It is kept if μ ≥ 0 (the characteristic crosses the face) and ν ≥ max t (causality); otherwise
+// the minimum lies on an edge (same formula in 2D) or at a vertex (t_i + sqrt(Q_ii)).
+// Times are shifted by their minimum for accuracy.
+
+inline double edge_update(double qii, double qij, double qjj, double ti, double tj) {
+  const double m = std::min(ti, tj);
+  const double a0 = ti - m, a1 = tj - m;
+  const double det = qii * qjj - qij * qij;
+  const double y0 = qjj - qij, y1 = qii - qij;  // adj(Q)·1
+  const double z0 = qjj * a0 - qij * a1, z1 = qii * a1 - qij * a0;  // adj(Q)·t
+  const double A = y0 + y1, B = y0 * a0 + y1 * a1, C = a0 * z0 + a1 * z1 - det;
+  const double disc = B * B - A * C;
+  if (disc < 0) return kInf;
+  const double nu = (B + std::sqrt(disc)) / A;
+  if (nu * y0 < z0 || nu * y1 < z1 || nu < std::max(a0, a1)) return kInf;
+  return m + nu;
+}
+
+inline double face_update(const double* q, double t0, double t1, double t2) {
+  const double m = std::min(t0, std::min(t1, t2));
+  const double a0 = t0 - m, a1 = t1 - m, a2 = t2 - m;
+  const double q00 = q[0], q01 = q[1], q02 = q[2], q11 = q[3], q12 = q[4], q22 = q[5];
+  const double c00 = q11 * q22 - q12 * q12, c01 = q02 * q12 - q01 * q22, c02 = q01 * q12 - q02 * q11;
+  const double c11 = q00 * q22 - q02 * q02, c12 = q01 * q02 - q00 * q12, c22 = q00 * q11 - q01 * q01;
+  const double det = q00 * c00 + q01 * c01 + q02 * c02;
+  const double y0 = c00 + c01 + c02, y1 = c01 + c11 + c12, y2 = c02 + c12 + c22;
+  const double z0 = c00 * a0 + c01 * a1 + c02 * a2;
+  const double z1 = c01 * a0 + c11 * a1 + c12 * a2;
+  const double z2 = c02 * a0 + c12 * a1 + c22 * a2;
+  const double A = y0 + y1 + y2, B = y0 * a0 + y1 * a1 + y2 * a2, C = a0 * z0 + a1 * z1 + a2 * z2 - det;
+  const double disc = B * B - A * C;
+  if (disc < 0) return kInf;
+  const double nu = (B + std::sqrt(disc)) / A;
+  if (nu * y0 < z0 || nu * y1 < z1 || nu * y2 < z2 || nu < std::max(a0, std::max(a1, a2))) return kInf;
+  return m + nu;
+}
+
+/// Minimum over the face (x_0, x_1, x_2) of one tet; +inf entries of t are unknown nodes.
+inline double tet_update(const double* q, double t0, double t1, double t2) {
+  const bool f0 = t0 < kInf, f1 = t1 < kInf, f2 = t2 < kInf;
+  if (f0 && f1 && f2) {
+    const double r = face_update(q, t0, t1, t2);
+    if (r < kInf) return r;  // convexity: an interior stationary point is the minimum over the face
+  }
+  double best = kInf;
+  if (f0 && f1) best = std::min(best, edge_update(q[0], q[1], q[3], t0, t1));
+  if (f0 && f2) best = std::min(best, edge_update(q[0], q[2], q[5], t0, t2));
+  if (f1 && f2) best = std::min(best, edge_update(q[3], q[4], q[5], t1, t2));
+  if (f0) best = std::min(best, t0 + std::sqrt(q[0]));
+  if (f1) best = std::min(best, t1 + std::sqrt(q[3]));
+  if (f2) best = std::min(best, t2 + std::sqrt(q[5]));
+  return best;
+}
+
+/// Gram of u_i = x_{other(k,i)} − x_k from the tet's Gram of d_j = x_j − x_0, scaled by w = 1/v².
+inline void local_gram(const double* g, int k, double w, double* q) {
+  const double s00 = g[0], s01 = g[1], s02 = g[2], s11 = g[3], s12 = g[4], s22 = g[5];
+  switch (k) {
+    case 0:
+      q[0] = s00, q[1] = s01, q[2] = s02, q[3] = s11, q[4] = s12, q[5] = s22;
+      break;
+    case 1:
+      q[0] = s00, q[1] = s00 - s01, q[2] = s00 - s02;
+      q[3] = s11 - 2 * s01 + s00, q[4] = s12 - s01 - s02 + s00, q[5] = s22 - 2 * s02 + s00;
+      break;
+    case 2:
+      q[0] = s11, q[1] = s11 - s01, q[2] = s11 - s12;
+      q[3] = s00 - 2 * s01 + s11, q[4] = s02 - s01 - s12 + s11, q[5] = s22 - 2 * s12 + s11;
+      break;
+    default:
+      q[0] = s22, q[1] = s22 - s02, q[2] = s22 - s12;
+      q[3] = s00 - 2 * s02 + s22, q[4] = s01 - s02 - s12 + s22, q[5] = s11 - 2 * s12 + s22;
+      break;
+  }
+  for (int i = 0; i < 6; ++i) q[i] *= w;
+}
+
+struct Context {
+  const int* tet_offsets;
+  const int* tet_entries;
+  const int* node_offsets;
+  const int* node_neighbors;
+  const TetGeom* tets;
+  const double* inv_speed2;
+};
+
+/// min(T[x], every tet candidate of x); tets whose other nodes are all ≥ the running minimum are
+/// skipped (every candidate is ≥ the smallest time it uses).
+inline double node_update(const Context& c, int x, const double* T, long long& evals) {
+  double best = T[x];
+  const int end = c.tet_offsets[x + 1];
+  for (int e = c.tet_offsets[x]; e < end; ++e) {
+    const int ent = c.tet_entries[e];
+    const int t = ent >> 2, k = ent & 3;
+    const TetGeom& tg = c.tets[t];
+    const double t0 = T[tg.v[kOther[k][0]]], t1 = T[tg.v[kOther[k][1]]], t2 = T[tg.v[kOther[k][2]]];
+    if (std::min(t0, std::min(t1, t2)) >= best) continue;
+    ++evals;
+    double q[6];
+    local_gram(tg.gram, k, c.inv_speed2[t], q);
+    best = std::min(best, tet_update(q, t0, t1, t2));
+  }
+  return best;
+}
+
+struct PerThread {
+  std::vector<int> converged, candidates, keep;
+  std::vector<double> candidate_times;
+  long long evals = 0, node_updates = 0;
+};
+
+/// Reusable working memory of one solve.
+struct Workspace {
+  std::vector<unsigned char> in_list, queued;
+  std::vector<int> changed_at, solved_at;
+  std::vector<int> active;
+  std::vector<double> next_times;
+  std::vector<PerThread> per_thread;
+};
+
+// Only active nodes with T ≤ min(active T) + band are updated in a sweep (the others wait in the
+// list), so the front is not computed far ahead of its final values and then corrected over and
+// over; band = 0 updates the whole list (plain FIM). The converged solution does not depend on it.
+// Sweep k has two write phases, stamped 2k (active nodes) and 2k+1 (new candidates); a node solve
+// that reads the times after stamp s records solved_at = s. A node only needs a new solve if one of
+// its neighbours changed after its last solve (changed_at > solved_at); otherwise its value would
+// come out the same. This bookkeeping is deterministic, so it keeps results thread-independent.
+SolveResult run_fim(const detail::Topology& topo, const detail::TetMetric& metric, const std::vector<Source>& sources,
+                    const FimOptions& options, int threads, Workspace& ws) {
+  const int n = topo.num_points;
+  const Context c{topo.tet_offsets.data(), topo.tet_entries.data(), topo.node_offsets.data(),
+                  topo.node_neighbors.data(), metric.tets, metric.inv_speed2.data()};
+  SolveResult result;
+  result.times = Eigen::VectorXd::Constant(n, kInf);
+  double* T = result.times.data();
+  ws.in_list.assign(n, 0);
+  ws.queued.assign(n, 0);
+  ws.changed_at.assign(n, -1);
+  ws.solved_at.assign(n, -1);
+  ws.active.clear();
+  ws.per_thread.resize(std::max<size_t>(ws.per_thread.size(), size_t(threads)));
+  for (auto& p : ws.per_thread) p.evals = p.node_updates = 0;
+  for (const Source& s : sources) {
+    T[s.node] = std::min(T[s.node], s.time);
+    ws.changed_at[s.node] = 0;
+  }
+  for (const Source& s : sources)
+    if (!ws.in_list[s.node]) {
+      ws.in_list[s.node] = 1;
+      ws.active.push_back(s.node);
+    }
+
+  const double tol = options.tolerance;
+  unsigned char* in_list = ws.in_list.data();
+  unsigned char* queued = ws.queued.data();
+  int* changed_at = ws.changed_at.data();
+  int* solved_at = ws.solved_at.data();
+  // True if a neighbour of x changed after x was last solved.
+  auto stale = [&](int x) {
+    const int seen = solved_at[x];
+    for (int e = c.node_offsets[x]; e < c.node_offsets[x + 1]; ++e)
+      if (changed_at[c.node_neighbors[e]] > seen) return true;
+    return false;
+  };
+  const double band = options.band >= 0 ? options.band : kAutoBand * metric.mean_edge_time;
+  int iterations = 0;
+  while (!ws.active.empty() && iterations < options.max_iterations) {
+    ++iterations;
+    const int stamp = 2 * iterations;
+    const int na = int(ws.active.size());
+    ws.next_times.resize(na);
+    const int* active = ws.active.data();
+    double* next = ws.next_times.data();
+    const bool parallel = threads > 1 && na >= kParallelMin;
+    double theta = kInf;
+    if (band > 0) {
+      double tmin = kInf;
+      for (int i = 0; i < na; ++i) tmin = std::min(tmin, T[active[i]]);
+      theta = tmin + band;
+    }
+#pragma omp parallel num_threads(threads) if (parallel)
+    {
+      PerThread& P = ws.per_thread[omp_get_thread_num()];
+      P.converged.clear();
+      P.candidates.clear();
+      P.keep.clear();
+      // 1. Jacobi update of every active node from the old times.
+#pragma omp for schedule(dynamic, 64)
+      for (int i = 0; i < na; ++i) {
+        const int x = active[i];
+        if (T[x] <= theta && stale(x)) {
+          next[i] = node_update(c, x, T, P.evals);
+          solved_at[x] = stamp - 1;
+          ++P.node_updates;
+        } else {
+          next[i] = T[x];
+        }
+      }
+      // 2. Apply; a node whose time changed by ≤ tol converges and leaves the list.
+#pragma omp for schedule(static)
+      for (int i = 0; i < na; ++i) {
+        const int x = active[i];
+        const double change = T[x] <= theta ? T[x] - next[i] : kInf;
+        if (change > 0 && change < kInf) {
+          T[x] = next[i];
+          changed_at[x] = stamp;
+        }
+        if (change <= tol) {
+          in_list[x] = 0;
+          P.converged.push_back(x);
+        } else {
+          P.keep.push_back(x);
+        }
+      }
+      // 3. Neighbours of converged nodes that are later than them, not in the list and not solved
+      //    since the converged node last changed are candidates (each once).
+      for (const int x : P.converged) {
+        const double tx = T[x];
+        for (int e = c.node_offsets[x]; e < c.node_offsets[x + 1]; ++e) {
+          const int y = c.node_neighbors[e];
+          if (!in_list[y] && T[y] > tx && stale(y) &&
+              !__atomic_exchange_n(&queued[y], 1, __ATOMIC_RELAXED))
+            P.candidates.push_back(y);
+        }
+      }
+#pragma omp barrier
+      // 4. Solve the candidates from the same times.
+      P.candidate_times.resize(P.candidates.size());
+      for (size_t j = 0; j < P.candidates.size(); ++j) {
+        const int y = P.candidates[j];
+        P.candidate_times[j] = node_update(c, y, T, P.evals);
+        solved_at[y] = stamp;
+      }
+      P.node_updates += P.candidates.size();
+#pragma omp barrier
+      // 5. Improved candidates join the list.
+      for (size_t j = 0; j < P.candidates.size(); ++j) {
+        const int y = P.candidates[j];
+        queued[y] = 0;
+        if (P.candidate_times[j] < T[y]) {
+          T[y] = P.candidate_times[j];
+          changed_at[y] = stamp + 1;
+          in_list[y] = 1;
+          P.keep.push_back(y);
+        }
+      }
+    }
+    // The next list in thread order; its order does not affect any value (Jacobi sweeps).
+    ws.active.clear();
+    for (int t = 0; t < (parallel ? threads : 1); ++t)
+      ws.active.insert(ws.active.end(), ws.per_thread[t].keep.begin(), ws.per_thread[t].keep.end());
+  }
+  result.stats.iterations = iterations;
+  result.stats.converged = ws.active.empty();
+  for (const auto& p : ws.per_thread) {
+    result.stats.local_updates += p.evals;
+    result.stats.node_updates += p.node_updates;
+  }
+  return result;
+}
+
+}  // namespace
+
+SpeedField SpeedField::uniform(const geometry::TetMesh& mesh, double v) {
+  SpeedField f;
+  f.location = Location::kNode;
+  f.speed = Eigen::VectorXd::Constant(mesh.num_points(), v);
+  return f;
+}
+
+struct FimSolver::Impl {
+  detail::Topology topo;
+  FimOptions options;
+};
+
+FimSolver::FimSolver(const geometry::TetMesh& mesh, FimOptions options) : impl_(std::make_unique<Impl>()) {
+  detail::check_options(options);
+  impl_->options = options;
+  impl_->topo = detail::build_topology(mesh);
+}
+
+FimSolver::~FimSolver() = default;
+FimSolver::FimSolver(FimSolver&&) noexcept = default;
+
+const FimOptions& FimSolver::options() const { return impl_->options; }
+
+SolveResult FimSolver::solve(const SpeedField& speed, const std::vector<Source>& sources) const {
+  detail::check_sources(impl_->topo, sources);
+  const detail::TetMetric metric = detail::build_metric(impl_->topo, speed);
+  Workspace ws;
+  return run_fim(impl_->topo, metric, sources, impl_->options, detail::resolve_threads(impl_->options.threads), ws);
+}
+
+std::vector<SolveResult> FimSolver::solve_batch(const std::vector<SpeedField>& speeds,
+                                                const std::vector<BatchItem>& items) const {
+  const detail::Topology& topo = impl_->topo;
+  detail::check_batch(topo, speeds, items);
+  std::vector<SolveResult> results(items.size());
+  const int count = int(items.size());
+  std::exception_ptr error;
+#pragma omp parallel num_threads(detail::resolve_threads(impl_->options.threads)) if (count > 1)
+  {
+    Workspace ws;
+#pragma omp for schedule(dynamic, 1)
+    for (int i = 0; i < count; ++i) {
+      try {
+        const detail::TetMetric metric = detail::build_metric(topo, speeds[items[i].speed]);
+        results[i] = run_fim(topo, metric, items[i].sources, impl_->options, 1, ws);
+      } catch (...) {
+#pragma omp critical(metaeik_fim_batch_error)
+        if (!error) error = std::current_exception();
+      }
+    }
+  }
+  if (error) std::rethrow_exception(error);
+  return results;
+}
+
+SolveResult solve(const geometry::TetMesh& mesh, const SpeedField& speed, const std::vector<Source>& sources,
+                  FimOptions options) {
+  return FimSolver(mesh, options).solve(speed, sources);
+}
+
+}  // namespace metaeik::eikonal

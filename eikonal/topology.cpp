@@ -1,0 +1,224 @@
+#include "eikonal/topology.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include <Eigen/Geometry>
+#include <omp.h>
+
+#include "core/error.hpp"
+
+namespace metaeik::eikonal::detail {
+
+namespace {
+constexpr int kEdges[6][2] = {{0, 1}, {0, 2}, {0, 3}, {1, 2}, {1, 3}, {2, 3}};
+
+void fill_gram(const Eigen::Vector3d d[3], const Eigen::Matrix3d* metric, double* g) {
+  int idx = 0;
+  for (int i = 0; i < 3; ++i)
+    for (int j = i; j < 3; ++j) g[idx++] = metric ? d[i].dot(*metric * d[j]) : d[i].dot(d[j]);
+}
+
+void edge_vectors(const geometry::Points& P, const int* v, Eigen::Vector3d d[3]) {
+  for (int i = 0; i < 3; ++i) d[i] = (P.row(v[i + 1]) - P.row(v[0])).transpose();
+}
+}  // namespace
+
+Topology build_topology(const geometry::TetMesh& mesh) {
+  Topology topo;
+  const int n = mesh.num_points();
+  const int nt = mesh.num_tets();
+  METAEIK_CHECK(nt > 0, "mesh has no tetrahedra");
+  for (int i = 0; i < n; ++i)
+    METAEIK_CHECK(mesh.points.row(i).allFinite(), "point " << i << " has a non-finite coordinate");
+  topo.num_points = n;
+  topo.num_tets = nt;
+  topo.points = mesh.points;
+  topo.tets.resize(nt);
+  for (int t = 0; t < nt; ++t) {
+    TetGeom& tg = topo.tets[t];
+    for (int k = 0; k < 4; ++k) {
+      const int v = mesh.tets(t, k);
+      METAEIK_CHECK(v >= 0 && v < n, "tet " << t << " references point " << v << ", out of range [0, " << n << ")");
+      tg.v[k] = v;
+    }
+    Eigen::Vector3d d[3];
+    edge_vectors(mesh.points, tg.v, d);
+    double lmax = 0.0;
+    for (const auto& e : kEdges)
+      lmax = std::max(lmax, (mesh.points.row(tg.v[e[0]]) - mesh.points.row(tg.v[e[1]])).norm());
+    const double vol6 = d[0].dot(d[1].cross(d[2]));
+    METAEIK_CHECK(std::abs(vol6) > 6e-12 * lmax * lmax * lmax, "tet " << t << " has zero volume (degenerate)");
+    fill_gram(d, nullptr, tg.gram);
+  }
+
+  // CSR node → incident (tet, local vertex).
+  topo.tet_offsets.assign(n + 1, 0);
+  for (const auto& tg : topo.tets)
+    for (int k = 0; k < 4; ++k) ++topo.tet_offsets[tg.v[k] + 1];
+  for (int i = 0; i < n; ++i) topo.tet_offsets[i + 1] += topo.tet_offsets[i];
+  topo.tet_entries.resize(4 * size_t(nt));
+  {
+    std::vector<int> fill(topo.tet_offsets.begin(), topo.tet_offsets.end() - 1);
+    for (int t = 0; t < nt; ++t)
+      for (int k = 0; k < 4; ++k) topo.tet_entries[fill[topo.tets[t].v[k]]++] = 4 * t + k;
+  }
+
+  // CSR node → edge neighbours (sorted, unique).
+  topo.node_offsets.assign(n + 1, 0);
+  std::vector<int> scratch;
+  std::vector<std::vector<int>> rows(n);
+  for (int i = 0; i < n; ++i) {
+    scratch.clear();
+    for (int e = topo.tet_offsets[i]; e < topo.tet_offsets[i + 1]; ++e) {
+      const TetGeom& tg = topo.tets[topo.tet_entries[e] >> 2];
+      for (int k = 0; k < 4; ++k)
+        if (tg.v[k] != i) scratch.push_back(tg.v[k]);
+    }
+    std::sort(scratch.begin(), scratch.end());
+    scratch.erase(std::unique(scratch.begin(), scratch.end()), scratch.end());
+    rows[i] = scratch;
+    topo.node_offsets[i + 1] = topo.node_offsets[i] + int(scratch.size());
+  }
+  topo.node_neighbors.resize(topo.node_offsets[n]);
+  for (int i = 0; i < n; ++i) std::copy(rows[i].begin(), rows[i].end(), topo.node_neighbors.begin() + topo.node_offsets[i]);
+
+  topo.reverse_entry.resize(topo.node_neighbors.size());
+  for (int a = 0; a < n; ++a)
+    for (int e = topo.node_offsets[a]; e < topo.node_offsets[a + 1]; ++e) {
+      const int b = topo.node_neighbors[e];
+      const auto first = topo.node_neighbors.begin() + topo.node_offsets[b];
+      const auto last = topo.node_neighbors.begin() + topo.node_offsets[b + 1];
+      topo.reverse_entry[e] = int(std::lower_bound(first, last, a) - topo.node_neighbors.begin());
+    }
+
+  // Each tet edge → CSR entry of (lo → hi).
+  topo.tet_edges.resize(6 * size_t(nt));
+  for (int t = 0; t < nt; ++t)
+    for (int e = 0; e < 6; ++e) {
+      int a = topo.tets[t].v[kEdges[e][0]], b = topo.tets[t].v[kEdges[e][1]];
+      if (a > b) std::swap(a, b);
+      const auto first = topo.node_neighbors.begin() + topo.node_offsets[a];
+      const auto last = topo.node_neighbors.begin() + topo.node_offsets[a + 1];
+      topo.tet_edges[6 * size_t(t) + e] = int(std::lower_bound(first, last, b) - topo.node_neighbors.begin());
+    }
+  return topo;
+}
+
+void check_speed(const Topology& topo, const SpeedField& speed) {
+  const int n = topo.num_points, nt = topo.num_tets;
+  const bool per_node = speed.location == SpeedField::Location::kNode;
+  const char* where = per_node ? "node" : "tet";
+  const int expected = per_node ? n : nt;
+  METAEIK_CHECK(speed.speed.size() == expected, "speed field has " << speed.speed.size() << " values, expected "
+                                                                   << expected << " (one per " << where << ")");
+  for (int i = 0; i < expected; ++i) {
+    const double v = speed.speed[i];
+    METAEIK_CHECK(std::isfinite(v), "speed at " << where << " " << i << " is not finite (" << v << ")");
+    METAEIK_CHECK(v > 0, "speed at " << where << " " << i << " is not positive (" << v << ")");
+  }
+  if (speed.fibers.rows() == 0) return;
+  const double rho = speed.transverse_ratio;
+  METAEIK_CHECK(std::isfinite(rho) && rho > 0, "transverse speed ratio must be positive and finite, got " << rho);
+  METAEIK_CHECK(speed.fibers.rows() == nt,
+                "fibre field has " << speed.fibers.rows() << " rows, expected " << nt << " (one per tet)");
+  for (int t = 0; t < nt; ++t) {
+    const Eigen::Vector3d f = speed.fibers.row(t).transpose();
+    METAEIK_CHECK(f.allFinite(), "fibre of tet " << t << " is not finite");
+    METAEIK_CHECK(f.norm() > 1e-12, "fibre of tet " << t << " has zero length");
+  }
+}
+
+void build_anisotropic(const Topology& topo, const SpeedField& speed, TetMetric& m);
+
+TetMetric build_metric(const Topology& topo, const SpeedField& speed) {
+  check_speed(topo, speed);
+  TetMetric m;
+  const int nt = topo.num_tets;
+  const bool per_node = speed.location == SpeedField::Location::kNode;
+  m.inv_speed2.resize(nt);
+  for (int t = 0; t < nt; ++t) {
+    double v;
+    if (per_node) {
+      // Harmonic mean of the node speeds = arithmetic mean of slowness.
+      const int* tv = topo.tets[t].v;
+      const double slowness =
+          0.25 * (1.0 / speed.speed[tv[0]] + 1.0 / speed.speed[tv[1]] + 1.0 / speed.speed[tv[2]] + 1.0 / speed.speed[tv[3]]);
+      v = 1.0 / slowness;
+    } else {
+      v = speed.speed[t];
+    }
+    m.inv_speed2[t] = 1.0 / (v * v);
+  }
+
+  if (speed.fibers.rows() == 0) {
+    m.tets = topo.tets.data();
+  } else {
+    build_anisotropic(topo, speed, m);
+  }
+  double sum = 0.0;
+  for (int t = 0; t < nt; ++t) {
+    double l2 = std::numeric_limits<double>::infinity();
+    for (const auto& e : kEdges) l2 = std::min(l2, edge_length2(m.tets[t].gram, e[0], e[1]));
+    sum += std::sqrt(l2 * m.inv_speed2[t]);
+  }
+  m.mean_edge_time = sum / nt;
+  return m;
+}
+
+void build_anisotropic(const Topology& topo, const SpeedField& speed, TetMetric& m) {
+  const int nt = topo.num_tets;
+  const double rho = speed.transverse_ratio;
+  m.own.resize(nt);
+  const double inv_rho2 = 1.0 / (rho * rho);
+  for (int t = 0; t < nt; ++t) {
+    const Eigen::Vector3d f = speed.fibers.row(t).normalized().transpose();
+    // M0 = D0⁻¹ with D0 = f fᵀ + ρ² (I − f fᵀ): M0 = f fᵀ + ρ⁻² (I − f fᵀ).
+    const Eigen::Matrix3d ff = f * f.transpose();
+    const Eigen::Matrix3d metric = ff + inv_rho2 * (Eigen::Matrix3d::Identity() - ff);
+    TetGeom& tg = m.own[t];
+    std::copy(topo.tets[t].v, topo.tets[t].v + 4, tg.v);
+    Eigen::Vector3d d[3];
+    edge_vectors(topo.points, tg.v, d);
+    fill_gram(d, &metric, tg.gram);
+  }
+  m.tets = m.own.data();
+}
+
+void check_sources(const Topology& topo, const std::vector<Source>& sources) {
+  METAEIK_CHECK(!sources.empty(), "no source nodes given");
+  for (const Source& s : sources) {
+    METAEIK_CHECK(s.node >= 0 && s.node < topo.num_points,
+                  "source node " << s.node << " is out of range [0, " << topo.num_points << ")");
+    METAEIK_CHECK(std::isfinite(s.time), "onset time of source node " << s.node << " is not finite (" << s.time << ")");
+  }
+}
+
+void check_batch(const Topology& topo, const std::vector<SpeedField>& speeds, const std::vector<BatchItem>& items) {
+  std::vector<char> checked(speeds.size(), 0);
+  for (size_t i = 0; i < items.size(); ++i) {
+    const BatchItem& item = items[i];
+    try {
+      METAEIK_CHECK(item.speed >= 0 && item.speed < int(speeds.size()),
+                    "speed index " << item.speed << " is out of range [0, " << speeds.size() << ")");
+      check_sources(topo, item.sources);
+      if (!checked[item.speed]) check_speed(topo, speeds[item.speed]);
+      checked[item.speed] = 1;
+    } catch (const core::Error& e) {
+      throw core::Error("batch item " + std::to_string(i) + ": " + e.what(), e.file(), e.line());
+    }
+  }
+}
+
+void check_options(const FimOptions& o) {
+  METAEIK_CHECK(std::isfinite(o.tolerance) && o.tolerance >= 0,
+                "solver tolerance must be a finite number ≥ 0, got " << o.tolerance);
+  METAEIK_CHECK(o.max_iterations >= 1, "solver max_iterations must be at least 1, got " << o.max_iterations);
+  METAEIK_CHECK(o.threads >= 0, "solver threads must be ≥ 0 (0 = OpenMP default), got " << o.threads);
+  METAEIK_CHECK(std::isfinite(o.band), "solver band must be finite (< 0 = automatic), got " << o.band);
+}
+
+int resolve_threads(int threads) { return threads > 0 ? threads : std::max(1, omp_get_max_threads()); }
+
+}  // namespace metaeik::eikonal::detail
