@@ -13,5 +13,19 @@ void add_mesh_command(CLI::App& app);
 void add_mesh_generate_command(CLI::App& mesh);
 /// `dataset generate|info|config` (tools/dataset_command.cpp).
 void add_dataset_command(CLI::App& app);
+/// `solve` (tools/solve_command.cpp): one FIM or Dijkstra solve → VTU.
+void add_solve_command(CLI::App& app);
+
+/// `cell` (tools/cell_command.cpp): single-cell pacing of FHN / MS / TTP06.
+void add_cell_command(CLI::App& app);
+/// `tissue` (tools/tissue_command.cpp): monodomain tissue simulation from a JSON config.
+void add_tissue_command(CLI::App& app);
+
+#ifdef METAEIK_WITH_TORCH
+/// `train`, `personalize`, `evaluate` (tools/{train,personalize,evaluate}_command.cpp): the meta-PINN.
+void add_train_command(CLI::App& app);
+void add_personalize_command(CLI::App& app);
+void add_evaluate_command(CLI::App& app);
+#endif
 
 }  // namespace metaeik::tools

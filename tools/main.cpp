@@ -26,6 +26,14 @@ int main(int argc, char** argv) {
 
   tools::add_mesh_command(app);
   tools::add_dataset_command(app);
+  tools::add_solve_command(app);
+  tools::add_cell_command(app);
+  tools::add_tissue_command(app);
+#ifdef METAEIK_WITH_TORCH
+  tools::add_train_command(app);
+  tools::add_personalize_command(app);
+  tools::add_evaluate_command(app);
+#endif
 
   try {
     app.parse(argc, argv);
