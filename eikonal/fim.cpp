@@ -109,27 +109,31 @@ inline void local_gram(const double* g, int k, double w, double* q) {
 
 struct Context {
   const int* tet_offsets;
-  const int* tet_entries;
+  const detail::TetEntry* tet_entries;
   const int* node_offsets;
   const int* node_neighbors;
   const TetGeom* tets;
   const double* inv_speed2;
 };
 
-/// min(T[x], every tet candidate of x); tets whose other nodes are all ≥ the running minimum are
-/// skipped (every candidate is ≥ the smallest time it uses).
-inline double node_update(const Context& c, int x, const double* T, long long& evals) {
+/// min(T[x], every tet candidate of x). Skipped, because they cannot lower T[x]: tets whose other
+/// nodes are all ≥ the running minimum (every candidate is ≥ the smallest time it uses), and tets
+/// none of whose other nodes changed after x was last solved (stamp `seen`; same inputs give the same
+/// candidate, which T[x] already is ≤ of).
+inline double node_update(const Context& c, int x, const double* T, const int* changed_at, int seen,
+                          long long& evals) {
   double best = T[x];
   const int end = c.tet_offsets[x + 1];
   for (int e = c.tet_offsets[x]; e < end; ++e) {
-    const int ent = c.tet_entries[e];
-    const int t = ent >> 2, k = ent & 3;
-    const TetGeom& tg = c.tets[t];
-    const double t0 = T[tg.v[kOther[k][0]]], t1 = T[tg.v[kOther[k][1]]], t2 = T[tg.v[kOther[k][2]]];
+    const detail::TetEntry& te = c.tet_entries[e];
+    const int v0 = te.other[0], v1 = te.other[1], v2 = te.other[2];
+    const double t0 = T[v0], t1 = T[v1], t2 = T[v2];
     if (std::min(t0, std::min(t1, t2)) >= best) continue;
+    if (std::max(changed_at[v0], std::max(changed_at[v1], changed_at[v2])) <= seen) continue;
     ++evals;
+    const int t = te.tet_k >> 2, k = te.tet_k & 3;
     double q[6];
-    local_gram(tg.gram, k, c.inv_speed2[t], q);
+    local_gram(c.tets[t].gram, k, c.inv_speed2[t], q);
     best = std::min(best, tet_update(q, t0, t1, t2));
   }
   return best;
@@ -221,7 +225,7 @@ SolveResult run_fim(const detail::Topology& topo, const detail::TetMetric& metri
       for (int i = 0; i < na; ++i) {
         const int x = active[i];
         if (T[x] <= theta && stale(x)) {
-          next[i] = node_update(c, x, T, P.evals);
+          next[i] = node_update(c, x, T, changed_at, solved_at[x], P.evals);
           solved_at[x] = stamp - 1;
           ++P.node_updates;
         } else {
@@ -260,7 +264,7 @@ SolveResult run_fim(const detail::Topology& topo, const detail::TetMetric& metri
       P.candidate_times.resize(P.candidates.size());
       for (size_t j = 0; j < P.candidates.size(); ++j) {
         const int y = P.candidates[j];
-        P.candidate_times[j] = node_update(c, y, T, P.evals);
+        P.candidate_times[j] = node_update(c, y, T, changed_at, solved_at[y], P.evals);
         solved_at[y] = stamp;
       }
       P.node_updates += P.candidates.size();

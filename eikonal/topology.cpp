@@ -62,7 +62,12 @@ Topology build_topology(const geometry::TetMesh& mesh) {
   {
     std::vector<int> fill(topo.tet_offsets.begin(), topo.tet_offsets.end() - 1);
     for (int t = 0; t < nt; ++t)
-      for (int k = 0; k < 4; ++k) topo.tet_entries[fill[topo.tets[t].v[k]]++] = 4 * t + k;
+      for (int k = 0; k < 4; ++k) {
+        TetEntry& te = topo.tet_entries[fill[topo.tets[t].v[k]]++];
+        for (int j = 0, o = 0; j < 4; ++j)
+          if (j != k) te.other[o++] = topo.tets[t].v[j];
+        te.tet_k = 4 * t + k;
+      }
   }
 
   // CSR node → edge neighbours (sorted, unique).
@@ -72,9 +77,7 @@ Topology build_topology(const geometry::TetMesh& mesh) {
   for (int i = 0; i < n; ++i) {
     scratch.clear();
     for (int e = topo.tet_offsets[i]; e < topo.tet_offsets[i + 1]; ++e) {
-      const TetGeom& tg = topo.tets[topo.tet_entries[e] >> 2];
-      for (int k = 0; k < 4; ++k)
-        if (tg.v[k] != i) scratch.push_back(tg.v[k]);
+      for (const int v : topo.tet_entries[e].other) scratch.push_back(v);
     }
     std::sort(scratch.begin(), scratch.end());
     scratch.erase(std::unique(scratch.begin(), scratch.end()), scratch.end());

@@ -16,6 +16,13 @@ struct alignas(64) TetGeom {
   double gram[6];
 };
 
+/// One (node, incident tet) pair of the node → tet adjacency: the tet's other three vertices (in
+/// the order kOther[k] of fim.cpp) and 4·tet + k, k = the node's local index. 16 bytes.
+struct TetEntry {
+  int other[3];
+  int tet_k;
+};
+
 /// Precomputed once per mesh.
 struct Topology {
   int num_points = 0;
@@ -23,7 +30,7 @@ struct Topology {
   geometry::Points points;           ///< #P×3 copy (for anisotropic metrics)
   std::vector<TetGeom> tets;         ///< #T, Euclidean Gram (M = I)
   std::vector<int> tet_offsets;      ///< CSR node → incident tets, #P+1
-  std::vector<int> tet_entries;      ///< 4·tet + local vertex index
+  std::vector<TetEntry> tet_entries; ///< per node, its incident tets
   std::vector<int> node_offsets;     ///< CSR node → edge-neighbour nodes, #P+1
   std::vector<int> node_neighbors;   ///< sorted per node
   std::vector<int> reverse_entry;    ///< for CSR entry (a → b), the entry (b → a)
