@@ -53,19 +53,18 @@ Dataset Dataset::load(const fs::path& dir) {
     METAEIK_CHECK(manifest.contains(key) && manifest.at(key).is_array(), r.error_prefix(key) << "expected an array");
     return manifest.at(key);
   };
-  const auto item = [&](const Json& j, const std::string& key, std::size_t i, const std::string& what) {
+  const auto item = [&](const Json& j, const std::string& key, std::size_t i) {
     const std::string prefix = key + "[" + std::to_string(i) + "]";
     core::JsonReader e(j, src, prefix);
     int index = int(i);
     e.get("index", index);
     METAEIK_CHECK(index == int(i), e.error_prefix("index") << "expected " << i << ", got " << index);
-    (void)what;
     return e;
   };
 
   const Json geoms = list("geometries");
   for (std::size_t i = 0; i < geoms.size(); ++i) {
-    auto e = item(geoms[i], "geometries", i, "geometry");
+    auto e = item(geoms[i], "geometries", i);
     DatasetGeometry g;
     e.require("name", g.name);
     e.require("file", g.file);
@@ -77,7 +76,7 @@ Dataset Dataset::load(const fs::path& dir) {
   }
   const Json subjects = list("subjects");
   for (std::size_t i = 0; i < subjects.size(); ++i) {
-    auto e = item(subjects[i], "subjects", i, "subject");
+    auto e = item(subjects[i], "subjects", i);
     DatasetSubject s;
     e.require("geometry", s.geometry);
     METAEIK_CHECK(s.geometry >= 0 && s.geometry < int(ds.geometries_.size()),
@@ -101,7 +100,7 @@ Dataset Dataset::load(const fs::path& dir) {
   }
   const Json maps = list("maps");
   for (std::size_t i = 0; i < maps.size(); ++i) {
-    auto e = item(maps[i], "maps", i, "map");
+    auto e = item(maps[i], "maps", i);
     DatasetMap m;
     e.require("subject", m.subject);
     METAEIK_CHECK(m.subject >= 0 && m.subject < int(ds.subjects_.size()),

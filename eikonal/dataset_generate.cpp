@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
 #include <iomanip>
 #include <regex>
 #include <set>
@@ -365,13 +366,47 @@ void generate_dataset(const DatasetConfig& config, const fs::path& dir, bool for
   speed_options.border_width = config.scars.border_width;
 
   Json geometries = Json::array(), subjects = Json::array(), maps = Json::array();
+  const int threads = config.solver.threads > 0 ? config.solver.threads : omp_get_max_threads();
+
+  // Geometries first, in parallel (each CGAL meshing is single-threaded and seeded, so the result
+  // does not depend on the thread count). The first failing geometry (by index) is reported.
+  std::vector<geometry::TetMesh> meshes(num_geoms);
+  std::vector<double> mesh_seconds(num_geoms, 0.0);
+  {
+    std::vector<std::exception_ptr> errors(num_geoms);
+    core::ProgressBar mesh_bar("geometries", std::size_t(num_geoms));
+#pragma omp parallel for schedule(dynamic, 1) num_threads(std::min(threads, num_geoms))
+    for (int g = 0; g < num_geoms; ++g) {
+      if (stop && stop->load()) continue;
+      core::Stopwatch clock;
+      const auto prepare = [&] {
+        // Exceptions must not leave an OpenMP block: keep the first one per geometry.
+        try {
+          meshes[g] = prepare_geometry(config.geometries[g], source, g, config.scars.kind == "aha");
+        } catch (...) {
+          errors[g] = std::current_exception();
+        }
+      };
+      if (config.geometries[g].from_file) {
+        // VTK readers are kept to one thread at a time.
+#pragma omp critical(metaeik_dataset_read)
+        prepare();
+      } else {
+        prepare();
+      }
+      mesh_seconds[g] = clock.seconds();
+      mesh_bar.advance();
+    }
+    for (const auto& e : errors)
+      if (e) std::rethrow_exception(e);
+  }
+
   core::ProgressBar bar("dataset", std::size_t(num_maps));
   for (int g = 0; g < num_geoms; ++g) {
     check_stop();
     const GeometrySpec& spec = config.geometries[g];
     core::Stopwatch geometry_clock;
-    geometry::TetMesh mesh = prepare_geometry(spec, source, g, config.scars.kind == "aha");
-    const double mesh_seconds = geometry_clock.seconds();
+    geometry::TetMesh mesh = std::move(meshes[g]);
     const Eigen::VectorXi surface = mesh.point_labels("surface");
     const Eigen::VectorXi observed = mesh.point_labels("observed");
 
@@ -444,9 +479,7 @@ void generate_dataset(const DatasetConfig& config, const fs::path& dir, bool for
       }
     }
 
-    geometry_clock.reset();
     const FimSolver solver(mesh, config.solver);
-    const int threads = config.solver.threads > 0 ? config.solver.threads : omp_get_max_threads();
     const std::size_t chunk = std::size_t(std::max(16, 4 * threads));
     std::vector<SolveResult> results;
     for (std::size_t begin = 0; begin < items.size(); begin += chunk) {
@@ -457,7 +490,7 @@ void generate_dataset(const DatasetConfig& config, const fs::path& dir, bool for
       bar.advance(part.size());
     }
     spdlog::info("geometry {}: {} nodes, {} tets, {} observed; mesh {:.2f} s, {} solves {:.2f} s", spec.name,
-                 mesh.num_points(), mesh.num_tets(), observed.sum(), mesh_seconds, items.size(),
+                 mesh.num_points(), mesh.num_tets(), observed.sum(), mesh_seconds[g], items.size(),
                  geometry_clock.seconds());
 
     for (std::size_t i = 0; i < items.size(); ++i) {
