@@ -1,0 +1,178 @@
+// Meta-PINN timings (DESIGN.md, metapinn; paper: ~3 s per training episode on an RTX 3090):
+//  - one training episode = one subject: k context maps + its query maps, forward + backward
+//    (data loss + PDE loss with ∇ₓT by double backward) + AdamW step;
+//  - personalisation latency: one feed-forward pass (encoders, hypernetworks, T, F and the
+//    residual on every node).
+// On a generated 2 000-node BiV with FIM activation maps (or a dataset's first subject).
+//
+//   metapinn_bench [--config configs/train/quick.json] [--threads 2] [--reps 10] [-o bench/results/metapinn.md]
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "core/random.hpp"
+#include "core/timer.hpp"
+#include "eikonal/fim.hpp"
+#include "geometry/generate.hpp"
+#include "metapinn/personalize.hpp"
+#include "metapinn/trainer.hpp"
+
+using namespace metaeik;
+
+namespace {
+
+struct Stats {
+  double median = 0, min = 0;
+};
+Stats stats(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return {v[v.size() / 2], v.front()};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string config_path = std::string(METAEIK_SOURCE_DIR) + "/configs/train/quick.json";
+  std::string output = std::string(METAEIK_SOURCE_DIR) + "/bench/results/metapinn.md";
+  int threads = 2, reps = 10;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string a = argv[i];
+    if (a == "--config") config_path = argv[i + 1];
+    else if (a == "--threads") threads = std::stoi(argv[i + 1]);
+    else if (a == "--reps") reps = std::stoi(argv[i + 1]);
+    else if (a == "-o") output = argv[i + 1];
+    else {
+      std::fprintf(stderr, "unknown argument %s\n", a.c_str());
+      return 1;
+    }
+  }
+  try {
+    torch::set_num_threads(threads);
+    auto config = metapinn::load_train_config(config_path);
+    const auto& t = config.train;
+
+    // Geometry and one subject: uniform 0.6 mm/ms with a slow AHA 1,2,7,8 scar, FIM maps.
+    geometry::GeneratorOptions gen;
+    gen.shape = "biv";
+    gen.target_nodes = 2000;
+    auto mesh = geometry::generate_ventricle(gen);
+    const int n = mesh.num_points();
+    auto surface = mesh.point_labels("surface");
+    auto aha = mesh.point_labels("aha");
+    Eigen::VectorXi observed(n);
+    Eigen::VectorXd speed(n);
+    for (int i = 0; i < n; ++i) {
+      observed[i] = (surface[i] == 1 || surface[i] == 2) ? 1 : 0;
+      speed[i] = (aha[i] == 1 || aha[i] == 2 || aha[i] == 7 || aha[i] == 8) ? 0.1 : 0.6;
+    }
+    eikonal::SpeedField field;
+    field.speed = speed;
+    eikonal::FimSolver solver(mesh);
+    metapinn::Corpus corpus;
+    corpus.geometries.push_back({"biv", mesh.points, mesh.tets, observed});
+    corpus.subjects.push_back({0, "bench", speed});
+    auto rng = core::make_rng(5);
+    const int maps = t.k + std::max(1, t.queries) + 1;
+    for (int m = 0; m < maps; ++m) {
+      int src = int(rng() % n);
+      while (speed[src] < 0.5) src = int(rng() % n);
+      auto r = solver.solve(field, {{src, 0.0}});
+      corpus.maps.push_back({0, m, m + 1 < maps ? "train" : "test", r.times, r.times});
+    }
+    config.data.feature_time = metapinn::max_training_time(corpus, config.data);
+
+    const torch::Device device = torch::kCPU;
+    auto g = metapinn::prepare_geometry(mesh.points, mesh.tets, observed, config.data,
+                                        int(config.model.kernel_size), device);
+    metapinn::MetaPinn model(config.model, config.data.speed_scale);
+    torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(t.lr).weight_decay(t.weight_decay));
+    std::vector<torch::Tensor> ctx, qf, qt;
+    const int nq = t.queries > 0 ? t.queries : maps - 1 - t.k;
+    for (int i = 0; i < t.k; ++i)
+      ctx.push_back(metapinn::map_features(corpus.maps[i].observation, observed, g.scaling, config.data.feature_time, 1.0));
+    for (int i = 0; i < nq; ++i) {
+      const auto& m = corpus.maps[t.k + i];
+      qf.push_back(metapinn::map_features(m.observation, observed, g.scaling, config.data.feature_time,
+                                          config.data.early_fraction));
+      qt.push_back(torch::from_blob(const_cast<double*>(m.observation.data()), {n}, torch::kFloat64)
+                       .to(torch::kFloat32) / float(g.scaling.time));
+    }
+    metapinn::EpisodeInput in;
+    in.levels = &g.levels;
+    in.context = torch::stack(ctx);
+    in.query_features = torch::stack(qf);
+    in.query_times = torch::stack(qt);
+    in.observed = g.observed;
+    in.nodes = g.nodes;
+    auto gen_t = at::make_generator<at::CPUGeneratorImpl>(1);
+    std::vector<double> episode;
+    for (int r = 0; r < reps + 2; ++r) {
+      core::Stopwatch w;
+      if (t.residual_points > 0) in.extra_points = metapinn::random_tet_points(g, t.residual_points, gen_t);
+      auto out = model->run(in, true, true);
+      auto loss = out.data_loss + out.pde_loss;
+      opt.zero_grad();
+      loss.backward();
+      torch::nn::utils::clip_grad_norm_(model->parameters(), 1.0);
+      opt.step();
+      if (r >= 2) episode.push_back(w.seconds());
+    }
+    // Where the episode time goes: the encoder (k maps) forward, and forward + backward.
+    std::vector<double> enc_fwd, enc_bwd;
+    for (int r = 0; r < reps + 1; ++r) {
+      core::Stopwatch w;
+      auto z = model->velocity_encoder->forward(in.context, g.levels);
+      const double f = w.seconds();
+      z.sum().backward();
+      if (r >= 1) enc_fwd.push_back(f), enc_bwd.push_back(w.seconds());
+    }
+    metapinn::LoadedModel lm;
+    lm.config = config;
+    lm.model = model;
+    lm.model->eval();
+    std::vector<Eigen::VectorXd> contexts;
+    for (int i = 0; i < t.k; ++i) contexts.push_back(corpus.maps[i].observation);
+    std::vector<double> latency;
+    for (int r = 0; r < 5 * reps + 2; ++r) {
+      auto p = metapinn::personalize(lm, g, contexts, corpus.maps.back().observation, observed);
+      if (r >= 2) latency.push_back(p.forward_seconds);
+    }
+    core::Stopwatch prep;
+    metapinn::prepare_geometry(mesh.points, mesh.tets, observed, config.data, int(config.model.kernel_size), device);
+    const double prep_s = prep.seconds();
+    int64_t params = 0;
+    for (const auto& p : model->parameters()) params += p.numel();
+
+    const auto e = stats(episode), l = stats(latency);
+    char buf[4096];
+    std::snprintf(buf, sizeof buf,
+                  "# meta-PINN timings\n\n"
+                  "Generated by `bench/metapinn_bench` (config `%s`, %d torch threads, CPU, %u hardware threads "
+                  "on this machine).\n"
+                  "BiV mesh: %d nodes, %d tets; graph `%s`, %zu levels; %lld trainable parameters.\n\n"
+                  "| measurement | median | min | reps |\n|---|---|---|---|\n"
+                  "| training episode: k = %d contexts + %d queries, forward + backward + AdamW step | %.1f ms | %.1f ms | %zu |\n"
+                  "| personalisation (one feed-forward pass: AT, velocity, residual on all nodes) | %.1f ms | %.1f ms | %zu |\n"
+                  "| velocity encoder on the k context maps, forward | %.1f ms | %.1f ms | %zu |\n"
+                  "| velocity encoder on the k context maps, forward + backward | %.1f ms | %.1f ms | %zu |\n"
+                  "| geometry preparation (graph, 6-level coarsening, spline bases; once per geometry) | %.1f ms | | 1 |\n\n"
+                  "Paper (RTX 3090): ~3 s per training episode.\n",
+                  config_path.substr(config_path.find_last_of('/') + 1).c_str(), threads,
+                  std::thread::hardware_concurrency(), n, mesh.num_tets(), config.data.graph.c_str(), g.levels.size(),
+                  (long long)params, t.k, nq, 1e3 * e.median, 1e3 * e.min, episode.size(), 1e3 * l.median,
+                  1e3 * l.min, latency.size(), 1e3 * stats(enc_fwd).median, 1e3 * stats(enc_fwd).min, enc_fwd.size(),
+                  1e3 * stats(enc_bwd).median, 1e3 * stats(enc_bwd).min, enc_bwd.size(), 1e3 * prep_s);
+    std::ofstream(output) << buf;
+    std::fputs(buf, stdout);
+  } catch (const std::exception& ex) {
+    std::fprintf(stderr, "error: %s\n", ex.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,96 @@
+#pragma once
+// Data side of the meta-PINN: subjects and maps (from a dataset directory or built in memory),
+// per-geometry preparation (graph hierarchy, scaled coordinates; computed once and cached),
+// encoder features and consistent scaling.
+//
+// Scaling (per geometry): x' = (x − centre)/L with L the bounding-box half-diagonal (mm),
+// t' = t/τ with τ = L / speed_scale (ms), hence v' = v·τ/L = v / speed_scale. In these units the
+// Eikonal equation keeps its form |∇'T'|·v' = 1 and x', t', v' are all O(1).
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <Eigen/Core>
+#include <torch/torch.h>
+
+#include "geometry/tet_mesh.hpp"
+#include "metapinn/spline_conv.hpp"
+
+namespace metaeik::eikonal {
+class Dataset;
+}
+
+namespace metaeik::metapinn {
+
+struct CorpusGeometry {
+  std::string name;
+  geometry::Points points;    ///< #N×3 mm
+  geometry::Tets tets;        ///< #T×4
+  Eigen::VectorXi observed;   ///< #N 1 = observed (endocardial) node
+};
+struct CorpusSubject {
+  int geometry = 0;
+  std::string name;
+  Eigen::VectorXd speed;  ///< #N true conduction velocity (mm/ms); empty if unknown
+};
+struct CorpusMap {
+  int subject = 0;
+  int id = 0;                  ///< index in the dataset manifest (or position)
+  std::string split;           ///< "train", "val" or "test"
+  Eigen::VectorXd truth;       ///< #N activation times (ms) on every node
+  Eigen::VectorXd observation; ///< #N observed (possibly noisy) activation times; used where observed
+};
+
+/// Everything the trainer and the evaluation read. Tests build one in memory.
+struct Corpus {
+  std::vector<CorpusGeometry> geometries;
+  std::vector<CorpusSubject> subjects;
+  std::vector<CorpusMap> maps;
+  /// Positions in `maps` of the subject's maps in `split` ("" = all), in manifest order.
+  std::vector<int> maps_of(int subject, const std::string& split = "") const;
+  static Corpus from_dataset(const eikonal::Dataset& dataset);
+};
+
+struct DataOptions {
+  std::string graph = "knn";     ///< "knn" or "mesh" (tet edges)
+  int knn = 6;                   ///< neighbours of the k-NN graph
+  int levels = 6;                ///< graphs in the coarsening hierarchy (5–6 in the paper)
+  double speed_scale = 0.6;      ///< v' = v / speed_scale (mm/ms)
+  double early_fraction = 0.2;   ///< the source encoder sees observations ≤ min + f·(max − min)
+  double feature_time = 0.0;     ///< t' that maps to feature 1 (0 = derive from the training data)
+  std::uint64_t graph_seed = 0;  ///< seed of the coarsening
+};
+
+struct Scaling {
+  Eigen::Vector3d centre = Eigen::Vector3d::Zero();
+  double length = 1.0;  ///< L, mm
+  double time = 1.0;    ///< τ, ms
+};
+
+/// One geometry ready for the model: computed once and reused by every map on it.
+struct PreparedGeometry {
+  Scaling scaling;
+  std::vector<GraphLevel> levels;
+  torch::Tensor nodes;       ///< [N, 3] x'
+  torch::Tensor observed;    ///< [N] bool
+  torch::Tensor tet_points;  ///< [T, 4, 3] x' of each tet's vertices
+  int num_nodes = 0;
+};
+
+PreparedGeometry prepare_geometry(const geometry::Points& points, const geometry::Tets& tets,
+                                  const Eigen::VectorXi& observed, const DataOptions& options,
+                                  int kernel_size, torch::Device device, torch::Dtype dtype = torch::kFloat32);
+
+/// Encoder features [N, 2]: (t'/feature_time where observed and kept, else −1; mask). With
+/// early_fraction < 1 only observations ≤ min + early_fraction·(max − min) are kept.
+torch::Tensor map_features(const Eigen::VectorXd& observation_ms, const Eigen::VectorXi& observed,
+                           const Scaling& scaling, double feature_time, double early_fraction);
+
+/// `count` uniformly random points inside random tets (barycentric sampling) → [count, 3] x'.
+torch::Tensor random_tet_points(const PreparedGeometry& geometry, int64_t count, torch::Generator generator);
+
+/// Largest scaled observed time over the training maps (the default feature_time).
+double max_training_time(const Corpus& corpus, const DataOptions& options);
+
+}  // namespace metaeik::metapinn

@@ -1,0 +1,247 @@
+#include "metapinn/model.hpp"
+
+#include <sstream>
+
+#include "core/error.hpp"
+
+namespace metaeik::metapinn {
+
+namespace functional {
+
+int64_t mlp_parameter_count(const std::vector<int64_t>& sizes) {
+  int64_t p = 0;
+  for (std::size_t l = 0; l + 1 < sizes.size(); ++l) p += sizes[l] * sizes[l + 1] + sizes[l + 1];
+  return p;
+}
+
+namespace {
+torch::Tensor activate(const torch::Tensor& x, Activation a) {
+  switch (a) {
+    case Activation::kTanh: return torch::tanh(x);
+    case Activation::kRelu: return torch::relu(x);
+    case Activation::kElu: return torch::elu(x);
+  }
+  return x;
+}
+}  // namespace
+
+torch::Tensor mlp(const torch::Tensor& x_in, const torch::Tensor& flat_in, const std::vector<int64_t>& sizes,
+                  Activation activation) {
+  TORCH_CHECK(sizes.size() >= 2, "mlp: need at least an input and an output size");
+  const bool batched = flat_in.dim() == 2;
+  TORCH_CHECK(batched ? x_in.dim() == 3 : x_in.dim() == 2,
+              "mlp: x must be [N, d0] with flat [P], or [B, N, d0] with flat [B, P]");
+  torch::Tensor flat = batched ? flat_in : flat_in.unsqueeze(0);
+  torch::Tensor x = batched ? x_in : x_in.unsqueeze(0);
+  const int64_t B = flat.size(0);
+  TORCH_CHECK(flat.size(1) == mlp_parameter_count(sizes), "mlp: flat weights have ", flat.size(1),
+              " entries, the network needs ", mlp_parameter_count(sizes));
+  TORCH_CHECK(x.size(0) == B && x.size(2) == sizes[0], "mlp: x must have batch ", B, " and ", sizes[0],
+              " features");
+  int64_t offset = 0;
+  for (std::size_t l = 0; l + 1 < sizes.size(); ++l) {
+    const int64_t in = sizes[l], out = sizes[l + 1];
+    auto w = flat.narrow(1, offset, in * out).view({B, out, in});
+    offset += in * out;
+    auto b = flat.narrow(1, offset, out).view({B, 1, out});
+    offset += out;
+    x = torch::baddbmm(b, x, w.transpose(1, 2));
+    if (l + 2 < sizes.size()) x = activate(x, activation);
+  }
+  return batched ? x : x.squeeze(0);
+}
+
+torch::Tensor spatial_gradient(const torch::Tensor& T, const torch::Tensor& x, bool create_graph) {
+  auto grads = torch::autograd::grad({T}, {x}, {torch::ones_like(T)}, /*retain_graph=*/true, create_graph);
+  return grads[0];
+}
+
+torch::Tensor eikonal_residual(const torch::Tensor& T, const torch::Tensor& x, const torch::Tensor& speed,
+                               bool create_graph) {
+  auto g = spatial_gradient(T, x, create_graph);
+  // Smooth |g| (the 1e-12 keeps the second derivative finite where ∇T = 0).
+  auto norm = torch::sqrt(g.pow(2).sum(-1) + 1e-12);
+  return norm * speed - 1.0;
+}
+
+}  // namespace functional
+
+std::vector<int64_t> ModelOptions::pinn_sizes() const {
+  std::vector<int64_t> s{3};
+  for (int64_t l = 0; l < pinn_hidden_layers; ++l) s.push_back(pinn_width);
+  s.push_back(1);
+  return s;
+}
+
+std::vector<int64_t> ModelOptions::velocity_sizes() const {
+  std::vector<int64_t> s{3};
+  for (int64_t l = 0; l + 1 < velocity_layers; ++l) s.push_back(velocity_width);
+  s.push_back(1);
+  return s;
+}
+
+std::string ModelOptions::signature() const {
+  std::ostringstream os;
+  auto list = [&os](const std::vector<int64_t>& v) {
+    for (std::size_t i = 0; i < v.size(); ++i) os << (i ? "-" : "") << v[i];
+  };
+  os << "metapinn-v1 encoder=";
+  list(encoder_channels);
+  os << " kernel=" << kernel_size << " hyper=";
+  list(hyper_hidden);
+  os << " pinn=";
+  list(pinn_sizes());
+  os << " velocity=";
+  list(velocity_sizes());
+  return os.str();
+}
+
+// ---------------------------------------------------------------------------------------------
+EncoderImpl::EncoderImpl(std::vector<int64_t> channels_, int64_t in_channels_, int64_t kernel_size_)
+    : channels(std::move(channels_)), in_channels(in_channels_), kernel_size(kernel_size_) {
+  reset();
+}
+
+void EncoderImpl::reset() {
+  convs.clear();
+  int64_t in = in_channels;
+  for (std::size_t l = 0; l < channels.size(); ++l) {
+    convs.push_back(register_module("conv" + std::to_string(l),
+                                    SplineConv(SplineConvOptions(in, channels[l]).kernel_size(kernel_size))));
+    in = channels[l];
+  }
+}
+
+torch::Tensor EncoderImpl::forward(const torch::Tensor& x_in, const std::vector<GraphLevel>& levels) {
+  TORCH_CHECK(!levels.empty(), "encoder: empty graph hierarchy");
+  TORCH_CHECK(x_in.dim() == 3 && x_in.size(2) == in_channels, "encoder: input must be [B, N, ", in_channels, "]");
+  torch::Tensor x = x_in;
+  std::size_t level = 0;
+  for (std::size_t l = 0; l < convs.size(); ++l) {
+    x = torch::elu(convs[l]->forward(x, levels[level].basis));
+    // Coarsen between layers while coarser levels exist.
+    if (l + 1 < convs.size() && level + 1 < levels.size()) {
+      x = functional::pool_mean(x, levels[level]);
+      ++level;
+    }
+  }
+  return std::get<0>(x.max(1));  // global max pool → [B, C]
+}
+
+// ---------------------------------------------------------------------------------------------
+HyperNetImpl::HyperNetImpl(int64_t in_, std::vector<int64_t> hidden_, std::vector<int64_t> target_sizes_,
+                           double init_scale_)
+    : in(in_), hidden(std::move(hidden_)), target_sizes(std::move(target_sizes_)), init_scale(init_scale_) {
+  reset();
+}
+
+void HyperNetImpl::reset() {
+  net = torch::nn::Sequential();
+  int64_t d = in;
+  for (int64_t h : hidden) {
+    net->push_back(torch::nn::Linear(d, h));
+    net->push_back(torch::nn::ELU());
+    d = h;
+  }
+  const int64_t P = functional::mlp_parameter_count(target_sizes);
+  torch::nn::Linear last(d, P);
+  {
+    torch::NoGradGuard guard;
+    last->weight.mul_(init_scale);
+    // Bias = a default-initialised (Kaiming-uniform, as torch::nn::Linear) target network.
+    auto bias = last->bias;
+    int64_t offset = 0;
+    for (std::size_t l = 0; l + 1 < target_sizes.size(); ++l) {
+      const int64_t fi = target_sizes[l], fo = target_sizes[l + 1];
+      const double bound = 1.0 / std::sqrt(double(fi));
+      bias.narrow(0, offset, fi * fo).uniform_(-bound, bound);
+      offset += fi * fo;
+      bias.narrow(0, offset, fo).uniform_(-bound, bound);
+      offset += fo;
+    }
+  }
+  net->push_back(last);
+  register_module("net", net);
+}
+
+torch::Tensor HyperNetImpl::forward(const torch::Tensor& z) { return net->forward(z); }
+
+// ---------------------------------------------------------------------------------------------
+MetaPinnImpl::MetaPinnImpl(ModelOptions options_, double speed_scale_)
+    : options(std::move(options_)), speed_scale(speed_scale_) {
+  reset();
+}
+
+void MetaPinnImpl::reset() {
+  METAEIK_CHECK(options.encoder_channels.size() >= 1, "model: encoder_channels must not be empty");
+  METAEIK_CHECK(options.v_min > 0 && options.v_max > options.v_min,
+                "model: need 0 < v_min < v_max, got " << options.v_min << ", " << options.v_max);
+  METAEIK_CHECK(speed_scale > 0, "model: speed scale must be positive");
+  const int64_t C = options.embedding();
+  velocity_encoder =
+      register_module("velocity_encoder", Encoder(options.encoder_channels, 2, options.kernel_size));
+  source_encoder = register_module("source_encoder", Encoder(options.encoder_channels, 2, options.kernel_size));
+  pinn_hyper = register_module(
+      "pinn_hyper", HyperNet(2 * C, options.hyper_hidden, options.pinn_sizes(), options.hyper_init_scale));
+  velocity_hyper = register_module(
+      "velocity_hyper", HyperNet(C, options.hyper_hidden, options.velocity_sizes(), options.hyper_init_scale));
+}
+
+torch::Tensor MetaPinnImpl::context_embedding(const torch::Tensor& context, const std::vector<GraphLevel>& levels) {
+  return velocity_encoder->forward(context, levels).mean(0);
+}
+
+torch::Tensor MetaPinnImpl::source_embedding(const torch::Tensor& features, const std::vector<GraphLevel>& levels) {
+  return source_encoder->forward(features, levels);
+}
+
+torch::Tensor MetaPinnImpl::pinn_weights(const torch::Tensor& c, const torch::Tensor& s) {
+  return pinn_hyper->forward(torch::cat({c.unsqueeze(0).expand({s.size(0), c.size(0)}), s}, 1));
+}
+
+torch::Tensor MetaPinnImpl::velocity_weights(const torch::Tensor& c) {
+  return velocity_hyper->forward(c.unsqueeze(0)).squeeze(0);
+}
+
+torch::Tensor MetaPinnImpl::time(const torch::Tensor& x, const torch::Tensor& weights) const {
+  return functional::mlp(x, weights, options.pinn_sizes(), functional::Activation::kTanh).squeeze(-1);
+}
+
+torch::Tensor MetaPinnImpl::speed(const torch::Tensor& x, const torch::Tensor& weights) const {
+  auto z = functional::mlp(x, weights, options.velocity_sizes(), functional::Activation::kRelu).squeeze(-1);
+  auto v = options.v_min + (options.v_max - options.v_min) * torch::sigmoid(options.velocity_steepness * z);
+  return v / speed_scale;
+}
+
+EpisodeOutput MetaPinnImpl::run(const EpisodeInput& in, bool residual, bool create_graph) {
+  TORCH_CHECK(in.levels != nullptr, "episode: no graph levels");
+  const auto& levels = *in.levels;
+  const int64_t Q = in.query_features.size(0), N = in.nodes.size(0);
+  auto c = context_embedding(in.context, levels);
+  auto s = source_embedding(in.query_features, levels);
+  auto wt = pinn_weights(c, s);
+  auto wv = velocity_weights(c);
+
+  EpisodeOutput out;
+  torch::Tensor points = in.nodes;
+  if (residual && in.extra_points.defined() && in.extra_points.size(0) > 0)
+    points = torch::cat({in.nodes, in.extra_points}, 0);
+  auto x = points.unsqueeze(0).expand({Q, points.size(0), 3}).clone();
+  if (residual) x.requires_grad_(true);
+  auto T = time(x, wt);  // [Q, M]
+  out.times = T.narrow(1, 0, N);
+  auto v_points = speed(points, wv);
+  out.speed = v_points.narrow(0, 0, N);
+  if (in.query_times.defined() && in.observed.defined()) {
+    auto mask = in.observed.to(T.dtype()).unsqueeze(0);  // [1, N]
+    auto diff2 = (out.times - in.query_times).pow(2) * mask;
+    out.data_loss = diff2.sum() / (mask.sum() * Q).clamp_min(1.0);
+  }
+  if (residual) {
+    out.residual = functional::eikonal_residual(T, x, v_points.unsqueeze(0), create_graph);
+    out.pde_loss = out.residual.pow(2).mean();
+  }
+  return out;
+}
+
+}  // namespace metaeik::metapinn

@@ -1,0 +1,143 @@
+#pragma once
+// The meta-PINN (DESIGN.md, metapinn): spline-convolution encoders → embeddings c (tissue, mean
+// over k context maps) and s (source, from the early 20 % of a query) → hypernetworks that emit
+// the weights of the PINN T(x) and the velocity-net F(x), applied functionally. Losses: data MSE
+// on observed nodes and the Eikonal residual |∇ₓT|·F − 1 with ∇ₓT from autograd.
+//
+// Units: the model works in scaled units x' = (x − centre)/L, t' = t/τ, v' = v·τ/L (see
+// metapinn/data.hpp); with them the Eikonal equation keeps its form |∇'T'|·v' = 1.
+
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "metapinn/spline_conv.hpp"
+
+namespace metaeik::metapinn {
+
+namespace functional {
+
+enum class Activation { kTanh, kRelu, kElu };
+
+/// Number of parameters of a dense MLP with layer sizes [d0, d1, ..., dL]: Σ d_l·d_{l+1} + d_{l+1}.
+int64_t mlp_parameter_count(const std::vector<int64_t>& sizes);
+
+/// Dense MLP with weights taken from a flat vector, laid out layer by layer as weight [out, in]
+/// (row-major, torch::nn::Linear's layout) then bias [out]. The activation follows every layer
+/// but the last.
+/// @param x     [N, d0] with flat [P], or [B, N, d0] with flat [B, P] (one network per batch item)
+/// @return      [N, dL] or [B, N, dL]
+torch::Tensor mlp(const torch::Tensor& x, const torch::Tensor& flat, const std::vector<int64_t>& sizes,
+                  Activation activation);
+
+/// ∇ₓT by autograd. T [..., M] must be computed elementwise from x [..., M, 3] (requires grad).
+/// @return [..., M, 3]; differentiable when create_graph.
+torch::Tensor spatial_gradient(const torch::Tensor& T, const torch::Tensor& x, bool create_graph);
+
+/// Eikonal residual |∇ₓT|·F − 1 (scaled units). @param speed broadcastable to T's shape.
+torch::Tensor eikonal_residual(const torch::Tensor& T, const torch::Tensor& x, const torch::Tensor& speed,
+                               bool create_graph);
+
+}  // namespace functional
+
+/// Architecture. Every field is part of the signature stored in checkpoints.
+struct ModelOptions {
+  std::vector<int64_t> encoder_channels{8, 16, 32, 64, 128, 128};  ///< SplineConv outputs; last = embedding
+  int64_t kernel_size = 5;                                          ///< B-spline kernel size per dimension
+  std::vector<int64_t> hyper_hidden{256, 256, 256, 256, 512};       ///< hypernetwork hidden widths
+  int64_t pinn_width = 20;           ///< neurons per hidden layer of T(x)
+  int64_t pinn_hidden_layers = 6;    ///< tanh hidden layers of T(x)
+  int64_t velocity_width = 20;       ///< neurons per hidden layer of F(x)
+  int64_t velocity_layers = 8;       ///< linear layers of F(x) (ReLU between)
+  double v_min = 0.1;                ///< lower bound of F(x), mm/ms
+  double v_max = 0.6;                ///< upper bound of F(x), mm/ms
+  double velocity_steepness = 1.0;   ///< F = v_min + (v_max − v_min)·sigmoid(steepness·z)
+  double hyper_init_scale = 0.1;     ///< scale of the hypernetworks' last layer at initialisation
+
+  std::vector<int64_t> pinn_sizes() const;      ///< [3, w, ..., w, 1]
+  std::vector<int64_t> velocity_sizes() const;  ///< [3, w, ..., w, 1]
+  int64_t embedding() const { return encoder_channels.back(); }
+  /// One-line description of the architecture (checkpoints of another architecture are refused).
+  std::string signature() const;
+};
+
+/// Six SplineConv layers with ELU, cluster-mean pooling between levels, global max pool.
+class EncoderImpl : public torch::nn::Cloneable<EncoderImpl> {
+ public:
+  EncoderImpl(std::vector<int64_t> channels, int64_t in_channels, int64_t kernel_size);
+  void reset() override;
+  /// @param x [B, N, in] features on level 0 → [B, channels.back()]
+  torch::Tensor forward(const torch::Tensor& x, const std::vector<GraphLevel>& levels);
+
+  std::vector<int64_t> channels;
+  int64_t in_channels;
+  int64_t kernel_size;
+  std::vector<SplineConv> convs;
+};
+TORCH_MODULE(Encoder);
+
+/// MLP from an embedding to a flat weight vector. The last layer starts at `init_scale` times
+/// its default initialisation with its bias set to a default-initialised target network, so the
+/// generated networks start as ordinary freshly initialised networks.
+class HyperNetImpl : public torch::nn::Cloneable<HyperNetImpl> {
+ public:
+  HyperNetImpl(int64_t in, std::vector<int64_t> hidden, std::vector<int64_t> target_sizes, double init_scale);
+  void reset() override;
+  /// [B, in] → [B, P] with P = mlp_parameter_count(target_sizes)
+  torch::Tensor forward(const torch::Tensor& z);
+
+  int64_t in;
+  std::vector<int64_t> hidden, target_sizes;
+  double init_scale;
+  torch::nn::Sequential net{nullptr};
+};
+TORCH_MODULE(HyperNet);
+
+/// What one subject's episode needs, in scaled units, on one device.
+struct EpisodeInput {
+  const std::vector<GraphLevel>* levels = nullptr;
+  torch::Tensor context;         ///< [k, N, 2] encoder features of the context maps
+  torch::Tensor query_features;  ///< [Q, N, 2] early-activation features of the queries
+  torch::Tensor query_times;     ///< [Q, N] target times t' (used on observed nodes)
+  torch::Tensor observed;        ///< [N] bool, nodes with observations
+  torch::Tensor nodes;           ///< [N, 3] x' of the nodes
+  torch::Tensor extra_points;    ///< [M, 3] optional extra residual points (may be undefined)
+};
+
+struct EpisodeOutput {
+  torch::Tensor times;     ///< [Q, N] predicted t' on the nodes
+  torch::Tensor speed;     ///< [N] predicted v' on the nodes
+  torch::Tensor residual;  ///< [Q, N(+M)] |∇T|·F − 1 on the residual points (nodes first)
+  torch::Tensor data_loss;
+  torch::Tensor pde_loss;
+};
+
+class MetaPinnImpl : public torch::nn::Cloneable<MetaPinnImpl> {
+ public:
+  MetaPinnImpl(ModelOptions options, double speed_scale);
+  void reset() override;
+
+  /// c: mean of the velocity encoder over the context maps → [C]
+  torch::Tensor context_embedding(const torch::Tensor& context, const std::vector<GraphLevel>& levels);
+  /// s: source encoder → [Q, C]
+  torch::Tensor source_embedding(const torch::Tensor& features, const std::vector<GraphLevel>& levels);
+  torch::Tensor pinn_weights(const torch::Tensor& c, const torch::Tensor& s);  ///< [Q, P_T]
+  torch::Tensor velocity_weights(const torch::Tensor& c);                      ///< [P_F]
+  /// T'(x') of each query: x [Q, M, 3], weights [Q, P_T] → [Q, M]
+  torch::Tensor time(const torch::Tensor& x, const torch::Tensor& weights) const;
+  /// v'(x'): x [M, 3], weights [P_F] → [M], within [v_min, v_max]/speed_scale
+  torch::Tensor speed(const torch::Tensor& x, const torch::Tensor& weights) const;
+
+  /// Full forward pass of an episode. With residual=false the PDE terms are skipped; with
+  /// create_graph the PDE loss is differentiable (training).
+  EpisodeOutput run(const EpisodeInput& in, bool residual, bool create_graph);
+
+  ModelOptions options;
+  double speed_scale;  ///< v' = v / speed_scale (speed_scale = L/τ, mm/ms)
+  Encoder velocity_encoder{nullptr}, source_encoder{nullptr};
+  HyperNet pinn_hyper{nullptr}, velocity_hyper{nullptr};
+};
+TORCH_MODULE(MetaPinn);
+
+}  // namespace metaeik::metapinn

@@ -1,0 +1,149 @@
+#include "metapinn/personalize.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.hpp"
+#include "core/progress.hpp"
+#include "core/random.hpp"
+#include "core/timer.hpp"
+
+namespace metaeik::metapinn {
+
+namespace {
+Eigen::VectorXd to_eigen(const torch::Tensor& t) {
+  auto c = t.detach().to(torch::kCPU, torch::kFloat64).contiguous().view({-1});
+  return Eigen::Map<const Eigen::VectorXd>(c.data_ptr<double>(), c.size(0));
+}
+}  // namespace
+
+Personalization personalize(LoadedModel& m, const PreparedGeometry& g, const std::vector<Eigen::VectorXd>& contexts,
+                            const Eigen::VectorXd& query, const Eigen::VectorXi& observed) {
+  METAEIK_CHECK(!contexts.empty(), "personalisation needs at least one context map");
+  const auto& d = m.config.data;
+  const int n = g.num_nodes;
+  for (const auto& c : contexts)
+    METAEIK_CHECK(c.size() == n, "a context map has " << c.size() << " values, the mesh " << n << " nodes");
+  METAEIK_CHECK(query.size() == n, "the query map has " << query.size() << " values, the mesh " << n << " nodes");
+  core::Stopwatch watch;
+  std::vector<torch::Tensor> ctx;
+  for (const auto& c : contexts) ctx.push_back(map_features(c, observed, g.scaling, d.feature_time, 1.0));
+  auto context = torch::stack(ctx).to(m.device);
+  auto qf = map_features(query, observed, g.scaling, d.feature_time, d.early_fraction).unsqueeze(0).to(m.device);
+  torch::Tensor wt, v;
+  {
+    torch::NoGradGuard guard;
+    auto c = m.model->context_embedding(context, g.levels);
+    auto s = m.model->source_embedding(qf, g.levels);
+    wt = m.model->pinn_weights(c, s);
+    v = m.model->speed(g.nodes, m.model->velocity_weights(c));
+  }
+  auto x = g.nodes.unsqueeze(0).clone().requires_grad_(true);
+  auto T = m.model->time(x, wt);
+  auto r = functional::eikonal_residual(T, x, v.unsqueeze(0), false);
+  Personalization p;
+  p.times = to_eigen(T) * g.scaling.time;
+  p.speed = to_eigen(v) * d.speed_scale;
+  p.residual = to_eigen(r);
+  p.forward_seconds = watch.seconds();
+  return p;
+}
+
+double pearson(const Eigen::VectorXd& a, const Eigen::VectorXd& b) {
+  if (a.size() < 2 || a.size() != b.size()) return NAN;
+  const Eigen::ArrayXd x = a.array() - a.mean(), y = b.array() - b.mean();
+  const double den = std::sqrt((x * x).sum() * (y * y).sum());
+  return den > 0 ? (x * y).sum() / den : NAN;
+}
+
+double relative_error(const Eigen::VectorXd& pred, const Eigen::VectorXd& truth) {
+  if (truth.size() == 0) return NAN;
+  const double range = truth.maxCoeff() - truth.minCoeff();
+  const double rmse = std::sqrt((pred - truth).squaredNorm() / double(truth.size()));
+  return range > 0 ? rmse / range : NAN;
+}
+
+MapMetrics map_metrics(const Personalization& p, const Eigen::VectorXd& at, const Eigen::VectorXd& v,
+                       const Eigen::VectorXi& observed) {
+  MapMetrics m;
+  m.at_rel_error = relative_error(p.times, at);
+  m.at_corr = pearson(p.times, at);
+  std::vector<int> endo, rest;
+  for (int i = 0; i < at.size(); ++i) (observed[i] ? endo : rest).push_back(i);
+  auto pick = [](const Eigen::VectorXd& x, const std::vector<int>& idx) {
+    Eigen::VectorXd y(idx.size());
+    for (std::size_t i = 0; i < idx.size(); ++i) y[i] = x[idx[i]];
+    return y;
+  };
+  // Stratified errors are relative to the range of the whole map's truth.
+  const double range = at.maxCoeff() - at.minCoeff();
+  auto strat_rel = [&](const std::vector<int>& idx) {
+    if (idx.empty() || range <= 0) return double(NAN);
+    return std::sqrt((pick(p.times, idx) - pick(at, idx)).squaredNorm() / double(idx.size())) / range;
+  };
+  m.at_rel_error_endo = strat_rel(endo);
+  m.at_rel_error_rest = strat_rel(rest);
+  m.at_corr_endo = pearson(pick(p.times, endo), pick(at, endo));
+  m.at_corr_rest = pearson(pick(p.times, rest), pick(at, rest));
+  if (v.size() == at.size()) {
+    m.v_rel_error = relative_error(p.speed, v);
+    m.v_corr = pearson(p.speed, v);
+  } else {
+    m.v_rel_error = m.v_corr = NAN;
+  }
+  m.residual = p.residual.cwiseAbs().mean();
+  m.seconds = p.forward_seconds;
+  return m;
+}
+
+std::vector<EvaluationRow> evaluate(LoadedModel& model, const Corpus& corpus, int k, const std::string& split,
+                                    std::uint64_t seed, bool progress, const std::vector<PreparedGeometry>* prepared) {
+  METAEIK_CHECK(k >= 1, "k must be at least 1, got " << k);
+  std::size_t total = 0;
+  for (int s = 0; s < int(corpus.subjects.size()); ++s) {
+    const int n = int(corpus.maps_of(s, "train").size());
+    METAEIK_CHECK(n >= k, "k = " << k << " is larger than the " << n << " training maps of subject " << s);
+    total += corpus.maps_of(s, split).size();
+  }
+  METAEIK_CHECK(total > 0, "the data hold no maps in split '" << split << "'");
+  std::vector<PreparedGeometry> own;
+  if (!prepared) {
+    for (const auto& g : corpus.geometries)
+      own.push_back(prepare_geometry(g.points, g.tets, g.observed, model.config.data,
+                                     int(model.config.model.kernel_size), model.device));
+    prepared = &own;
+  }
+  std::vector<EvaluationRow> rows;
+  std::unique_ptr<core::ProgressBar> bar;
+  if (progress) bar = std::make_unique<core::ProgressBar>("evaluate", total);
+  for (int s = 0; s < int(corpus.subjects.size()); ++s) {
+    const auto& subject = corpus.subjects[s];
+    const auto& geometry = corpus.geometries[subject.geometry];
+    auto pool = corpus.maps_of(s, "train");
+    auto rng = core::make_rng(seed, 0x6576616cULL + std::uint64_t(s));
+    std::shuffle(pool.begin(), pool.end(), rng);
+    std::vector<Eigen::VectorXd> contexts;
+    for (int i = 0; i < k; ++i) contexts.push_back(corpus.maps[pool[i]].observation);
+    for (int q : corpus.maps_of(s, split)) {
+      const auto& map = corpus.maps[q];
+      auto p = personalize(model, (*prepared)[subject.geometry], contexts, map.observation, geometry.observed);
+      rows.push_back({s, map.id, map_metrics(p, map.truth, subject.speed, geometry.observed)});
+      if (bar) bar->advance();
+    }
+  }
+  return rows;
+}
+
+MeanStd mean_std(const std::vector<double>& values) {
+  MeanStd r;
+  double sum = 0, sum2 = 0;
+  int n = 0;
+  for (double v : values)
+    if (std::isfinite(v)) sum += v, sum2 += v * v, ++n;
+  if (n == 0) return {NAN, NAN};
+  r.mean = sum / n;
+  r.std = std::sqrt(std::max(0.0, sum2 / n - r.mean * r.mean));
+  return r;
+}
+
+}  // namespace metaeik::metapinn

@@ -1,0 +1,61 @@
+#pragma once
+// Personalisation (one feed-forward pass) and metrics (DESIGN.md, metapinn → Personalisation,
+// Metrics).
+
+#include <string>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "metapinn/trainer.hpp"
+
+namespace metaeik::metapinn {
+
+struct Personalization {
+  Eigen::VectorXd times;     ///< #N predicted activation times, ms
+  Eigen::VectorXd speed;     ///< #N predicted conduction velocity, mm/ms
+  Eigen::VectorXd residual;  ///< #N |∇T|·F − 1 (dimensionless)
+  double forward_seconds = 0.0;  ///< encoders + hypernetworks + networks on all nodes
+};
+
+/// Personalises to one query: k context maps (observations, ms) and the query's observations
+/// (of which only the earliest early_fraction are used) on the same prepared geometry.
+Personalization personalize(LoadedModel& model, const PreparedGeometry& geometry,
+                            const std::vector<Eigen::VectorXd>& contexts, const Eigen::VectorXd& query,
+                            const Eigen::VectorXi& observed);
+
+struct MapMetrics {
+  double at_rel_error = 0, at_corr = 0;      ///< RMSE/range of truth, Pearson (all nodes)
+  double at_rel_error_endo = 0, at_corr_endo = 0;  ///< observed (endocardial) nodes
+  double at_rel_error_rest = 0, at_corr_rest = 0;  ///< all other nodes
+  double v_rel_error = 0, v_corr = 0;        ///< velocity (NaN when the truth is unknown)
+  double residual = 0;                       ///< mean |(|∇T|·F − 1)| over nodes
+  double seconds = 0;                        ///< forward pass
+};
+
+double pearson(const Eigen::VectorXd& a, const Eigen::VectorXd& b);
+/// RMSE / (max − min of truth).
+double relative_error(const Eigen::VectorXd& pred, const Eigen::VectorXd& truth);
+
+MapMetrics map_metrics(const Personalization& p, const Eigen::VectorXd& at_truth, const Eigen::VectorXd& v_truth,
+                       const Eigen::VectorXi& observed);
+
+/// Evaluation over every subject of a corpus: contexts = k training maps (seeded choice), queries =
+/// every map of `split`. Returns one row per query map.
+struct EvaluationRow {
+  int subject = 0;
+  int map = 0;
+  MapMetrics metrics;
+};
+/// `prepared` (optional) are the corpus geometries already prepared with the model's settings.
+std::vector<EvaluationRow> evaluate(LoadedModel& model, const Corpus& corpus, int k, const std::string& split,
+                                    std::uint64_t seed, bool progress = true,
+                                    const std::vector<PreparedGeometry>* prepared = nullptr);
+
+/// Mean over rows of one metric field.
+struct MeanStd {
+  double mean = 0, std = 0;
+};
+MeanStd mean_std(const std::vector<double>& values);
+
+}  // namespace metaeik::metapinn

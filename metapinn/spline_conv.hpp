@@ -1,0 +1,88 @@
+#pragma once
+// Spline-based graph convolution (Fey et al. 2018, SplineCNN) on the graph hierarchy of
+// geometry/graph.hpp: open B-spline basis of degree 1, kernel_size^3 weight matrices over 3-D
+// Cartesian pseudo-coordinates, root weight, bias, mean aggregation.
+//
+//   out_i = 1/|N(i)| Σ_{j∈N(i)} Σ_{s<8} b_s(u_ij) · x_j W_{k_s(u_ij)}  +  x_i W_root  +  bias
+
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "geometry/graph.hpp"
+
+namespace metaeik::metapinn {
+
+/// Per-edge degree-1 B-spline basis of one graph, precomputed once (it depends only on the
+/// graph). Each edge has 2³ = 8 non-zero products of 1-D hat functions.
+struct SplineBasis {
+  torch::Tensor source;        ///< #E int64, j
+  torch::Tensor target;        ///< #E int64, i
+  torch::Tensor weight_index;  ///< #E×8 int64 in [0, kernel_size³)
+  torch::Tensor basis;         ///< #E×8 basis values (sum to 1 per edge)
+  torch::Tensor inv_degree;    ///< #N×1 1/|N(i)| (0 for isolated nodes)
+  /// Sparse (COO, coalesced) #N × (#N·kernel_size³) operator of the whole aggregation:
+  /// M[i, j·K³ + k] = Σ_{e=(j→i), s: k_s(e) = k} b_s(e) / |N(i)|, so that the neighbour term is
+  /// M · (x W_k stacked per node and kernel). Built once per graph.
+  torch::Tensor aggregate;
+  int num_nodes = 0;
+  int kernel_size = 5;
+};
+
+/// Pseudo-coordinates outside [0,1]³ are clamped.
+SplineBasis spline_basis(const geometry::Graph& graph, int kernel_size = 5,
+                         torch::Dtype dtype = torch::kFloat32);
+
+/// One level of the encoder hierarchy: the basis of its graph and the pooling to the next level.
+struct GraphLevel {
+  SplineBasis basis;
+  torch::Tensor cluster;        ///< #N int64 coarse node of each node (undefined on the last level)
+  torch::Tensor cluster_count;  ///< #Nc×1 members per coarse node
+  torch::Tensor pooling;        ///< sparse #Nc×#N cluster-mean matrix (geometry::pooling_matrix)
+  int num_coarse = 0;
+};
+
+std::vector<GraphLevel> graph_levels(const geometry::GraphHierarchy& hierarchy, int kernel_size = 5,
+                                     torch::Dtype dtype = torch::kFloat32);
+
+/// Moves every tensor of the levels to `device` (and floating tensors to `dtype`).
+std::vector<GraphLevel> to(const std::vector<GraphLevel>& levels, torch::Device device, torch::Dtype dtype);
+
+namespace functional {
+
+/// @param x       [B, N, in] (or [N, in]) node features
+/// @param weight  [kernel_size³, in, out]; root [in, out]; bias [out] (may be undefined)
+/// @param path    evaluation order: 0 = x·W_k for every node and kernel, then the sparse
+///                aggregation operator (default); 1 = per-edge interpolated weights with
+///                gather/scatter (identical results up to rounding)
+/// @return        [B, N, out] (or [N, out])
+torch::Tensor spline_conv(const torch::Tensor& x, const SplineBasis& basis, const torch::Tensor& weight,
+                          const torch::Tensor& root, const torch::Tensor& bias, int path = 0);
+
+/// Cluster-mean pooling of [B, N, C] to [B, Nc, C].
+torch::Tensor pool_mean(const torch::Tensor& x, const GraphLevel& level);
+
+}  // namespace functional
+
+struct SplineConvOptions {
+  SplineConvOptions(int64_t in, int64_t out) : in_channels_(in), out_channels_(out) {}
+  TORCH_ARG(int64_t, in_channels);
+  TORCH_ARG(int64_t, out_channels);
+  TORCH_ARG(int64_t, kernel_size) = 5;
+  TORCH_ARG(bool, bias) = true;
+};
+
+class SplineConvImpl : public torch::nn::Cloneable<SplineConvImpl> {
+ public:
+  explicit SplineConvImpl(SplineConvOptions options);
+  void reset() override;
+  torch::Tensor forward(const torch::Tensor& x, const SplineBasis& basis);
+
+  SplineConvOptions options;
+  torch::Tensor weight;  ///< [kernel_size³, in, out]
+  torch::Tensor root;    ///< [in, out]
+  torch::Tensor bias;    ///< [out]
+};
+TORCH_MODULE(SplineConv);
+
+}  // namespace metaeik::metapinn

@@ -1,0 +1,232 @@
+// SplineConv against a naive per-edge reference, finite-difference gradient checks, hypernetwork
+// sizes, functional MLP vs torch::nn, and ∇ₓT vs finite differences (double precision).
+
+#include <cmath>
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "geometry/graph.hpp"
+#include "geometry/structured.hpp"
+#include "metapinn/model.hpp"
+#include "metapinn/spline_conv.hpp"
+
+using namespace metaeik;
+using namespace metaeik::metapinn;
+
+namespace {
+
+geometry::Graph small_graph() {
+  // Slightly perturbed 3×3×3 grid so pseudo-coordinates fall between the spline knots.
+  geometry::TetMesh m = geometry::cube_mesh(2, 2.0);
+  auto rng = torch::make_generator<at::CPUGeneratorImpl>(3);
+  for (int i = 0; i < m.num_points(); ++i)
+    for (int d = 0; d < 3; ++d) m.points(i, d) += 0.13 * std::sin(7.0 * i + 3.0 * d);
+  return geometry::mesh_edge_graph(m);
+}
+
+// Value of the degree-1 open B-spline kernel function k at pseudo-coordinate u (all 125 kernels
+// evaluated directly as products of hat functions, independently of spline_basis()).
+double hat_basis(const double* u, int k, int K) {
+  double b = 1.0;
+  for (int d = 0; d < 3; ++d) {
+    const int kd = k % K;
+    k /= K;
+    b *= std::max(0.0, 1.0 - std::abs(u[d] * (K - 1) - kd));
+  }
+  return b;
+}
+
+// Naive SplineConv: a loop over edges and kernels with per-edge tensor ops (autograd-able).
+torch::Tensor naive_spline_conv(const geometry::Graph& g, const torch::Tensor& x, const torch::Tensor& W,
+                                const torch::Tensor& root, const torch::Tensor& bias, int K) {
+  const int N = g.num_nodes();
+  std::vector<torch::Tensor> sum(N);
+  std::vector<int> degree(N, 0);
+  for (int i = 0; i < N; ++i) sum[i] = torch::zeros({W.size(2)}, x.options());
+  for (int e = 0; e < g.num_edges(); ++e) {
+    const int j = g.edges(e, 0), i = g.edges(e, 1);
+    ++degree[i];
+    for (int k = 0; k < K * K * K; ++k) {
+      const double b = hat_basis(&g.pseudo(e, 0), k, K);
+      if (b != 0.0) sum[i] = sum[i] + b * x[j].matmul(W[k]);
+    }
+  }
+  std::vector<torch::Tensor> rows;
+  for (int i = 0; i < N; ++i)
+    rows.push_back((degree[i] ? sum[i] / degree[i] : sum[i]) + x[i].matmul(root) + bias);
+  return torch::stack(rows);
+}
+
+torch::TensorOptions f64() { return torch::TensorOptions().dtype(torch::kFloat64); }
+
+}  // namespace
+
+TEST(SplineBasis, PartitionOfUnityAndIndexRange) {
+  auto g = small_graph();
+  auto b = spline_basis(g, 5, torch::kFloat64);
+  EXPECT_EQ(b.source.size(0), g.num_edges());
+  EXPECT_TRUE(torch::allclose(b.basis.sum(1), torch::ones({g.num_edges()}, f64())));
+  EXPECT_GE(b.weight_index.min().item<int64_t>(), 0);
+  EXPECT_LT(b.weight_index.max().item<int64_t>(), 125);
+  // Matches the direct evaluation of all 125 kernels.
+  for (int e = 0; e < g.num_edges(); ++e) {
+    std::vector<double> dense(125, 0.0);
+    for (int s = 0; s < 8; ++s) dense[b.weight_index[e][s].item<int64_t>()] += b.basis[e][s].item<double>();
+    for (int k = 0; k < 125; ++k) ASSERT_NEAR(dense[k], hat_basis(&g.pseudo(e, 0), k, 5), 1e-14);
+  }
+}
+
+class SplineConvPaths : public ::testing::TestWithParam<std::tuple<int, int, int>> {};
+
+TEST_P(SplineConvPaths, MatchesNaiveReferenceOutputsAndGradients) {
+  const auto [in, out, path] = GetParam();
+  torch::manual_seed(1);
+  auto g = small_graph();
+  auto basis = spline_basis(g, 5, torch::kFloat64);
+  auto x = torch::randn({g.num_nodes(), in}, f64()).requires_grad_(true);
+  auto W = torch::randn({125, in, out}, f64()).requires_grad_(true);
+  auto root = torch::randn({in, out}, f64()).requires_grad_(true);
+  auto bias = torch::randn({out}, f64()).requires_grad_(true);
+  auto probe = torch::randn({g.num_nodes(), out}, f64());
+
+  auto y = functional::spline_conv(x, basis, W, root, bias, path);
+  auto y_ref = naive_spline_conv(g, x, W, root, bias, 5);
+  EXPECT_TRUE(torch::allclose(y, y_ref, 1e-12, 1e-12)) << (y - y_ref).abs().max().item<double>();
+  auto grads = torch::autograd::grad({(y * probe).sum()}, {x, W, root, bias});
+  auto grads_ref = torch::autograd::grad({(y_ref * probe).sum()}, {x, W, root, bias});
+  for (int a = 0; a < 4; ++a)
+    EXPECT_TRUE(torch::allclose(grads[a], grads_ref[a], 1e-12, 1e-12)) << "argument " << a;
+
+  // Batched input gives the same as one item at a time.
+  auto xb = torch::stack({x.detach(), 2.0 * x.detach()});
+  auto yb = functional::spline_conv(xb, basis, W.detach(), root.detach(), bias.detach(), path);
+  EXPECT_TRUE(torch::allclose(yb[1], functional::spline_conv(2.0 * x.detach(), basis, W.detach(), root.detach(),
+                                                              bias.detach(), path)));
+}
+
+INSTANTIATE_TEST_SUITE_P(BothEvaluationOrders, SplineConvPaths,
+                         ::testing::Values(std::make_tuple(2, 3, 0), std::make_tuple(2, 3, 1),
+                                           std::make_tuple(4, 2, 0), std::make_tuple(4, 2, 1)));
+
+TEST(SplineConv, FiniteDifferenceGradients) {
+  torch::manual_seed(2);
+  auto g = small_graph();
+  auto basis = spline_basis(g, 5, torch::kFloat64);
+  SplineConv conv(SplineConvOptions(3, 4));
+  conv->to(torch::kFloat64);
+  auto x = torch::randn({g.num_nodes(), 3}, f64()).requires_grad_(true);
+  auto probe = torch::randn({g.num_nodes(), 4}, f64());
+  auto f = [&] { return (torch::tanh(conv->forward(x, basis)) * probe).sum(); };
+  auto grads = torch::autograd::grad({f()}, {x, conv->weight, conv->root, conv->bias});
+  const double h = 1e-6;
+  torch::NoGradGuard guard;
+  std::vector<torch::Tensor> params{x, conv->weight, conv->root, conv->bias};
+  for (int a = 0; a < 4; ++a) {
+    auto flat = params[a].view({-1});
+    for (int64_t idx : {int64_t(0), flat.size(0) / 3, flat.size(0) - 1}) {
+      const double old = flat[idx].item<double>();
+      flat[idx] = old + h;
+      const double fp = f().item<double>();
+      flat[idx] = old - h;
+      const double fm = f().item<double>();
+      flat[idx] = old;
+      EXPECT_NEAR(grads[a].reshape({-1})[idx].item<double>(), (fp - fm) / (2 * h), 1e-7) << "argument " << a;
+    }
+  }
+}
+
+TEST(Encoder, PoolsThroughTheHierarchyToAnEmbedding) {
+  auto g = geometry::mesh_edge_graph(geometry::cube_mesh(5, 1.0));
+  auto h = geometry::coarsen(g, {6, 2, 0});
+  auto levels = graph_levels(h, 5, torch::kFloat32);
+  Encoder enc(std::vector<int64_t>{8, 16, 32, 64, 128, 128}, 2, 5);
+  auto z = enc->forward(torch::randn({3, g.num_nodes(), 2}), levels);
+  EXPECT_EQ(z.sizes(), torch::IntArrayRef({3, 128}));
+  EXPECT_TRUE(torch::isfinite(z).all().item<bool>());
+  // Pooling averages clusters: constant features stay constant.
+  auto pooled = functional::pool_mean(torch::full({1, g.num_nodes(), 2}, 3.0), levels[0]);
+  EXPECT_TRUE(torch::allclose(pooled, torch::full({1, levels[0].num_coarse, 2}, 3.0)));
+}
+
+TEST(HyperNet, OutputSizeIsTheTargetParameterCount) {
+  ModelOptions o;
+  EXPECT_EQ(functional::mlp_parameter_count(o.pinn_sizes()), 3 * 20 + 20 + 5 * (20 * 20 + 20) + 20 + 1);
+  EXPECT_EQ(o.pinn_sizes().size(), 8u);       // input, 6 hidden, output
+  EXPECT_EQ(o.velocity_sizes().size(), 9u);   // 8 linear layers
+  MetaPinn model(o, 0.6);
+  auto c = torch::randn({128});
+  auto s = torch::randn({4, 128});
+  EXPECT_EQ(model->pinn_weights(c, s).sizes(), torch::IntArrayRef({4, 2201}));
+  EXPECT_EQ(model->velocity_weights(c).size(0), functional::mlp_parameter_count(o.velocity_sizes()));
+  // Generated networks count as many parameters as the equivalent torch::nn modules.
+  torch::nn::Sequential ref;
+  auto sizes = o.velocity_sizes();
+  for (std::size_t l = 0; l + 1 < sizes.size(); ++l) ref->push_back(torch::nn::Linear(sizes[l], sizes[l + 1]));
+  int64_t count = 0;
+  for (auto& p : ref->parameters()) count += p.numel();
+  EXPECT_EQ(count, model->velocity_weights(c).size(0));
+}
+
+TEST(FunctionalMlp, EqualsTorchModuleWithTheSameWeights) {
+  torch::manual_seed(4);
+  const std::vector<int64_t> sizes{3, 20, 20, 20, 1};
+  for (auto act : {functional::Activation::kTanh, functional::Activation::kRelu}) {
+    torch::nn::Sequential ref;
+    for (std::size_t l = 0; l + 1 < sizes.size(); ++l) {
+      ref->push_back(torch::nn::Linear(sizes[l], sizes[l + 1]));
+      if (l + 2 < sizes.size()) {
+        if (act == functional::Activation::kTanh)
+          ref->push_back(torch::nn::Tanh());
+        else
+          ref->push_back(torch::nn::ReLU());
+      }
+    }
+    ref->to(torch::kFloat64);
+    std::vector<torch::Tensor> parts;
+    for (auto& p : ref->parameters()) parts.push_back(p.detach().reshape({-1}));  // weight, bias per layer
+    auto flat = torch::cat(parts);
+    auto x = torch::randn({50, 3}, f64());
+    EXPECT_TRUE(torch::allclose(functional::mlp(x, flat, sizes, act), ref->forward(x), 1e-13, 1e-13));
+    // Batched: two different networks at once.
+    auto flat2 = torch::stack({flat, 0.5 * flat});
+    auto y2 = functional::mlp(torch::stack({x, x}), flat2, sizes, act);
+    EXPECT_TRUE(torch::allclose(y2[0], ref->forward(x), 1e-13, 1e-13));
+    EXPECT_TRUE(torch::allclose(y2[1], functional::mlp(x, 0.5 * flat, sizes, act), 1e-13, 1e-13));
+  }
+}
+
+TEST(PdeResidual, AutogradGradientMatchesFiniteDifferences) {
+  torch::manual_seed(5);
+  ModelOptions o;
+  const auto sizes = o.pinn_sizes();
+  auto flat = torch::randn({2, functional::mlp_parameter_count(sizes)}, f64()) * 0.5;
+  auto x = torch::rand({2, 30, 3}, f64()).requires_grad_(true);
+  auto T = functional::mlp(x, flat, sizes, functional::Activation::kTanh).squeeze(-1);
+  auto g = functional::spatial_gradient(T, x, false);
+  const double h = 1e-6;
+  torch::NoGradGuard guard;
+  for (int d = 0; d < 3; ++d) {
+    auto e = torch::zeros({1, 1, 3}, f64());
+    e[0][0][d] = h;
+    auto fd = (functional::mlp(x + e, flat, sizes, functional::Activation::kTanh) -
+               functional::mlp(x - e, flat, sizes, functional::Activation::kTanh))
+                  .squeeze(-1) /
+              (2 * h);
+    EXPECT_TRUE(torch::allclose(g.select(2, d), fd, 1e-7, 1e-8)) << "component " << d;
+  }
+}
+
+TEST(PdeResidual, ZeroForAnExactDistanceFieldAndDifferentiable) {
+  // T = |x − x0| / v solves |∇T|·v = 1 away from x0.
+  auto x = (torch::rand({1, 40, 3}, f64()) + 1.0).requires_grad_(true);
+  const double v = 0.7;
+  auto T = x.norm(2, -1) / v;
+  auto r = functional::eikonal_residual(T, x, torch::full({40}, v, f64()), true);
+  EXPECT_LT(r.abs().max().item<double>(), 1e-10);
+  // Wrong speed: residual = v'/v − 1 everywhere; the residual depends on x through T (create_graph).
+  auto r2 = functional::eikonal_residual(T, x, torch::full({40}, 2 * v, f64()), true);
+  EXPECT_NEAR(r2.mean().item<double>(), 1.0, 1e-10);
+  auto gx = torch::autograd::grad({r2.pow(2).sum()}, {x}, {}, true, false, true);
+  EXPECT_TRUE(gx[0].defined());
+}

@@ -1,0 +1,171 @@
+// Tiny end-to-end meta-training on an analytic corpus (point sources in homogeneous cubes,
+// T = |x − x0|/v), checkpoints, resume, personalisation and the one-line errors.
+
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "core/config.hpp"
+#include "core/error.hpp"
+#include "core/random.hpp"
+#include "geometry/structured.hpp"
+#include "metapinn/personalize.hpp"
+#include "metapinn/trainer.hpp"
+
+namespace fs = std::filesystem;
+using namespace metaeik;
+using namespace metaeik::metapinn;
+
+namespace {
+
+Corpus analytic_corpus() {
+  Corpus c;
+  auto mesh = geometry::cube_mesh(5, 10.0);  // 216 nodes
+  CorpusGeometry g;
+  g.name = "cube";
+  g.points = mesh.points;
+  g.tets = mesh.tets;
+  g.observed = Eigen::VectorXi::Zero(mesh.num_points());
+  for (int i = 0; i < mesh.num_points(); ++i)  // the faces x = 0 and y = 0 are "endocardium"
+    g.observed[i] = (mesh.points(i, 0) < 1e-9 || mesh.points(i, 1) < 1e-9) ? 1 : 0;
+  c.geometries.push_back(g);
+  auto rng = core::make_rng(11);
+  std::uniform_real_distribution<double> u(0.0, 10.0);
+  for (double v : {0.3, 0.6}) {
+    CorpusSubject s;
+    s.geometry = 0;
+    s.name = "v=" + std::to_string(v);
+    s.speed = Eigen::VectorXd::Constant(mesh.num_points(), v);
+    c.subjects.push_back(s);
+    for (int m = 0; m < 8; ++m) {
+      CorpusMap map;
+      map.subject = int(c.subjects.size()) - 1;
+      map.id = int(c.maps.size());
+      map.split = m < 6 ? "train" : "test";
+      Eigen::RowVector3d x0(u(rng), u(rng), u(rng));
+      map.truth.resize(mesh.num_points());
+      for (int i = 0; i < mesh.num_points(); ++i) map.truth[i] = (mesh.points.row(i) - x0).norm() / v;
+      map.observation = map.truth;
+      c.maps.push_back(map);
+    }
+  }
+  return c;
+}
+
+TrainConfig tiny_config() {
+  auto json = core::Json::parse(R"({
+    "model": {"encoder_channels": [4, 8, 8, 16], "hyper_hidden": [32, 32], "pinn_width": 12,
+              "pinn_hidden_layers": 3, "velocity_width": 8, "velocity_layers": 3},
+    "data": {"levels": 4},
+    "train": {"epochs": 12, "k": 3, "queries": 3, "lr": 3e-3, "warmup_epochs": 1, "alpha_ramp_epochs": 6,
+              "residual_points": 64, "val_every": 4, "seed": 3, "threads": 1}
+  })");
+  return read_train_config(json, "tiny.json");
+}
+
+std::vector<std::vector<std::string>> read_csv(const fs::path& p) {
+  std::ifstream in(p);
+  std::vector<std::vector<std::string>> rows;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::vector<std::string> cells;
+    std::stringstream ss(line);
+    std::string cell;
+    while (std::getline(ss, cell, ',')) cells.push_back(cell);
+    rows.push_back(cells);
+  }
+  return rows;
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const core::Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    path = fs::temp_directory_path() / ("metapinn_test_" + std::to_string(::getpid()));
+    fs::remove_all(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+}  // namespace
+
+TEST(Trainer, TinyEndToEndLossFallsAndOutputsAreValid) {
+  TempDir tmp;
+  const Corpus corpus = analytic_corpus();
+  const fs::path run = tmp.path / "run";
+  TrainConfig cfg = tiny_config();
+  cfg.train.epochs = 8;
+  train(cfg, corpus, run, false);
+  for (const char* f : {"config.json", "last.pt", "best.pt", "log.csv"}) EXPECT_TRUE(fs::exists(run / f)) << f;
+  auto log = read_csv(run / "log.csv");
+  ASSERT_EQ(log.size(), 9u);  // header + 8 epochs
+  EXPECT_EQ(log[0][2], "data_loss");
+  const double first = std::stod(log[1][2]), last = std::stod(log[8][2]);
+  EXPECT_LT(last, 0.5 * first) << "data loss did not fall: " << first << " → " << last;
+  EXPECT_FALSE(log[4][8].empty()) << "validation columns missing at epoch 4";
+
+  // Resume continues the same run up to the new epoch count.
+  cfg.train.epochs = 12;
+  train(cfg, corpus, run, true);
+  log = read_csv(run / "log.csv");
+  ASSERT_EQ(log.size(), 13u);
+  EXPECT_EQ(log[12][0], "12");
+  const double total_first = std::stod(log[1][5]), total_last = std::stod(log[12][5]);
+  EXPECT_LT(total_last, total_first);
+
+  // Personalisation gives finite AT, velocities inside [v_min, v_max] and a residual on every node.
+  auto model = load_model(run, "cpu", "last");
+  EXPECT_EQ(model.epoch, 12);
+  auto rows = evaluate(model, corpus, 3, "test", 1, false);
+  ASSERT_EQ(rows.size(), 4u);
+  for (const auto& r : rows) {
+    EXPECT_TRUE(std::isfinite(r.metrics.at_corr));
+    EXPECT_GT(r.metrics.at_corr, 0.0);
+    EXPECT_TRUE(std::isfinite(r.metrics.residual));
+  }
+  const auto& g = corpus.geometries[0];
+  auto prepared = prepare_geometry(g.points, g.tets, g.observed, model.config.data, 5, torch::kCPU);
+  auto p = personalize(model, prepared, {corpus.maps[0].observation, corpus.maps[1].observation},
+                       corpus.maps[6].observation, g.observed);
+  ASSERT_EQ(p.times.size(), g.points.rows());
+  EXPECT_TRUE(p.times.allFinite());
+  EXPECT_TRUE(p.residual.allFinite());
+  EXPECT_GE(p.speed.minCoeff(), 0.1 - 1e-6);
+  EXPECT_LE(p.speed.maxCoeff(), 0.6 + 1e-6);
+
+  // A checkpoint of another architecture is refused with one line.
+  auto other = to_json(model.config);
+  other["model"]["pinn_width"] = 7;
+  core::save_json_file(run / "config.json", other);
+  const std::string msg = error_of([&] { load_model(run); });
+  EXPECT_NE(msg.find("best.pt: checkpoint architecture 'metapinn-v1 encoder=4-8-8-16"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("does not match the configured"), std::string::npos) << msg;
+  EXPECT_EQ(msg.find('\n'), std::string::npos);
+}
+
+TEST(Trainer, BadInputsGiveOneLineErrors) {
+  TempDir tmp;
+  const Corpus corpus = analytic_corpus();
+  TrainConfig cfg = tiny_config();
+  cfg.train.k = 6;
+  EXPECT_EQ(error_of([&] { train(cfg, corpus, tmp.path / "r", false); }),
+            "subject 0 has 6 training maps; k = 6 needs at least 7 (k contexts and one query)");
+  EXPECT_EQ(error_of([&] { load_model(tmp.path / "missing"); }),
+            "model directory '" + (tmp.path / "missing").string() + "' does not exist");
+  fs::create_directories(tmp.path / "empty");
+  EXPECT_EQ(error_of([&] { load_model(tmp.path / "empty"); }),
+            "'" + (tmp.path / "empty").string() + "' is not a training run (config.json is missing)");
+  EXPECT_EQ(error_of([] { read_train_config(core::Json::parse(R"({"train": {"lr": -1}})"), "cfg.json"); }),
+            "cfg.json: key 'train.lr': value -1 is out of range [0, 10]");
+  EXPECT_EQ(error_of([] { read_train_config(core::Json::parse(R"({"model": {"depth": 3}})"), "cfg.json"); }),
+            "cfg.json: key 'model.depth': unknown key");
+}
