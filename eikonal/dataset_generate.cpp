@@ -158,7 +158,16 @@ geometry::TetMesh prepare_geometry(const GeometrySpec& spec, const std::string& 
   const std::string prefix = source + ": key 'geometries[" + std::to_string(index) + "]";
   geometry::TetMesh mesh;
   if (!spec.from_file) {
-    mesh = geometry::generate_ventricle(spec.generator);
+    try {
+      mesh = geometry::generate_ventricle(spec.generator);
+    } catch (const core::Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      // E.g. a CGAL assertion: multi-line; make it one line naming the geometry.
+      std::string what = e.what();
+      std::replace(what.begin(), what.end(), '\n', ' ');
+      METAEIK_FAIL(prefix << ".generator': meshing geometry '" << spec.name << "' failed: " << what);
+    }
   } else {
     mesh = geometry::read_mesh(spec.file);
     METAEIK_CHECK(mesh.has_point_array(spec.surface_array),
