@@ -292,6 +292,42 @@ TEST(Dataset, CrtdemoBivAsAFileGeometry) {
   }
 }
 
+// The built-in default end to end (the slowest test here, a few seconds): the paper's counts.
+TEST(Dataset, BuiltInDefaultIsThePaperSetup) {
+  TempDir tmp("dataset_default");
+  generate_dataset(default_dataset_config(), tmp / "d", false);
+  const auto ds = Dataset::load(tmp / "d");
+  ASSERT_EQ(ds.geometries().size(), 4u);
+  ASSERT_EQ(ds.subjects().size(), 20u);
+  ASSERT_EQ(ds.maps().size(), 400u);
+  int train = 0, test = 0;
+  for (const auto& m : ds.maps()) train += m.split == "train", test += m.split == "test";
+  EXPECT_EQ(train, 200);
+  EXPECT_EQ(test, 200);
+  std::set<int> node_counts;
+  for (int g = 0; g < 4; ++g) {
+    EXPECT_NEAR(ds.geometries()[g].nodes, 2000, 200);
+    node_counts.insert(ds.geometries()[g].nodes);
+    const Eigen::VectorXi aha = ds.mesh(g).point_labels("aha");
+    const FimSolver solver(ds.mesh(g), FimOptions{1e-6, 100000, 1});
+    for (int s : ds.subjects_of(g)) {
+      const auto& groups = default_dataset_config().scars.aha_groups;
+      const std::set<int> group(groups[s % 5].begin(), groups[s % 5].end());
+      const Eigen::VectorXd v = ds.speed(s);
+      for (int i = 0; i < v.size(); ++i) ASSERT_EQ(v[i], group.count(aha[i]) ? 0.1 : 0.6);
+      const auto maps = ds.maps_of(s);
+      ASSERT_EQ(maps.size(), 20u);
+      for (int m : maps) EXPECT_EQ(group.count(aha[ds.maps()[m].sources[0].node]), 0u);
+      // One fresh solve per subject.
+      SpeedField speed;
+      speed.speed = v;
+      EXPECT_LT((ds.activation(maps[7]) - solver.solve(speed, ds.maps()[maps[7]].sources).times).cwiseAbs().maxCoeff(),
+                1e-6);
+    }
+  }
+  EXPECT_EQ(node_counts.size(), 4u) << "four different geometries";
+}
+
 TEST_F(DatasetTest, ConfigRoundTripAndShippedConfigs) {
   const DatasetConfig def = default_dataset_config();
   EXPECT_EQ(def.geometries.size(), 4u);
