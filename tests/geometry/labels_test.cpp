@@ -1,12 +1,15 @@
 #include "geometry/labels.hpp"
 
 #include <cmath>
+#include <map>
+#include <set>
 #include <vector>
 
 #include <Eigen/Geometry>
 #include <gtest/gtest.h>
 
 #include "core/error.hpp"
+#include "geometry/vtk_io.hpp"
 
 namespace metaeik::geometry {
 namespace {
@@ -169,6 +172,54 @@ TEST(EstimateAhaFrame, ProlateCavityPointCloud) {
   EXPECT_NEAR(f.apex_fraction, 3.0 / 25, 0.03);
   EXPECT_NEAR(std::abs(f.septum.dot(axis)), 0, 1e-9);
   EXPECT_NEAR(f.septum.norm(), 1, 1e-9);
+}
+
+}  // namespace
+}  // namespace metaeik::geometry
+
+namespace metaeik::geometry {
+namespace {
+
+// The clinical crtdemo BiV (labels 1 LV endo, 2 RV endo, 3 other boundary; no base label).
+TEST(EstimateAhaFrame, ClinicalBivMesh) {
+  TetMesh mesh = read_mesh(std::string(METAEIK_SOURCE_DIR) + "/meshes/crtdemo_biv/crtdemo_biv_labeled_v42.vtk");
+  mesh.set_point_labels("surface", mesh.point_labels("surface_label"));
+  const Eigen::VectorXi s = mesh.point_labels("surface");
+  const AhaFrame f = estimate_aha_frame(mesh);
+  const Eigen::Vector3d axis = (f.base_center - f.apex).normalized();
+  // Base centre at the top of the LV cavity, apex at the bottom of the whole heart, septum
+  // towards the RV cavity.
+  Eigen::Vector3d lv_c = Eigen::Vector3d::Zero(), rv_c = Eigen::Vector3d::Zero();
+  int n_lv = 0, n_rv = 0;
+  double t_min = INFINITY, t_lv_max = -INFINITY;
+  for (int i = 0; i < mesh.num_points(); ++i) {
+    const Eigen::Vector3d p = mesh.points.row(i);
+    const double t = (p - f.apex).dot(axis);
+    t_min = std::min(t_min, t);
+    if (s[i] == kLvEndo) lv_c += p, ++n_lv, t_lv_max = std::max(t_lv_max, t);
+    if (s[i] == kRvEndo) rv_c += p, ++n_rv;
+  }
+  lv_c /= n_lv;
+  rv_c /= n_rv;
+  EXPECT_NEAR(t_lv_max, (f.base_center - f.apex).norm(), 1e-6);
+  EXPECT_GT(t_min, -1.0);
+  EXPECT_GT((rv_c - lv_c).normalized().dot(f.septum), 0.9);
+
+  const Eigen::VectorXi aha = aha_segments(mesh, f);
+  std::set<int> seen(aha.data(), aha.data() + aha.size());
+  for (int k = 1; k <= 18; ++k) EXPECT_TRUE(seen.count(k)) << "segment " << k;
+  int rv_wall = 0, rv_endo_free = 0, rv_endo_septal = 0;
+  for (int i = 0; i < aha.size(); ++i) {
+    rv_wall += aha[i] == 18;
+    if (s[i] == kLvEndo) {
+      EXPECT_NE(aha[i], 18) << "LV endocardium labelled RV free wall";
+    }
+    if (s[i] == kRvEndo) ++(aha[i] == 18 ? rv_endo_free : rv_endo_septal);
+  }
+  EXPECT_GT(rv_wall, 0.1 * aha.size());
+  EXPECT_LT(rv_wall, 0.5 * aha.size());
+  EXPECT_GT(rv_endo_free, rv_endo_septal);  // the free wall is the larger part of the RV endocardium
+  EXPECT_GT(rv_endo_septal, 0);
 }
 
 }  // namespace
