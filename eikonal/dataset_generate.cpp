@@ -32,6 +32,7 @@ constexpr std::uint64_t kStreamOrigins = 1ULL << 32;
 constexpr std::uint64_t kStreamBlob = 2ULL << 32;
 constexpr std::uint64_t kStreamNoise = 3ULL << 32;
 constexpr std::uint64_t kStreamGenerator = 4ULL << 32;
+constexpr std::uint64_t kStreamObservation = 5ULL << 32;
 
 std::string padded(const std::string& prefix, int index, int width) {
   std::ostringstream os;
@@ -154,7 +155,7 @@ Json geometry_to_json(const GeometrySpec& g) {
 
 /// A geometry ready for solving: mesh with `surface`, `aha` (when available), `observed`.
 geometry::TetMesh prepare_geometry(const GeometrySpec& spec, const std::string& source, int index,
-                                   bool need_aha) {
+                                   bool need_aha, const ObservationConfig& observation, std::uint64_t seed) {
   const std::string prefix = source + ": key 'geometries[" + std::to_string(index) + "]";
   geometry::TetMesh mesh;
   if (!spec.from_file) {
@@ -190,10 +191,23 @@ geometry::TetMesh prepare_geometry(const GeometrySpec& spec, const std::string& 
   }
   METAEIK_CHECK(mesh.has_point_array("surface"), prefix << "': the mesh has no 'surface' labels");
   const Eigen::VectorXi surface = mesh.point_labels("surface");
-  Eigen::VectorXi observed(surface.size());
-  for (Eigen::Index i = 0; i < surface.size(); ++i)
-    observed[i] = (surface[i] == geometry::kLvEndo || surface[i] == geometry::kRvEndo) ? 1 : 0;
-  METAEIK_CHECK(observed.sum() > 0, prefix << "': no node is labelled LV or RV endocardium (surface 1 or 2)");
+  const std::set<int> labels(observation.surface_labels.begin(), observation.surface_labels.end());
+  std::vector<int> candidates;
+  for (int i = 0; i < int(surface.size()); ++i)
+    if (labels.count(surface[i])) candidates.push_back(i);
+  std::ostringstream listed;
+  for (std::size_t k = 0; k < observation.surface_labels.size(); ++k)
+    listed << (k ? ", " : "") << observation.surface_labels[k];
+  METAEIK_CHECK(!candidates.empty(), prefix << "': no node has a surface label in observation.surface_labels ["
+                                            << listed.str() << "]");
+  if (observation.fraction < 1.0) {
+    const std::size_t keep =
+        std::max<std::size_t>(1, std::size_t(std::llround(observation.fraction * double(candidates.size()))));
+    core::Rng rng = core::make_rng(seed, kStreamObservation + std::uint64_t(index));
+    candidates = detail::sample_without_replacement(candidates, keep, rng);
+  }
+  Eigen::VectorXi observed = Eigen::VectorXi::Zero(surface.size());
+  for (int i : candidates) observed[i] = 1;
   mesh.set_point_array("observed", observed.cast<double>(), geometry::ScalarType::kUInt8);
   return mesh;
 }
@@ -297,6 +311,17 @@ DatasetConfig read_dataset_config(core::JsonReader& r, const fs::path& base_dir)
   }
   r.get_choice("origins", c.origins, {"any", "endocardial"});
   {
+    auto o = r.child("observation");
+    o.get("surface_labels", c.observation.surface_labels);
+    METAEIK_CHECK(!c.observation.surface_labels.empty(), o.error_prefix("surface_labels") << "must not be empty");
+    for (int l : c.observation.surface_labels)
+      METAEIK_CHECK(l >= 0 && l <= 4, o.error_prefix("surface_labels") << "label " << l << " is not a surface label 0-4");
+    o.get("fraction", c.observation.fraction);
+    METAEIK_CHECK(c.observation.fraction > 0 && c.observation.fraction <= 1,
+                  o.error_prefix("fraction") << "must be in (0, 1], got " << c.observation.fraction);
+    o.finish();
+  }
+  {
     auto n = r.child("noise");
     n.get("std_ms", c.noise.std_ms);
     METAEIK_CHECK(c.noise.std_ms >= 0 && std::isfinite(c.noise.std_ms),
@@ -347,6 +372,7 @@ Json to_json(const DatasetConfig& c) {
               {"sources_per_map", c.sources_per_map},
               {"split", {{"train", c.train}, {"val", c.val}, {"test", c.maps_per_subject - c.train - c.val}}},
               {"origins", c.origins},
+              {"observation", {{"surface_labels", c.observation.surface_labels}, {"fraction", c.observation.fraction}}},
               {"noise", {{"std_ms", c.noise.std_ms}, {"percent_of_range", c.noise.percent_of_range}}},
               {"solver",
                {{"tolerance", c.solver.tolerance},
@@ -391,7 +417,8 @@ void generate_dataset(const DatasetConfig& config, const fs::path& dir, bool for
       const auto prepare = [&] {
         // Exceptions must not leave an OpenMP block: keep the first one per geometry.
         try {
-          meshes[g] = prepare_geometry(config.geometries[g], source, g, config.scars.kind == "aha");
+          meshes[g] = prepare_geometry(config.geometries[g], source, g, config.scars.kind == "aha",
+                                       config.observation, config.seed);
         } catch (...) {
           errors[g] = std::current_exception();
         }
@@ -445,7 +472,8 @@ void generate_dataset(const DatasetConfig& config, const fs::path& dir, bool for
       p.scar["border_width"] = config.scars.border_width;
       p.speed = scar_speed_field(mesh, p.mask, speed_options);
       for (int i = 0; i < mesh.num_points(); ++i)
-        if (!p.mask[i] && p.speed[i] == config.healthy_speed && (config.origins == "any" || observed[i]))
+        if (!p.mask[i] && p.speed[i] == config.healthy_speed &&
+            (config.origins == "any" || surface[i] == geometry::kLvEndo || surface[i] == geometry::kRvEndo))
           p.eligible.push_back(i);
       METAEIK_CHECK(requested <= int(p.eligible.size()),
                     source << ": key 'maps_per_subject': " << requested << " origins requested but only "

@@ -51,6 +51,13 @@ struct NoiseConfig {
   bool enabled() const { return std_ms > 0.0 || percent_of_range > 0.0; }
 };
 
+/// Which nodes are observed (the `observed` mask): nodes whose `surface` label is listed, or a
+/// random fraction of them (e.g. to mimic sparse catheter points).
+struct ObservationConfig {
+  std::vector<int> surface_labels = {1, 2};  ///< default: LV and RV endocardium
+  double fraction = 1.0;                     ///< in (0, 1]; < 1 keeps round(fraction·count) random nodes
+};
+
 struct DatasetConfig {
   std::uint64_t seed = 1;                ///< every random choice derives from this
   std::vector<GeometrySpec> geometries;  ///< default: 4 BiV shapes (default_dataset_config())
@@ -62,6 +69,8 @@ struct DatasetConfig {
   int train = 10;                        ///< maps per subject in each split; test = the rest
   int val = 0;
   std::string origins = "any";           ///< "any" node outside the scar or only "endocardial" ones
+                                         ///< (surface 1 or 2)
+  ObservationConfig observation;
   NoiseConfig noise;
   FimOptions solver;                     ///< tolerance, max_iterations, threads
 };

@@ -245,6 +245,41 @@ TEST_F(DatasetTest, NoiseAsPercentOfRange) {
   }
 }
 
+TEST_F(DatasetTest, SparseObservationsEndocardialOriginsAndSeveralSources) {
+  TempDir tmp("dataset_sparse");
+  Json j = Json::parse(R"({"scars": {"aha_groups": [[13, 14, 15, 16, 17]]}, "maps_per_subject": 4,
+                           "split": {"train": 2}, "sources_per_map": 2, "origins": "endocardial",
+                           "observation": {"fraction": 0.25}})");
+  j["geometries"] = Json::array({Json{{"file", mesh_file().string()}}});
+  generate_dataset(read_config(j), tmp / "s", false);
+  const auto ds = Dataset::load(tmp / "s");
+  const auto& mesh = ds.mesh(0);
+  const Eigen::VectorXi surface = mesh.point_labels("surface"), mask = ds.observation_mask(0);
+  int endo = 0;
+  for (int i = 0; i < mesh.num_points(); ++i) {
+    const bool is_endo = surface[i] == 1 || surface[i] == 2;
+    endo += is_endo;
+    if (mask[i]) EXPECT_TRUE(is_endo) << "observed node " << i << " is not endocardial";
+  }
+  EXPECT_EQ(mask.sum(), std::lround(0.25 * endo));
+  const FimSolver solver(mesh, FimOptions{1e-6, 100000, 1});
+  std::set<int> used;
+  for (int m = 0; m < 4; ++m) {
+    const auto& sources = ds.maps()[m].sources;
+    ASSERT_EQ(sources.size(), 2u);
+    const Eigen::VectorXd t = ds.activation(m);
+    for (const auto& src : sources) {
+      EXPECT_TRUE(surface[src.node] == 1 || surface[src.node] == 2);
+      EXPECT_EQ(ds.speed(0)[src.node], 0.6);
+      EXPECT_EQ(t[src.node], 0.0);
+      EXPECT_TRUE(used.insert(src.node).second);
+    }
+    SpeedField speed;
+    speed.speed = ds.speed(0);
+    EXPECT_LT((t - solver.solve(speed, sources).times).cwiseAbs().maxCoeff(), 1e-6);
+  }
+}
+
 TEST_F(DatasetTest, AtomicWritesForceAndInterrupt) {
   TempDir tmp("dataset_atomic");
   Json j = Json::parse(R"({"scars": {"aha_groups": [[18]]}, "maps_per_subject": 1, "split": {"train": 1}})");
@@ -382,6 +417,10 @@ TEST_F(DatasetTest, BadConfigsGiveOneLineErrorsNamingTheKey) {
             "config.json: key 'scars.kind': unknown value \"stripe\" (expected one of \"aha\", \"blob\")");
   EXPECT_EQ(err(R"({"scars": {"aha_groups": [[1, 19]]}})"),
             "config.json: key 'scars.aha_groups[0]': segment 19 is not an AHA segment 1-18");
+  EXPECT_EQ(err(R"({"observation": {"fraction": 0}})"),
+            "config.json: key 'observation.fraction': must be in (0, 1], got 0");
+  EXPECT_EQ(err(R"({"observation": {"surface_labels": [1, 5]}})"),
+            "config.json: key 'observation.surface_labels': label 5 is not a surface label 0-4");
   EXPECT_EQ(err(R"({"origins": "epi"})"),
             "config.json: key 'origins': unknown value \"epi\" (expected one of \"any\", \"endocardial\")");
   EXPECT_EQ(err(R"({"geometries": [{"generator": {"shape": "biv"}}, {"file": "meshes/nope.vtu"}]})"),
