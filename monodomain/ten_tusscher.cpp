@@ -16,7 +16,7 @@ constexpr double kRgas = 8314.472, kFaraday = 96485.3415, kTemp = 310.0;
 constexpr double kRTONF = kRgas * kTemp / kFaraday;  // mV
 constexpr double kFRT = 1.0 / kRTONF;                // 1/mV
 constexpr double kCm = 0.185;                         // µF (CAPACITANCE)
-constexpr double kVc = 0.016404, kVsr = 0.001094, kVss = 0.00005468;  // µm³·1e-?
+constexpr double kVc = 0.016404, kVsr = 0.001094, kVss = 0.00005468;  // cytoplasm, SR, subspace volumes (published units)
 constexpr double kBufc = 0.2, kKbufc = 0.001, kBufsr = 10.0, kKbufsr = 0.3, kBufss = 0.4, kKbufss = 0.00025;
 constexpr double kVmaxup = 0.006375, kKup = 0.00025, kVrel = 0.102, kK1p = 0.15, kK2p = 0.045, kK3 = 0.060,
                  kK4 = 0.005, kEC = 1.5, kMaxsr = 2.5, kMinsr = 1.0, kVleak = 0.00036, kVxfer = 0.0038;

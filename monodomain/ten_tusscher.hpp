@@ -8,7 +8,10 @@
 // step(): Rush–Larsen for the gates (m h j Xr1 Xr2 Xs r s d f f2 fCass), forward Euler for V,
 // Ki, Nai and R̄, and the published rapid-buffering update (forward Euler on the total
 // concentration, then the exact buffer equilibrium) for Cai, CaSR and Cass.
-// Voltage-only factors can be tabulated (linear interpolation, 0.01 mV spacing, −150…100 mV).
+// Voltage-only factors (gate steady states and Rush–Larsen factors, I_NaK/I_pK rectification,
+// I_NaCa and I_CaL exponentials) and I_K1 rectification (a function of V − E_K) are tabulated by
+// default: linear interpolation at 0.02 mV spacing on −150…100 mV (direct evaluation outside),
+// rebuilt when dt changes; V differs from direct evaluation by < 0.05 mV over a beat.
 
 #include <string>
 #include <vector>

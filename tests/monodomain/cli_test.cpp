@@ -1,11 +1,16 @@
 // End-to-end `metaeikonal cell` and `metaeikonal tissue`: outputs, binary layout and one-line
 // errors for bad configs.
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -143,6 +148,31 @@ TEST(TissueCli, LstmSlabWritesParaViewAndBinaryOutputs) {
   // An existing directory is not replaced without --overwrite.
   const auto again = run_cli("tissue --config lstm_slab --duration 5 -o " + out.string());
   EXPECT_EQ(again.code, 1);
+}
+
+TEST(TissueCli, AphynSlabNoisyCopy) {
+  auto j = aphyn();
+  j["output"]["noise"] = 0.05;
+  j["output"]["vti_interval"] = 0;
+  const fs::path out = scratch("aphyn_noise");
+  const auto r = run_cli("tissue --config " + write_config("aphyn_noise.json", j).string() +
+                         " --duration 10 --overwrite -o " + out.string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto header = core::load_json_file(out / "states.json");
+  EXPECT_EQ(header["noisy_file"], "states_noisy.bin");
+  EXPECT_EQ(header["shape"], core::Json({11, 1, 576}));
+  ASSERT_EQ(fs::file_size(out / "states_noisy.bin"), fs::file_size(out / "states.bin"));
+  EXPECT_FALSE(fs::exists(out / "states.pvd"));
+  // σ = 5 % of the V range over the run: the noisy copy differs by about that much on average.
+  std::ifstream clean(out / "states.bin", std::ios::binary), noisy(out / "states_noisy.bin", std::ios::binary);
+  std::vector<float> a(11 * 576), b(11 * 576);
+  clean.read(reinterpret_cast<char*>(a.data()), a.size() * 4);
+  noisy.read(reinterpret_cast<char*>(b.data()), b.size() * 4);
+  float lo = a[0], hi = a[0];
+  double sq = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) lo = std::min(lo, a[i]), hi = std::max(hi, a[i]), sq += (b[i] - a[i]) * (b[i] - a[i]);
+  const double rms = std::sqrt(sq / a.size());
+  EXPECT_NEAR(rms, 0.05 * (hi - lo), 0.1 * 0.05 * (hi - lo));
 }
 
 }  // namespace
