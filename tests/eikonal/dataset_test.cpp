@@ -485,6 +485,17 @@ TEST_F(DatasetTest, FileGeometryLabelErrors) {
   EXPECT_EQ(error_of([&] { generate_dataset(read_config(j, tmp.path()), tmp / "x", false, nullptr, "config.json"); }),
             "config.json: key 'geometries[0].aha': " + (tmp / "box.vtu").string() +
                 " has no 'aha' array; use \"shape\" or blob scars");
+  // An AHA group with no node in the geometry.
+  Eigen::VectorXi aha = Eigen::VectorXi::Zero(box.num_points());
+  aha.head(box.num_points() / 2).setConstant(3);
+  box.set_point_labels("aha", aha);
+  geometry::write_mesh(box, tmp / "box.vtu");
+  j["scars"] = Json{{"aha_groups", Json::array({Json::array({3}), Json::array({18})})}};
+  j["maps_per_subject"] = 2;
+  j["split"] = Json{{"train", 1}};
+  EXPECT_EQ(error_of([&] { generate_dataset(read_config(j, tmp.path()), tmp / "x", false, nullptr, "config.json"); }),
+            "config.json: key 'scars.aha_groups[1]': no node of geometry 'geom_0' lies in AHA segments 18");
+  EXPECT_FALSE(fs::exists(tmp / "x"));
   j["geometries"][0]["surface_map"] = Json{{"7", 9}};
   EXPECT_EQ(error_of([&] { read_config(j, tmp.path()); }),
             "config.json: key 'geometries[0].surface_map.7': value 9 is out of range [0, 4]");
