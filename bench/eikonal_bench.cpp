@@ -10,7 +10,10 @@
 #include <benchmark/benchmark.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <string>
 #include <map>
 #include <random>
 
@@ -82,17 +85,22 @@ BENCHMARK(BM_DijkstraCube)->Args({40, 1})->Unit(benchmark::kMillisecond)->UseRea
 struct BatchMesh {
   geometry::TetMesh mesh;
   bool biv = false;
+  std::string name;
 };
 
+/// meshes/biv_2k.vtu, or the file named by $METAEIK_BATCH_MESH, else a 13³-node cube.
 const BatchMesh& batch_mesh() {
   static const BatchMesh m = [] {
     BatchMesh b;
-    const std::filesystem::path path = std::filesystem::path(METAEIK_SOURCE_DIR) / "meshes" / "biv_2k.vtu";
+    std::filesystem::path path = std::filesystem::path(METAEIK_SOURCE_DIR) / "meshes" / "biv_2k.vtu";
+    if (const char* env = std::getenv("METAEIK_BATCH_MESH")) path = env;
     if (std::filesystem::exists(path)) {
       b.mesh = geometry::read_mesh(path);
       b.biv = true;
+      b.name = path.filename().string();
     } else {
-      b.mesh = geometry::box_mesh(12, 12, 12, Eigen::Vector3d(40.0, 40.0, 10.0));  // 2 197 nodes
+      b.mesh = geometry::cube_mesh(12, 20.0);  // 2 197 nodes
+      b.name = "fallback 13^3-node cube (no BiV mesh file)";
     }
     return b;
   }();
@@ -123,7 +131,7 @@ void BM_FimBatch(benchmark::State& state) {
     benchmark::DoNotOptimize(results.data());
   }
   state.SetItemsProcessed(state.iterations() * int64_t(items.size()));
-  state.SetLabel(bm.biv ? "meshes/biv_2k.vtu" : "fallback box mesh (biv_2k.vtu missing)");
+  state.SetLabel(bm.name);
   state.counters["nodes"] = mesh.num_points();
   state.counters["tets"] = mesh.num_tets();
   state.counters["threads"] = options.threads;
@@ -135,4 +143,19 @@ BENCHMARK(BM_FimBatch)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTi
 
 }  // namespace
 
-BENCHMARK_MAIN();
+// Extra flag (before the Google Benchmark ones): --write_cube=CELLS:PATH writes the Kuhn-split cube
+// of side 50 mm with CELLS cells per axis to PATH and exits (for timing the CLI on the same mesh).
+int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i)
+    if (std::strncmp(argv[i], "--write_cube=", 13) == 0) {
+      const std::string arg = argv[i] + 13;
+      const auto colon = arg.find(':');
+      geometry::write_mesh(geometry::cube_mesh(std::stoi(arg.substr(0, colon)), kSide), arg.substr(colon + 1));
+      return 0;
+    }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

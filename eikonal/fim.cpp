@@ -110,10 +110,12 @@ inline void local_gram(const double* g, int k, double w, double* q) {
 struct Context {
   const int* tet_offsets;
   const detail::TetEntry* tet_entries;
+  const float* entry_height;
   const int* node_offsets;
   const int* node_neighbors;
   const TetGeom* tets;
   const double* inv_speed2;
+  double height_scale;
 };
 
 /// min(T[x], every tet candidate of x). Skipped, because they cannot lower T[x]: tets whose other
@@ -121,7 +123,8 @@ struct Context {
 /// none of whose other nodes changed after x was last solved (stamp `seen`; same inputs give the same
 /// candidate, which T[x] already is ≤ of).
 inline double node_update(const Context& c, int x, const double* T, const int* changed_at, int seen,
-                          long long& evals) {
+                          long long& evals_out) {
+  long long evals = 0;
   double best = T[x];
   const int end = c.tet_offsets[x + 1];
   for (int e = c.tet_offsets[x]; e < end; ++e) {
@@ -130,16 +133,20 @@ inline double node_update(const Context& c, int x, const double* T, const int* c
     const double t0 = T[v0], t1 = T[v1], t2 = T[v2];
     if (std::min(t0, std::min(t1, t2)) >= best) continue;
     if (std::max(changed_at[v0], std::max(changed_at[v1], changed_at[v2])) <= seen) continue;
-    ++evals;
     const int t = te.tet_k >> 2, k = te.tet_k & 3;
+    // Lower bound: smallest time + metric distance to the face's plane.
+    const double tmin = std::min(t0, std::min(t1, t2));
+    if (tmin + c.height_scale * c.entry_height[e] * std::sqrt(c.inv_speed2[t]) >= best) continue;
+    ++evals;
     double q[6];
     local_gram(c.tets[t].gram, k, c.inv_speed2[t], q);
     best = std::min(best, tet_update(q, t0, t1, t2));
   }
+  evals_out += evals;
   return best;
 }
 
-struct PerThread {
+struct alignas(64) PerThread {
   std::vector<int> converged, candidates, keep;
   std::vector<double> candidate_times;
   long long evals = 0, node_updates = 0;
@@ -164,8 +171,9 @@ struct Workspace {
 SolveResult run_fim(const detail::Topology& topo, const detail::TetMetric& metric, const std::vector<Source>& sources,
                     const FimOptions& options, int threads, Workspace& ws) {
   const int n = topo.num_points;
-  const Context c{topo.tet_offsets.data(), topo.tet_entries.data(), topo.node_offsets.data(),
-                  topo.node_neighbors.data(), metric.tets, metric.inv_speed2.data()};
+  const Context c{topo.tet_offsets.data(), topo.tet_entries.data(), topo.entry_height.data(),
+                  topo.node_offsets.data(), topo.node_neighbors.data(), metric.tets,
+                  metric.inv_speed2.data(), metric.height_scale};
   SolveResult result;
   result.times = Eigen::VectorXd::Constant(n, kInf);
   double* T = result.times.data();
@@ -333,15 +341,30 @@ std::vector<SolveResult> FimSolver::solve_batch(const std::vector<SpeedField>& s
   detail::check_batch(topo, speeds, items);
   std::vector<SolveResult> results(items.size());
   const int count = int(items.size());
+  const int threads = detail::resolve_threads(impl_->options.threads);
+  // Metrics of the speed fields used by more than one item are built once, in parallel.
+  std::vector<int> uses(speeds.size(), 0);
+  for (const auto& item : items) ++uses[item.speed];
+  std::vector<int> shared;
+  for (size_t s = 0; s < speeds.size(); ++s)
+    if (uses[s] > 1) shared.push_back(int(s));
+  std::vector<detail::TetMetric> metrics(speeds.size());
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1) if (shared.size() > 1)
+  for (size_t j = 0; j < shared.size(); ++j) metrics[shared[j]] = detail::build_metric(topo, speeds[shared[j]]);
   std::exception_ptr error;
-#pragma omp parallel num_threads(detail::resolve_threads(impl_->options.threads)) if (count > 1)
+#pragma omp parallel num_threads(threads) if (count > 1)
   {
     Workspace ws;
 #pragma omp for schedule(dynamic, 1)
     for (int i = 0; i < count; ++i) {
       try {
-        const detail::TetMetric metric = detail::build_metric(topo, speeds[items[i].speed]);
-        results[i] = run_fim(topo, metric, items[i].sources, impl_->options, 1, ws);
+        const int s = items[i].speed;
+        if (uses[s] > 1) {
+          results[i] = run_fim(topo, metrics[s], items[i].sources, impl_->options, 1, ws);
+        } else {
+          const detail::TetMetric metric = detail::build_metric(topo, speeds[s]);
+          results[i] = run_fim(topo, metric, items[i].sources, impl_->options, 1, ws);
+        }
       } catch (...) {
 #pragma omp critical(metaeik_fim_batch_error)
         if (!error) error = std::current_exception();

@@ -70,6 +70,20 @@ Topology build_topology(const geometry::TetMesh& mesh) {
       }
   }
 
+  // Heights: |6V| / (2 · area of the opposite face).
+  topo.entry_height.resize(topo.tet_entries.size());
+  for (size_t e = 0; e < topo.tet_entries.size(); ++e) {
+    const TetEntry& te = topo.tet_entries[e];
+    const int t = te.tet_k >> 2, k = te.tet_k & 3;
+    const Eigen::Vector3d x = mesh.points.row(topo.tets[t].v[k]).transpose();
+    const Eigen::Vector3d a = mesh.points.row(te.other[0]).transpose();
+    const Eigen::Vector3d b = mesh.points.row(te.other[1]).transpose();
+    const Eigen::Vector3d c = mesh.points.row(te.other[2]).transpose();
+    const Eigen::Vector3d normal = (b - a).cross(c - a);
+    const double h = std::abs((x - a).dot(normal)) / normal.norm();
+    topo.entry_height[e] = float(h * (1.0 - 1e-5));
+  }
+
   // CSR node → edge neighbours (sorted, unique).
   topo.node_offsets.assign(n + 1, 0);
   std::vector<int> scratch;
@@ -159,6 +173,7 @@ TetMetric build_metric(const Topology& topo, const SpeedField& speed) {
     m.tets = topo.tets.data();
   } else {
     build_anisotropic(topo, speed, m);
+    m.height_scale = std::min(1.0, 1.0 / speed.transverse_ratio);
   }
   double sum = 0.0;
   for (int t = 0; t < nt; ++t) {

@@ -31,6 +31,8 @@ struct Topology {
   std::vector<TetGeom> tets;         ///< #T, Euclidean Gram (M = I)
   std::vector<int> tet_offsets;      ///< CSR node → incident tets, #P+1
   std::vector<TetEntry> tet_entries; ///< per node, its incident tets
+  std::vector<float> entry_height;   ///< per entry: Euclidean distance from the node to the opposite
+                                     ///< face's plane (mm), rounded down
   std::vector<int> node_offsets;     ///< CSR node → edge-neighbour nodes, #P+1
   std::vector<int> node_neighbors;   ///< sorted per node
   std::vector<int> reverse_entry;    ///< for CSR entry (a → b), the entry (b → a)
@@ -48,6 +50,8 @@ struct TetMetric {
   std::vector<TetGeom> own;
   std::vector<double> inv_speed2;  ///< #T, ms²/mm²
   double mean_edge_time = 0.0;     ///< mean over tets of the travel time along the tet's shortest edge, ms
+  double height_scale = 1.0;       ///< metric distance ≥ height_scale · Euclidean distance / v_t (1 isotropic,
+                                   ///< min(1, 1/transverse_ratio) anisotropic)
 };
 
 /// Validates `speed` against the topology (see build_metric). Throws core::Error.

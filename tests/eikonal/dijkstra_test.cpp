@@ -37,7 +37,9 @@ TEST(Dijkstra, FimIsMoreAccurateAndBelowDijkstra) {
     const auto mesh = geometry::cube_mesh(cells, 10.0, split);
     const int src = box_point_index(cells / 2, cells / 2, cells / 2, cells, cells);
     const auto speed = SpeedField::uniform(mesh, 0.6);
-    const auto fim = solve(mesh, speed, {{src, 0.0}});
+    FimOptions serial;
+    serial.threads = 1;
+    const auto fim = solve(mesh, speed, {{src, 0.0}}, serial);
     const auto dij = solve_dijkstra(mesh, speed, {{src, 0.0}});
     double err_fim = 0.0, err_dij = 0.0, mean_fim = 0.0, mean_dij = 0.0;
     for (int i = 0; i < mesh.num_points(); ++i) {

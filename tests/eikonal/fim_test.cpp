@@ -25,6 +25,14 @@ using Exact = std::function<double(const Eigen::Vector3d&)>;
 
 constexpr double kV = 0.6;  // mm/ms
 
+/// Accuracy tests run single-threaded (thread-count invariance is tested on its own below), so the
+/// suite stays fast on a busy machine.
+FimOptions serial() {
+  FimOptions o;
+  o.threads = 1;
+  return o;
+}
+
 double max_abs_error(const geometry::TetMesh& mesh, const Eigen::VectorXd& T, const Exact& exact) {
   double err = 0.0;
   for (int i = 0; i < mesh.num_points(); ++i)
@@ -46,7 +54,7 @@ TEST_P(FimPointSource, ErrorFallsWithH) {
     const auto mesh = cube_mesh(cells, side, GetParam());
     const int src = centre_node(cells);
     const Eigen::Vector3d x0 = mesh.points.row(src).transpose();
-    const auto r = solve(mesh, SpeedField::uniform(mesh, kV), {{src, 0.0}});
+    const auto r = solve(mesh, SpeedField::uniform(mesh, kV), {{src, 0.0}}, serial());
     ASSERT_TRUE(r.stats.converged);
     EXPECT_EQ(r.times[src], 0.0);
     errors.push_back(max_abs_error(mesh, r.times, [&](const Eigen::Vector3d& x) { return (x - x0).norm() / kV; }));
@@ -74,7 +82,7 @@ TEST(Fim, PointSourceWithExactBallIsFirstOrder) {
       const double r = (mesh.points.row(i).transpose() - x0).norm();
       if (r <= radius + 1e-9) sources.push_back({i, r / kV});
     }
-    const auto r = solve(mesh, SpeedField::uniform(mesh, kV), sources);
+    const auto r = solve(mesh, SpeedField::uniform(mesh, kV), sources, serial());
     errors.push_back(max_abs_error(mesh, r.times, [&](const Eigen::Vector3d& x) { return (x - x0).norm() / kV; }));
   }
   const double order1 = std::log2(errors[0] / errors[1]), order2 = std::log2(errors[1] / errors[2]);
@@ -91,7 +99,7 @@ TEST(Fim, CentreSourceOn61CubedMeshWithinTwoPercent) {
   const auto mesh = cube_mesh(cells, 50.0, BoxSplit::kMirrored);
   const int src = centre_node(cells);
   const Eigen::Vector3d x0 = mesh.points.row(src).transpose();
-  const auto r = solve(mesh, SpeedField::uniform(mesh, kV), {{src, 0.0}});
+  const auto r = solve(mesh, SpeedField::uniform(mesh, kV), {{src, 0.0}}, serial());
   ASSERT_TRUE(r.stats.converged);
   const double err = max_abs_error(mesh, r.times, [&](const Eigen::Vector3d& x) { return (x - x0).norm() / kV; });
   std::printf("max error %.4f ms = %.2f %% of max T\n", err, 100 * err / r.times.maxCoeff());
@@ -115,7 +123,7 @@ TEST(Fim, AnisotropicPointSourceMatchesMetricDistance) {
     const int src = centre_node(cells);
     const Eigen::Vector3d x0 = mesh.points.row(src).transpose();
     const Exact exact = [&](const Eigen::Vector3d& x) { return std::sqrt((x - x0).dot(M * (x - x0))); };
-    const auto r = solve(mesh, speed, {{src, 0.0}});
+    const auto r = solve(mesh, speed, {{src, 0.0}}, serial());
     ASSERT_TRUE(r.stats.converged);
     double tmax = 0.0;
     for (int i = 0; i < mesh.num_points(); ++i) tmax = std::max(tmax, exact(mesh.points.row(i).transpose()));
@@ -137,7 +145,7 @@ TEST(Fim, AnisotropicPlanarFrontsAreExact) {
     std::vector<Source> sources;
     for (int i = 0; i < mesh.num_points(); ++i)
       if (mesh.points(i, 0) == 0.0) sources.push_back({i, 0.0});
-    const auto r = solve(mesh, speed, sources);
+    const auto r = solve(mesh, speed, sources, serial());
     const double v = along ? 0.6 : 0.15;
     EXPECT_LT(max_abs_error(mesh, r.times, [&](const Eigen::Vector3d& x) { return x.x() / v; }), 1e-9) << along;
   }
@@ -150,7 +158,7 @@ TEST(Fim, PlanarFrontFromFaceOfSourcesIsExact) {
   std::vector<Source> face;
   for (int i = 0; i < mesh.num_points(); ++i)
     if (mesh.points(i, 0) == 0.0) face.push_back({i, 0.0});
-  const auto r = solve(mesh, SpeedField::uniform(mesh, kV), face);
+  const auto r = solve(mesh, SpeedField::uniform(mesh, kV), face, serial());
   EXPECT_LT(max_abs_error(mesh, r.times, [](const Eigen::Vector3d& x) { return x.x() / kV; }), 1e-9);
 
   const Eigen::Vector3d n = Eigen::Vector3d(3.0, 1.0, 0.5).normalized();
@@ -160,7 +168,7 @@ TEST(Fim, PlanarFrontFromFaceOfSourcesIsExact) {
     const Eigen::Vector3d x = mesh.points.row(i).transpose();
     if (x.x() == 0.0 || x.y() == 0.0 || x.z() == 0.0) inflow.push_back({i, exact(x)});
   }
-  const auto oblique = solve(mesh, SpeedField::uniform(mesh, kV), inflow);
+  const auto oblique = solve(mesh, SpeedField::uniform(mesh, kV), inflow, serial());
   EXPECT_LT(max_abs_error(mesh, oblique.times, exact), 1e-6);
 }
 
@@ -182,7 +190,7 @@ TEST(Fim, TwoSpeedPlanarFrontIsExact) {
   std::vector<Source> face;
   for (int i = 0; i < mesh.num_points(); ++i)
     if (mesh.points(i, 0) == 0.0) face.push_back({i, 0.0});
-  const auto r = solve(mesh, two_speed_per_tet(mesh, 0.6, 0.2, 4.0), face);
+  const auto r = solve(mesh, two_speed_per_tet(mesh, 0.6, 0.2, 4.0), face, serial());
   const Exact exact = [](const Eigen::Vector3d& x) { return x.x() < 4.0 ? x.x() / 0.6 : 4.0 / 0.6 + (x.x() - 4.0) / 0.2; };
   EXPECT_LT(max_abs_error(mesh, r.times, exact), 1e-9);
 }
@@ -194,12 +202,12 @@ TEST(Fim, TwoSpeedPointSourceConvergesToFineSolve) {
   const int fine_cells = 48;
   const auto fine_mesh = cube_mesh(fine_cells, side);
   const auto fine = solve(fine_mesh, two_speed_per_tet(fine_mesh, 0.6, 0.2, 5.0),
-                          {{box_point_index(0, fine_cells / 2, fine_cells / 2, fine_cells, fine_cells), 0.0}});
+                          {{box_point_index(0, fine_cells / 2, fine_cells / 2, fine_cells, fine_cells), 0.0}}, serial());
   std::vector<double> errors;
   for (int cells : {6, 12, 24}) {
     const auto mesh = cube_mesh(cells, side);
     const auto r = solve(mesh, two_speed_per_tet(mesh, 0.6, 0.2, 5.0),
-                         {{box_point_index(0, cells / 2, cells / 2, cells, cells), 0.0}});
+                         {{box_point_index(0, cells / 2, cells / 2, cells, cells), 0.0}}, serial());
     const int step = fine_cells / cells;
     double err = 0.0;
     for (int k = 0; k <= cells; ++k)
@@ -228,7 +236,7 @@ TEST(Fim, MultipleSourcesWithOnsetTimes) {
     for (const auto& s : sources) t = std::min(t, s.time + (x - mesh.points.row(s.node).transpose()).norm() / kV);
     return t;
   };
-  const auto r = solve(mesh, SpeedField::uniform(mesh, kV), sources);
+  const auto r = solve(mesh, SpeedField::uniform(mesh, kV), sources, serial());
   ASSERT_TRUE(r.stats.converged);
   std::printf("max error %.4f ms\n", max_abs_error(mesh, r.times, exact));
   EXPECT_LT(max_abs_error(mesh, r.times, exact), 0.8 * (10.0 / cells) / kV);
@@ -240,7 +248,7 @@ TEST(Fim, MultipleSourcesWithOnsetTimes) {
 
 TEST(Fim, StatisticsAndIterationCap) {
   const auto mesh = cube_mesh(10, 10.0);
-  const auto full = solve(mesh, SpeedField::uniform(mesh, kV), {{0, 0.0}});
+  const auto full = solve(mesh, SpeedField::uniform(mesh, kV), {{0, 0.0}}, serial());
   EXPECT_TRUE(full.stats.converged);
   EXPECT_GT(full.stats.iterations, 10);
   EXPECT_GE(full.stats.node_updates, mesh.num_points());
