@@ -65,7 +65,9 @@ struct DatasetNoise {
 
 class Dataset {
  public:
-  /// Loads manifest.json and checks that every referenced file and array exists.
+  /// Loads manifest.json, reads every geometry's .vtu and checks that every referenced array
+  /// exists with one value per node. Errors name the file (and manifest key). After load() all
+  /// accessors are read-only, so a loaded Dataset can be shared between threads.
   static Dataset load(const std::filesystem::path& dir);
 
   const std::filesystem::path& directory() const { return dir_; }
@@ -75,7 +77,7 @@ class Dataset {
   /// Name of the per-geometry point array marking observed (endocardial) nodes (1/0).
   const std::string& observation_mask_array() const { return mask_array_; }
 
-  /// The geometry's mesh with all of its arrays (loaded once, cached).
+  /// The geometry's mesh with all of its arrays (read by load()).
   const geometry::TetMesh& mesh(int geometry) const;
   Eigen::VectorXd speed(int subject) const;        ///< #P mm/ms
   Eigen::VectorXd activation(int map) const;       ///< #P ms (truth)
