@@ -244,10 +244,12 @@ TetMesh generate_ventricle(const GeneratorOptions& o) {
   double exponent = 2.6;  // N ∝ h^-p, between surface- (2) and volume-dominated (3) meshes
   MeshResult best;
   double best_miss = INFINITY;
-  double prev_size = 0, prev_n = 0;
+  double prev_size = 0, prev_n = 0, best_size = size;
+  int passes = 0;
   for (int attempt = 1; attempt <= o.max_attempts; ++attempt) {
     core::Stopwatch pass_clock;
     MeshResult r = mesh_once(shape, o, size, features);
+    ++passes;
     const double n = double(r.points.rows());
     const double miss = std::abs(n / o.target_nodes - 1.0);
     spdlog::info("mesh generate: pass {} cell size {:.3f} mm -> {} nodes, {} tets ({:.1f} s)", attempt, size,
@@ -255,11 +257,19 @@ TetMesh generate_ventricle(const GeneratorOptions& o) {
     METAEIK_CHECK(r.tets.rows() > 0, "generator: CGAL produced no tetrahedra (cell size " << size << " mm)");
     if (miss < best_miss) {
       best_miss = miss;
+      best_size = size;
       best = std::move(r);
     }
     if (miss <= o.node_tolerance) break;
     if (prev_n > 0 && std::abs(std::log(size / prev_size)) > 1e-3) {
       const double p = -std::log(n / prev_n) / std::log(size / prev_size);
+      // Coarse meshes saturate: thin walls, the base rims and the surface angle bound need a
+      // minimum number of nodes whatever the cell size, so larger cells stop helping.
+      if (p < 0.5 && n > o.target_nodes) {
+        spdlog::warn("mesh generate: the node count no longer falls with the cell size (about {} nodes is the "
+                     "minimum for this shape)", int(n));
+        break;
+      }
       if (p > 1.5 && p < 4) exponent = p;
     }
     prev_size = size;
@@ -267,8 +277,13 @@ TetMesh generate_ventricle(const GeneratorOptions& o) {
     size *= std::pow(n / o.target_nodes, 1.0 / exponent);
   }
   if (best_miss > o.node_tolerance)
-    spdlog::warn("mesh generate: {} nodes after {} passes, {:.0f} % from the target {}", best.points.rows(),
-                 o.max_attempts, 100 * best_miss, o.target_nodes);
+    spdlog::warn("mesh generate: {} nodes after {} passes, {:.0f} % from the target {}", best.points.rows(), passes,
+                 100 * best_miss, o.target_nodes);
+  double thinnest = std::min(o.lv_epi_short_radius - o.lv_endo_short_radius, o.lv_epi_long_radius - o.lv_endo_long_radius);
+  if (shape.biv) thinnest = std::min(thinnest, o.rv_wall_thickness);
+  if (best_size > thinnest)
+    spdlog::warn("mesh generate: cell size {:.2f} mm exceeds the thinnest wall ({:.2f} mm); walls are one element "
+                 "thick and the volume is less accurate", best_size, thinnest);
 
   TetMesh mesh;
   mesh.points = std::move(best.points);

@@ -7,6 +7,8 @@
 #include <functional>
 #include <set>
 #include <sstream>
+#include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -252,6 +254,47 @@ TEST(GenerateVentricle, SameSeedSameMesh) {
   o.seed = 1;
   const TetMesh c = generate_ventricle(o);
   EXPECT_FALSE(c.num_points() == a.num_points() && c.points == a.points) << "seed 1 gave the seed-0 mesh";
+}
+
+TEST(GenerateVentricle, ConcurrentCallsGiveTheSequentialMeshes) {
+  // The dataset generator meshes several geometries in parallel threads.
+  std::vector<GeneratorOptions> opts(3);
+  opts[0].target_nodes = opts[1].target_nodes = 500;
+  opts[1].seed = 1;
+  opts[2] = small("biv");
+  opts[2].target_nodes = 1000;
+  std::vector<TetMesh> sequential, parallel(opts.size());
+  for (const auto& o : opts) sequential.push_back(generate_ventricle(o));
+  std::vector<std::thread> threads;
+  for (std::size_t k = 0; k < opts.size(); ++k)
+    threads.emplace_back([&, k] { parallel[k] = generate_ventricle(opts[k]); });
+  for (auto& th : threads) th.join();
+  for (std::size_t k = 0; k < opts.size(); ++k) {
+    ASSERT_EQ(parallel[k].num_points(), sequential[k].num_points()) << "mesh " << k;
+    EXPECT_TRUE(parallel[k].points == sequential[k].points) << "mesh " << k;
+    EXPECT_TRUE(parallel[k].tets == sequential[k].tets) << "mesh " << k;
+  }
+}
+
+TEST(GenerateVentricle, BivVolumeMatchesTheImplicitShape) {
+  // Midpoint rule on a 160³ grid over the box holding every ellipsoid (error well below 1 %).
+  const GeneratorOptions o = small("biv");
+  const detail::VentricleShape shape(o);
+  const Eigen::Vector3d lo(-10, -14, -20), hi(19, 14, 5);
+  constexpr int kN = 160;
+  const Eigen::Vector3d h = (hi - lo) / kN;
+  long inside = 0;
+  for (int i = 0; i < kN; ++i)
+    for (int j = 0; j < kN; ++j)
+      for (int k = 0; k < kN; ++k) inside += shape.in_myocardium(lo + h.cwiseProduct(Eigen::Vector3d(i + .5, j + .5, k + .5)));
+  const double exact = inside * h.prod();
+  const TetMesh& mesh = biv_mesh();
+  EXPECT_NEAR(tet_volumes(mesh.points, mesh.tets).sum() / exact, 1.0, 0.03) << "grid volume " << exact;
+  // The box really holds the shape.
+  EXPECT_LE(mesh.points.col(0).maxCoeff(), hi.x());
+  EXPECT_GE(mesh.points.col(0).minCoeff(), lo.x());
+  EXPECT_LE(mesh.points.col(1).maxCoeff(), hi.y());
+  EXPECT_GE(mesh.points.col(1).minCoeff(), lo.y());
 }
 
 TEST(GenerateVentricle, SubjectsDifferByShapeOptions) {
