@@ -26,7 +26,8 @@ void check_point_array(const geometry::TetMesh& mesh, const std::string& name, c
 Dataset Dataset::load(const fs::path& dir) {
   const fs::path manifest_path = dir / "manifest.json";
   METAEIK_CHECK(fs::is_directory(dir), dir.string() << ": dataset directory does not exist");
-  METAEIK_CHECK(fs::is_regular_file(manifest_path), manifest_path.string() << ": does not exist (not a dataset?)");
+  METAEIK_CHECK(fs::is_regular_file(manifest_path), manifest_path.string()
+                                                        << ": does not exist (not a dataset?)");
   const Json manifest = core::load_json_file(manifest_path);
   const std::string src = manifest_path.string();
   // Unknown keys are tolerated (later versions may add some), so no finish().
@@ -34,10 +35,11 @@ Dataset Dataset::load(const fs::path& dir) {
   std::string format;
   int version = 0;
   r.require("format", format);
-  METAEIK_CHECK(format == "metaeikonal-dataset", r.error_prefix("format") << "expected \"metaeikonal-dataset\", got \""
-                                                                          << format << "\"");
+  METAEIK_CHECK(format == "metaeikonal-dataset",
+                r.error_prefix("format") << "expected \"metaeikonal-dataset\", got \"" << format << "\"");
   r.require("version", version);
-  METAEIK_CHECK(version == 1, r.error_prefix("version") << "unsupported version " << version << " (this build reads 1)");
+  METAEIK_CHECK(version == 1, r.error_prefix("version")
+                                  << "unsupported version " << version << " (this build reads 1)");
 
   Dataset ds;
   ds.dir_ = dir;
@@ -50,7 +52,8 @@ Dataset Dataset::load(const fs::path& dir) {
   }
 
   const auto list = [&](const std::string& key) {
-    METAEIK_CHECK(manifest.contains(key) && manifest.at(key).is_array(), r.error_prefix(key) << "expected an array");
+    METAEIK_CHECK(manifest.contains(key) && manifest.at(key).is_array(), r.error_prefix(key)
+                                                                             << "expected an array");
     return manifest.at(key);
   };
   const auto item = [&](const Json& j, const std::string& key, std::size_t i) {
@@ -103,18 +106,20 @@ Dataset Dataset::load(const fs::path& dir) {
     auto e = item(maps[i], "maps", i);
     DatasetMap m;
     e.require("subject", m.subject);
-    METAEIK_CHECK(m.subject >= 0 && m.subject < int(ds.subjects_.size()),
-                  e.error_prefix("subject") << "no subject " << m.subject);
+    METAEIK_CHECK(m.subject >= 0 && m.subject < int(ds.subjects_.size()), e.error_prefix("subject")
+                                                                              << "no subject " << m.subject);
     e.require("split", m.split);
     METAEIK_CHECK(m.split == "train" || m.split == "val" || m.split == "test",
                   e.error_prefix("split") << "unknown split \"" << m.split << "\"");
     e.require("at_array", m.at_array);
     m.obs_array = m.at_array;
     e.get("obs_array", m.obs_array);
-    METAEIK_CHECK(maps[i].contains("sources") && maps[i].at("sources").is_array() && !maps[i].at("sources").empty(),
-                  e.error_prefix("sources") << "expected a non-empty array");
+    METAEIK_CHECK(
+        maps[i].contains("sources") && maps[i].at("sources").is_array() && !maps[i].at("sources").empty(),
+        e.error_prefix("sources") << "expected a non-empty array");
     for (std::size_t k = 0; k < maps[i].at("sources").size(); ++k) {
-      core::JsonReader sr(maps[i].at("sources")[k], src, "maps[" + std::to_string(i) + "].sources[" + std::to_string(k) + "]");
+      core::JsonReader sr(maps[i].at("sources")[k], src,
+                          "maps[" + std::to_string(i) + "].sources[" + std::to_string(k) + "]");
       Source s;
       sr.require("node", s.node);
       sr.get("time", s.time);
@@ -159,17 +164,22 @@ const geometry::TetMesh& Dataset::mesh(int geometry) const {
                 "dataset " << dir_.string() << ": no geometry " << geometry);
   auto it = meshes_.find(geometry);
   if (it == meshes_.end())
-    it = meshes_.emplace(geometry, std::make_shared<geometry::TetMesh>(geometry::read_mesh(dir_ / geometries_[geometry].file))).first;
+    it = meshes_
+             .emplace(geometry, std::make_shared<geometry::TetMesh>(
+                                    geometry::read_mesh(dir_ / geometries_[geometry].file)))
+             .first;
   return *it->second;
 }
 
 Eigen::VectorXd Dataset::speed(int subject) const {
-  METAEIK_CHECK(subject >= 0 && subject < int(subjects_.size()), "dataset " << dir_.string() << ": no subject " << subject);
+  METAEIK_CHECK(subject >= 0 && subject < int(subjects_.size()),
+                "dataset " << dir_.string() << ": no subject " << subject);
   return mesh(subjects_[subject].geometry).point_scalar(subjects_[subject].speed_array);
 }
 
 Eigen::VectorXi Dataset::scar_mask(int subject) const {
-  METAEIK_CHECK(subject >= 0 && subject < int(subjects_.size()), "dataset " << dir_.string() << ": no subject " << subject);
+  METAEIK_CHECK(subject >= 0 && subject < int(subjects_.size()),
+                "dataset " << dir_.string() << ": no subject " << subject);
   const auto& s = subjects_[subject];
   if (s.scar_array.empty()) {
     // Older/foreign datasets without a mask: scar = nodes at the scar speed.
@@ -189,7 +199,9 @@ Eigen::VectorXd Dataset::observation(int map) const {
   return mesh(geometry_of_map(map)).point_scalar(maps_[map].obs_array);
 }
 
-Eigen::VectorXi Dataset::observation_mask(int geometry) const { return mesh(geometry).point_labels(mask_array_); }
+Eigen::VectorXi Dataset::observation_mask(int geometry) const {
+  return mesh(geometry).point_labels(mask_array_);
+}
 
 std::vector<int> Dataset::maps_of(int subject, const std::string& split) const {
   std::vector<int> out;

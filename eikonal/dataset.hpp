@@ -12,14 +12,13 @@
 // Array names: speed_sNN / scar_sNN per subject, at_NNNN (truth) and obs_NNNN (noisy observation,
 // only when noise is on; otherwise obs_array names the at_ array) per map. Units: mm, ms, mm/ms.
 
-#include <filesystem>
+#include <Eigen/Core>
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <Eigen/Core>
 
 #include "eikonal/fim.hpp"
 #include "geometry/tet_mesh.hpp"
@@ -36,10 +35,10 @@ struct DatasetGeometry {
 };
 
 struct DatasetSubject {
-  int geometry = 0;         ///< index into geometries
-  std::string scar;         ///< human-readable scar description, e.g. "aha:1,2,7,8" or "blob"
-  std::string speed_array;  ///< point array (mm/ms) in the geometry's .vtu
-  std::string scar_array;   ///< point array (uint8, 1 = scar node) in the geometry's .vtu
+  int geometry = 0;                ///< index into geometries
+  std::string scar;                ///< human-readable scar description, e.g. "aha:1,2,7,8" or "blob"
+  std::string speed_array;         ///< point array (mm/ms) in the geometry's .vtu
+  std::string scar_array;          ///< point array (uint8, 1 = scar node) in the geometry's .vtu
   std::vector<int> scar_segments;  ///< AHA segments of an "aha" scar (empty for blobs)
   double healthy_speed = 0.6;      ///< mm/ms
   double scar_speed = 0.1;         ///< mm/ms
@@ -47,10 +46,10 @@ struct DatasetSubject {
 };
 
 struct DatasetMap {
-  int subject = 0;               ///< index into subjects
-  std::vector<Source> sources;   ///< origin node(s) and onset times
-  std::string split;             ///< "train", "val" or "test"
-  std::string at_array;          ///< true activation times (ms), point array in the geometry's .vtu
+  int subject = 0;              ///< index into subjects
+  std::vector<Source> sources;  ///< origin node(s) and onset times
+  std::string split;            ///< "train", "val" or "test"
+  std::string at_array;         ///< true activation times (ms), point array in the geometry's .vtu
   /// Observed activation times (ms): truth + noise on observed nodes, truth elsewhere; the same
   /// array as at_array when the dataset has no noise. Only meaningful where the mask is 1.
   std::string obs_array;
@@ -79,14 +78,14 @@ class Dataset {
 
   /// The geometry's mesh with all of its arrays (read by load()).
   const geometry::TetMesh& mesh(int geometry) const;
-  Eigen::VectorXd speed(int subject) const;        ///< #P mm/ms
-  Eigen::VectorXd activation(int map) const;       ///< #P ms (truth)
-  Eigen::VectorXd observation(int map) const;      ///< #P ms (noisy where observed)
+  Eigen::VectorXd speed(int subject) const;              ///< #P mm/ms
+  Eigen::VectorXd activation(int map) const;             ///< #P ms (truth)
+  Eigen::VectorXd observation(int map) const;            ///< #P ms (noisy where observed)
   Eigen::VectorXi observation_mask(int geometry) const;  ///< #P 1 = observed
   /// Indices of the maps of `subject` in `split` ("" = all splits).
   std::vector<int> maps_of(int subject, const std::string& split = "") const;
 
-  Eigen::VectorXi scar_mask(int subject) const;   ///< #P 1 = scar node
+  Eigen::VectorXi scar_mask(int subject) const;  ///< #P 1 = scar node
   int geometry_of_map(int map) const { return subjects_.at(maps_.at(map).subject).geometry; }
   std::uint64_t seed() const { return seed_; }
   const DatasetNoise& noise() const { return noise_; }

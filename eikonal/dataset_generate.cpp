@@ -1,5 +1,8 @@
 #include "eikonal/dataset_generate.hpp"
 
+#include <omp.h>
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cmath>
 #include <exception>
@@ -7,9 +10,6 @@
 #include <regex>
 #include <set>
 #include <sstream>
-
-#include <omp.h>
-#include <spdlog/spdlog.h>
 
 #include "core/fs.hpp"
 #include "core/progress.hpp"
@@ -67,8 +67,8 @@ Json generator_to_json(const geometry::GeneratorOptions& g) {
               {"max_attempts", g.max_attempts}};
 }
 
-GeometrySpec biv_geometry(const std::string& name, std::uint64_t seed, double endo_s, double endo_l, double epi_s,
-                          double epi_l, double rv_x, double rv_y, double rv_z, double rv_wall) {
+GeometrySpec biv_geometry(const std::string& name, std::uint64_t seed, double endo_s, double endo_l,
+                          double epi_s, double epi_l, double rv_x, double rv_y, double rv_z, double rv_wall) {
   GeometrySpec g;
   g.name = name;
   g.generator.shape = "biv";
@@ -97,9 +97,11 @@ GeometrySpec read_geometry(const Json& j, const std::string& source, int index, 
   r.get("name", g.name);
   if (g.name.empty()) g.name = "geom_" + std::to_string(index);
   METAEIK_CHECK(std::regex_match(g.name, std::regex("[A-Za-z0-9_.-]+")),
-                r.error_prefix("name") << "\"" << g.name << "\" must consist of letters, digits, '_', '-', '.'");
+                r.error_prefix("name")
+                    << "\"" << g.name << "\" must consist of letters, digits, '_', '-', '.'");
   const bool has_file = r.has("file"), has_gen = r.has("generator");
-  METAEIK_CHECK(has_file != has_gen, source << ": key '" << prefix << "': give exactly one of 'generator' and 'file'");
+  METAEIK_CHECK(has_file != has_gen,
+                source << ": key '" << prefix << "': give exactly one of 'generator' and 'file'");
   if (has_gen) {
     auto gr = r.child("generator");
     g.generator.shape = "biv";
@@ -110,14 +112,17 @@ GeometrySpec read_geometry(const Json& j, const std::string& source, int index, 
     g.from_file = true;
     std::string file;
     r.get("file", file);
-    g.file = (file.empty() || fs::path(file).is_absolute() || base_dir.empty()) ? fs::path(file) : base_dir / file;
+    g.file =
+        (file.empty() || fs::path(file).is_absolute() || base_dir.empty()) ? fs::path(file) : base_dir / file;
     g.file = g.file.lexically_normal();
-    METAEIK_CHECK(fs::is_regular_file(g.file), r.error_prefix("file") << g.file.string() << " does not exist");
+    METAEIK_CHECK(fs::is_regular_file(g.file), r.error_prefix("file")
+                                                   << g.file.string() << " does not exist");
     r.get("surface_array", g.surface_array);
     if (r.has("surface_map")) {
       const Json& m = r.json().at("surface_map");
-      METAEIK_CHECK(m.is_object(), r.error_prefix("surface_map") << "expected an object {\"file label\": our label}, got "
-                                                                  << core::json_type_name(m));
+      METAEIK_CHECK(m.is_object(), r.error_prefix("surface_map")
+                                       << "expected an object {\"file label\": our label}, got "
+                                       << core::json_type_name(m));
       auto mr = r.child("surface_map");
       for (const auto& item : m.items()) {
         int from = 0, to = 0;
@@ -172,8 +177,8 @@ geometry::TetMesh prepare_geometry(const GeometrySpec& spec, const std::string& 
   } else {
     mesh = geometry::read_mesh(spec.file);
     METAEIK_CHECK(mesh.has_point_array(spec.surface_array),
-                  prefix << ".surface_array': " << spec.file.string() << " has no point array '" << spec.surface_array
-                         << "'");
+                  prefix << ".surface_array': " << spec.file.string() << " has no point array '"
+                         << spec.surface_array << "'");
     Eigen::VectorXi labels = mesh.point_labels(spec.surface_array);
     for (Eigen::Index i = 0; i < labels.size(); ++i) {
       const auto it = spec.surface_map.find(labels[i]);
@@ -198,8 +203,9 @@ geometry::TetMesh prepare_geometry(const GeometrySpec& spec, const std::string& 
   std::ostringstream listed;
   for (std::size_t k = 0; k < observation.surface_labels.size(); ++k)
     listed << (k ? ", " : "") << observation.surface_labels[k];
-  METAEIK_CHECK(!candidates.empty(), prefix << "': no node has a surface label in observation.surface_labels ["
-                                            << listed.str() << "]");
+  METAEIK_CHECK(!candidates.empty(), prefix
+                                         << "': no node has a surface label in observation.surface_labels ["
+                                         << listed.str() << "]");
   if (observation.fraction < 1.0) {
     const std::size_t keep =
         std::max<std::size_t>(1, std::size_t(std::llround(observation.fraction * double(candidates.size()))));
@@ -247,8 +253,9 @@ DatasetConfig read_dataset_config(core::JsonReader& r, const fs::path& base_dir)
   if (r.has("geometries")) {
     Json list;
     r.get("geometries", list);
-    METAEIK_CHECK(list.is_array() && !list.empty(),
-                  r.error_prefix("geometries") << "expected a non-empty array, got " << core::json_type_name(list));
+    METAEIK_CHECK(list.is_array() && !list.empty(), r.error_prefix("geometries")
+                                                        << "expected a non-empty array, got "
+                                                        << core::json_type_name(list));
     c.geometries.clear();
     std::set<std::string> names;
     for (std::size_t i = 0; i < list.size(); ++i) {
@@ -265,8 +272,8 @@ DatasetConfig read_dataset_config(core::JsonReader& r, const fs::path& base_dir)
       s.get("aha_groups", c.scars.aha_groups);
       METAEIK_CHECK(!c.scars.aha_groups.empty(), s.error_prefix("aha_groups") << "must not be empty");
       for (std::size_t i = 0; i < c.scars.aha_groups.size(); ++i) {
-        METAEIK_CHECK(!c.scars.aha_groups[i].empty(),
-                      s.error_prefix("aha_groups[" + std::to_string(i) + "]") << "must not be empty");
+        METAEIK_CHECK(!c.scars.aha_groups[i].empty(), s.error_prefix("aha_groups[" + std::to_string(i) + "]")
+                                                          << "must not be empty");
         for (int seg : c.scars.aha_groups[i])
           METAEIK_CHECK(seg >= 1 && seg <= 18, s.error_prefix("aha_groups[" + std::to_string(i) + "]")
                                                    << "segment " << seg << " is not an AHA segment 1-18");
@@ -298,8 +305,8 @@ DatasetConfig read_dataset_config(core::JsonReader& r, const fs::path& base_dir)
     s.get("train", c.train, 0, c.maps_per_subject);
     s.get("val", c.val, 0, c.maps_per_subject);
     METAEIK_CHECK(c.train + c.val <= c.maps_per_subject,
-                  s.error_prefix("val") << "train " << c.train << " + val " << c.val << " exceeds maps_per_subject "
-                                        << c.maps_per_subject);
+                  s.error_prefix("val") << "train " << c.train << " + val " << c.val
+                                        << " exceeds maps_per_subject " << c.maps_per_subject);
     int test = c.maps_per_subject - c.train - c.val;
     if (s.has("test")) {
       s.get("test", test);
@@ -313,9 +320,11 @@ DatasetConfig read_dataset_config(core::JsonReader& r, const fs::path& base_dir)
   {
     auto o = r.child("observation");
     o.get("surface_labels", c.observation.surface_labels);
-    METAEIK_CHECK(!c.observation.surface_labels.empty(), o.error_prefix("surface_labels") << "must not be empty");
+    METAEIK_CHECK(!c.observation.surface_labels.empty(), o.error_prefix("surface_labels")
+                                                             << "must not be empty");
     for (int l : c.observation.surface_labels)
-      METAEIK_CHECK(l >= 0 && l <= 4, o.error_prefix("surface_labels") << "label " << l << " is not a surface label 0-4");
+      METAEIK_CHECK(l >= 0 && l <= 4, o.error_prefix("surface_labels")
+                                          << "label " << l << " is not a surface label 0-4");
     o.get("fraction", c.observation.fraction);
     METAEIK_CHECK(c.observation.fraction > 0 && c.observation.fraction <= 1,
                   o.error_prefix("fraction") << "must be in (0, 1], got " << c.observation.fraction);
@@ -328,7 +337,8 @@ DatasetConfig read_dataset_config(core::JsonReader& r, const fs::path& base_dir)
                   n.error_prefix("std_ms") << "must be >= 0, got " << c.noise.std_ms);
     n.get("percent_of_range", c.noise.percent_of_range);
     METAEIK_CHECK(c.noise.percent_of_range >= 0 && c.noise.percent_of_range <= 100,
-                  n.error_prefix("percent_of_range") << "must be in [0, 100], got " << c.noise.percent_of_range);
+                  n.error_prefix("percent_of_range")
+                      << "must be in [0, 100], got " << c.noise.percent_of_range);
     METAEIK_CHECK(!(c.noise.std_ms > 0 && c.noise.percent_of_range > 0),
                   n.error_prefix("percent_of_range") << "give either std_ms or percent_of_range, not both");
     n.finish();
@@ -372,7 +382,8 @@ Json to_json(const DatasetConfig& c) {
               {"sources_per_map", c.sources_per_map},
               {"split", {{"train", c.train}, {"val", c.val}, {"test", c.maps_per_subject - c.train - c.val}}},
               {"origins", c.origins},
-              {"observation", {{"surface_labels", c.observation.surface_labels}, {"fraction", c.observation.fraction}}},
+              {"observation",
+               {{"surface_labels", c.observation.surface_labels}, {"fraction", c.observation.fraction}}},
               {"noise", {{"std_ms", c.noise.std_ms}, {"percent_of_range", c.noise.percent_of_range}}},
               {"solver",
                {{"tolerance", c.solver.tolerance},
@@ -380,8 +391,8 @@ Json to_json(const DatasetConfig& c) {
                 {"threads", c.solver.threads}}}};
 }
 
-void generate_dataset(const DatasetConfig& config, const fs::path& dir, bool force, const std::atomic<bool>* stop,
-                      const std::string& source) {
+void generate_dataset(const DatasetConfig& config, const fs::path& dir, bool force,
+                      const std::atomic<bool>* stop, const std::string& source) {
   METAEIK_CHECK(!config.geometries.empty(), source << ": key 'geometries': no geometry given");
   const auto check_stop = [&] { METAEIK_CHECK(!(stop && stop->load()), dir.string() << ": interrupted"); };
   core::Stopwatch clock;
@@ -457,8 +468,9 @@ void generate_dataset(const DatasetConfig& config, const fs::path& dir, bool for
         p.mask = aha_scar_mask(mesh, group);
         std::ostringstream segs;
         for (std::size_t i = 0; i < group.size(); ++i) segs << (i ? "," : "") << group[i];
-        METAEIK_CHECK(p.mask.sum() > 0, source << ": key 'scars.aha_groups[" << k << "]': no node of geometry '"
-                                               << spec.name << "' lies in AHA segments " << segs.str());
+        METAEIK_CHECK(p.mask.sum() > 0, source << ": key 'scars.aha_groups[" << k
+                                               << "]': no node of geometry '" << spec.name
+                                               << "' lies in AHA segments " << segs.str());
         p.scar = Json{{"kind", "aha"}, {"segments", group}};
       } else {
         const std::uint64_t blob_seed = core::mix_seed(config.seed ^ (kStreamBlob + std::uint64_t(p.index)));
@@ -510,7 +522,8 @@ void generate_dataset(const DatasetConfig& config, const fs::path& dir, bool for
       for (int m = 0; m < config.maps_per_subject; ++m) {
         BatchItem item;
         item.speed = int(k);
-        for (int s = 0; s < config.sources_per_map; ++s) item.sources.push_back({origins[m * config.sources_per_map + s], 0.0});
+        for (int s = 0; s < config.sources_per_map; ++s)
+          item.sources.push_back({origins[m * config.sources_per_map + s], 0.0});
         items.push_back(item);
         item_map.push_back(plans[k].index * config.maps_per_subject + m);
       }
@@ -521,7 +534,8 @@ void generate_dataset(const DatasetConfig& config, const fs::path& dir, bool for
     std::vector<SolveResult> results;
     for (std::size_t begin = 0; begin < items.size(); begin += chunk) {
       check_stop();
-      const std::vector<BatchItem> part(items.begin() + begin, items.begin() + std::min(items.size(), begin + chunk));
+      const std::vector<BatchItem> part(items.begin() + begin,
+                                        items.begin() + std::min(items.size(), begin + chunk));
       auto solved = solver.solve_batch(speeds, part);
       for (auto& s : solved) results.push_back(std::move(s));
       bar.advance(part.size());
@@ -534,11 +548,13 @@ void generate_dataset(const DatasetConfig& config, const fs::path& dir, bool for
       const int map = item_map[i];
       const int local = map % config.maps_per_subject;
       const SolveResult& res = results[i];
-      METAEIK_CHECK(res.stats.converged, "geometry '" << spec.name << "', map " << map
-                                                      << ": FIM did not converge within solver.max_iterations = "
-                                                      << config.solver.max_iterations);
-      METAEIK_CHECK(res.times.allFinite(), "geometry '" << spec.name << "', map " << map
-                                                        << ": some nodes were not reached (disconnected mesh?)");
+      METAEIK_CHECK(res.stats.converged, "geometry '"
+                                             << spec.name << "', map " << map
+                                             << ": FIM did not converge within solver.max_iterations = "
+                                             << config.solver.max_iterations);
+      METAEIK_CHECK(res.times.allFinite(), "geometry '"
+                                               << spec.name << "', map " << map
+                                               << ": some nodes were not reached (disconnected mesh?)");
       const std::string at_name = padded("at_", map, map_width);
       mesh.set_point_array(at_name, res.times);
       std::string obs_name = at_name;
@@ -546,7 +562,8 @@ void generate_dataset(const DatasetConfig& config, const fs::path& dir, bool for
         double lo = std::numeric_limits<double>::infinity(), hi = -lo;
         for (int n = 0; n < mesh.num_points(); ++n)
           if (observed[n]) lo = std::min(lo, res.times[n]), hi = std::max(hi, res.times[n]);
-        const double sigma = config.noise.std_ms > 0 ? config.noise.std_ms : config.noise.percent_of_range / 100.0 * (hi - lo);
+        const double sigma =
+            config.noise.std_ms > 0 ? config.noise.std_ms : config.noise.percent_of_range / 100.0 * (hi - lo);
         core::Rng rng = core::make_rng(config.seed, kStreamNoise + std::uint64_t(map));
         Eigen::VectorXd obs = res.times;
         for (int n = 0; n < mesh.num_points(); ++n)
@@ -556,7 +573,9 @@ void generate_dataset(const DatasetConfig& config, const fs::path& dir, bool for
       }
       Json sources = Json::array();
       for (const auto& s : items[i].sources) sources.push_back(Json{{"node", s.node}, {"time", s.time}});
-      const std::string split = local < config.train ? "train" : local < config.train + config.val ? "val" : "test";
+      const std::string split = local < config.train                ? "train"
+                                : local < config.train + config.val ? "val"
+                                                                    : "test";
       maps.push_back(Json{{"index", map},
                           {"subject", plans[items[i].speed].index},
                           {"sources", sources},
@@ -580,8 +599,10 @@ void generate_dataset(const DatasetConfig& config, const fs::path& dir, bool for
 
   // Maps were produced geometry by geometry, in index order; keep the manifest sorted anyway.
   std::sort(maps.begin(), maps.end(), [](const Json& a, const Json& b) { return a["index"] < b["index"]; });
-  Json noise{{"std_ms", config.noise.std_ms}, {"percent_of_range", config.noise.percent_of_range},
-             {"enabled", config.noise.enabled()}, {"applies_to", "observed nodes of obs_array"}};
+  Json noise{{"std_ms", config.noise.std_ms},
+             {"percent_of_range", config.noise.percent_of_range},
+             {"enabled", config.noise.enabled()},
+             {"applies_to", "observed nodes of obs_array"}};
   const Json manifest{{"format", "metaeikonal-dataset"},
                       {"version", 1},
                       {"seed", config.seed},
@@ -595,8 +616,8 @@ void generate_dataset(const DatasetConfig& config, const fs::path& dir, bool for
   core::save_json_file(out.path() / "manifest.json", manifest);
   check_stop();
   out.commit();
-  spdlog::info("dataset {}: {} geometries, {} subjects, {} maps in {:.2f} s", dir.string(), num_geoms, num_subjects,
-               num_maps, clock.seconds());
+  spdlog::info("dataset {}: {} geometries, {} subjects, {} maps in {:.2f} s", dir.string(), num_geoms,
+               num_subjects, num_maps, clock.seconds());
 }
 
 }  // namespace metaeik::eikonal

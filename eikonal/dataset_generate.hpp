@@ -39,10 +39,11 @@ struct GeometrySpec {
 struct ScarConfig {
   std::string kind = "aha";  ///< "aha" (one subject per group) or "blob" (blob_count random blobs)
   /// AHA segment groups, one subject per group (paper / reference code).
-  std::vector<std::vector<int>> aha_groups = {{1, 2, 7, 8}, {5, 6, 11, 12}, {3, 4, 9, 10}, {13, 14, 15, 16, 17}, {18}};
-  int blob_count = 5;        ///< subjects per geometry when kind = "blob"
-  BlobOptions blob;          ///< blob shape (radii in mm)
-  double border_width = 0.0; ///< mm; 0 = sharp border (scar nodes at scar_speed, others healthy)
+  std::vector<std::vector<int>> aha_groups = {
+      {1, 2, 7, 8}, {5, 6, 11, 12}, {3, 4, 9, 10}, {13, 14, 15, 16, 17}, {18}};
+  int blob_count = 5;         ///< subjects per geometry when kind = "blob"
+  BlobOptions blob;           ///< blob shape (radii in mm)
+  double border_width = 0.0;  ///< mm; 0 = sharp border (scar nodes at scar_speed, others healthy)
 };
 
 struct NoiseConfig {
@@ -62,17 +63,17 @@ struct DatasetConfig {
   std::uint64_t seed = 1;                ///< every random choice derives from this
   std::vector<GeometrySpec> geometries;  ///< default: 4 BiV shapes (default_dataset_config())
   ScarConfig scars;
-  double healthy_speed = 0.6;            ///< mm/ms
-  double scar_speed = 0.1;               ///< mm/ms; must be > 0 (may exceed healthy — a "fast" region)
+  double healthy_speed = 0.6;  ///< mm/ms
+  double scar_speed = 0.1;     ///< mm/ms; must be > 0 (may exceed healthy — a "fast" region)
   int maps_per_subject = 20;
-  int sources_per_map = 1;               ///< simultaneous origins of one map (all at time 0)
-  int train = 10;                        ///< maps per subject in each split; test = the rest
+  int sources_per_map = 1;  ///< simultaneous origins of one map (all at time 0)
+  int train = 10;           ///< maps per subject in each split; test = the rest
   int val = 0;
-  std::string origins = "any";           ///< "any" node outside the scar or only "endocardial" ones
-                                         ///< (surface 1 or 2)
+  std::string origins = "any";  ///< "any" node outside the scar or only "endocardial" ones
+                                ///< (surface 1 or 2)
   ObservationConfig observation;
   NoiseConfig noise;
-  FimOptions solver;                     ///< tolerance, max_iterations, threads
+  FimOptions solver;  ///< tolerance, max_iterations, threads
 };
 
 /// The built-in default (paper setup), also written out as configs/dataset/default.json.

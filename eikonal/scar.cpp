@@ -47,7 +47,8 @@ Eigen::VectorXi aha_scar_mask(const geometry::TetMesh& mesh, const std::vector<i
   return mask;
 }
 
-Eigen::VectorXi blob_scar_mask(const geometry::TetMesh& mesh, const BlobOptions& options, std::uint64_t seed) {
+Eigen::VectorXi blob_scar_mask(const geometry::TetMesh& mesh, const BlobOptions& options,
+                               std::uint64_t seed) {
   METAEIK_CHECK(options.bumps >= 1, "blob scar: bumps must be at least 1, got " << options.bumps);
   METAEIK_CHECK(options.min_radius > 0 && options.max_radius >= options.min_radius,
                 "blob scar: need 0 < min_radius <= max_radius, got " << options.min_radius << " and "
@@ -63,7 +64,8 @@ Eigen::VectorXi blob_scar_mask(const geometry::TetMesh& mesh, const BlobOptions&
     Eigen::Vector3d c = c0;
     if (k > 0) {
       // Uniform direction, distance uniform in [0, r_0).
-      Eigen::Vector3d d(detail::standard_normal(rng), detail::standard_normal(rng), detail::standard_normal(rng));
+      Eigen::Vector3d d(detail::standard_normal(rng), detail::standard_normal(rng),
+                        detail::standard_normal(rng));
       const double n = d.norm();
       if (n > 0) d /= n;
       c += d * radii[0] * detail::uniform01(rng);
@@ -113,11 +115,13 @@ Eigen::VectorXd edge_distance_to(const geometry::TetMesh& mesh, const Eigen::Vec
 
 Eigen::VectorXd scar_speed_field(const geometry::TetMesh& mesh, const Eigen::VectorXi& scar_mask,
                                  const ScarSpeedOptions& options) {
-  METAEIK_CHECK(options.healthy_speed > 0 && options.scar_speed > 0,
-                "speeds must be positive, got healthy " << options.healthy_speed << " and scar " << options.scar_speed);
+  METAEIK_CHECK(
+      options.healthy_speed > 0 && options.scar_speed > 0,
+      "speeds must be positive, got healthy " << options.healthy_speed << " and scar " << options.scar_speed);
   METAEIK_CHECK(options.border_width >= 0, "border width must be >= 0, got " << options.border_width);
-  METAEIK_CHECK(scar_mask.size() == mesh.num_points(),
-                "scar mask has " << scar_mask.size() << " entries, the mesh " << mesh.num_points() << " nodes");
+  METAEIK_CHECK(scar_mask.size() == mesh.num_points(), "scar mask has " << scar_mask.size()
+                                                                        << " entries, the mesh "
+                                                                        << mesh.num_points() << " nodes");
   Eigen::VectorXd speed(mesh.num_points());
   if (options.border_width == 0.0) {
     for (int i = 0; i < mesh.num_points(); ++i)

@@ -9,10 +9,9 @@
 //   v(d) = scar + (healthy − scar)·s(d/w), s(t) = 3t² − 2t³.
 // border_width = 0 (the default) gives a sharp border: every node is either scar or healthy.
 
+#include <Eigen/Core>
 #include <cstdint>
 #include <vector>
-
-#include <Eigen/Core>
 
 #include "geometry/tet_mesh.hpp"
 

@@ -1,15 +1,15 @@
 // `metaeikonal dataset generate|info|config`: synthetic activation-map datasets.
 
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <map>
 #include <memory>
-#include <string>
-
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
+#include <string>
 
 #include "core/config.hpp"
 #include "eikonal/dataset.hpp"
@@ -110,7 +110,11 @@ Json dataset_summary(const eikonal::Dataset& ds) {
               {"seed", ds.seed()},
               {"geometries", geoms},
               {"subjects", subjects},
-              {"maps", {{"total", ds.maps().size()}, {"train", splits["train"]}, {"val", splits["val"]}, {"test", splits["test"]}}},
+              {"maps",
+               {{"total", ds.maps().size()},
+                {"train", splits["train"]},
+                {"val", splits["val"]},
+                {"test", splits["test"]}}},
               {"observation_mask", ds.observation_mask_array()},
               {"noise", {{"std_ms", ds.noise().std_ms}, {"percent_of_range", ds.noise().percent_of_range}}}};
 }
@@ -120,16 +124,18 @@ void print_summary(const Json& j) {
               static_cast<unsigned long long>(j["seed"].get<std::uint64_t>()));
   std::printf("  geometries: %zu\n", j["geometries"].size());
   for (const auto& g : j["geometries"])
-    std::printf("    %d %-12s %-16s %6d nodes %7d tets %5d observed  subjects %zu  (%s)\n", g["index"].get<int>(),
-                g["name"].get<std::string>().c_str(), g["file"].get<std::string>().c_str(), g["nodes"].get<int>(),
-                g["tets"].get<int>(), g["observed_nodes"].get<int>(), g["subjects"].size(),
-                g["source"].get<std::string>().c_str());
+    std::printf("    %d %-12s %-16s %6d nodes %7d tets %5d observed  subjects %zu  (%s)\n",
+                g["index"].get<int>(), g["name"].get<std::string>().c_str(),
+                g["file"].get<std::string>().c_str(), g["nodes"].get<int>(), g["tets"].get<int>(),
+                g["observed_nodes"].get<int>(), g["subjects"].size(), g["source"].get<std::string>().c_str());
   std::printf("  subjects: %zu\n", j["subjects"].size());
   for (const auto& s : j["subjects"])
-    std::printf("    %3d geometry %d  scar %-20s %5d scar nodes  speed %.3g/%.3g mm/ms  maps %d (train %d, val %d, test %d)\n",
-                s["index"].get<int>(), s["geometry"].get<int>(), s["scar"].get<std::string>().c_str(),
-                s["scar_nodes"].get<int>(), s["scar_speed"].get<double>(), s["healthy_speed"].get<double>(),
-                s["maps"].get<int>(), s["train"].get<int>(), s["val"].get<int>(), s["test"].get<int>());
+    std::printf(
+        "    %3d geometry %d  scar %-20s %5d scar nodes  speed %.3g/%.3g mm/ms  maps %d (train %d, val %d, "
+        "test %d)\n",
+        s["index"].get<int>(), s["geometry"].get<int>(), s["scar"].get<std::string>().c_str(),
+        s["scar_nodes"].get<int>(), s["scar_speed"].get<double>(), s["healthy_speed"].get<double>(),
+        s["maps"].get<int>(), s["train"].get<int>(), s["val"].get<int>(), s["test"].get<int>());
   const auto& m = j["maps"];
   std::printf("  maps: %d (train %d, val %d, test %d)\n", m["total"].get<int>(), m["train"].get<int>(),
               m["val"].get<int>(), m["test"].get<int>());
@@ -137,7 +143,8 @@ void print_summary(const Json& j) {
   if (n["std_ms"].get<double>() > 0)
     std::printf("  noise: Gaussian, std %.3g ms on observed nodes\n", n["std_ms"].get<double>());
   else if (n["percent_of_range"].get<double>() > 0)
-    std::printf("  noise: Gaussian, std %.3g %% of each map's observed range\n", n["percent_of_range"].get<double>());
+    std::printf("  noise: Gaussian, std %.3g %% of each map's observed range\n",
+                n["percent_of_range"].get<double>());
   else
     std::printf("  noise: none\n");
   std::printf("  observation mask: point array '%s'\n", j["observation_mask"].get<std::string>().c_str());
@@ -156,7 +163,8 @@ void add_dataset_command(CLI::App& app) {
   gen->add_option("-o,--output", gen_args->output, "Output directory (created atomically)")->required();
   gen->add_flag("-f,--force", gen_args->force, "Replace an existing output directory");
   auto* seed_opt = gen->add_option("--seed", gen_args->seed, "Override the config's seed");
-  gen->add_option("--threads", gen_args->threads, "Solver threads (0 = OpenMP default); overrides solver.threads")
+  gen->add_option("--threads", gen_args->threads,
+                  "Solver threads (0 = OpenMP default); overrides solver.threads")
       ->check(CLI::NonNegativeNumber);
   gen->callback([gen_args, seed_opt] {
     std::string source;
@@ -166,7 +174,8 @@ void add_dataset_command(CLI::App& app) {
   });
 
   auto cfg_args = std::make_shared<GenerateArgs>();
-  auto* cfg = dataset->add_subcommand("config", "Print the fully resolved config (default or --config) as JSON");
+  auto* cfg =
+      dataset->add_subcommand("config", "Print the fully resolved config (default or --config) as JSON");
   cfg->add_option("-c,--config", cfg_args->config, "Dataset config JSON (default: the built-in paper setup)");
   auto* cfg_seed = cfg->add_option("--seed", cfg_args->seed, "Override the config's seed");
   cfg->callback([cfg_args, cfg_seed] {
@@ -177,7 +186,8 @@ void add_dataset_command(CLI::App& app) {
 
   auto info_dir = std::make_shared<std::string>();
   auto info_json = std::make_shared<bool>(false);
-  auto* info = dataset->add_subcommand("info", "Summarise a dataset: geometries, subjects, maps per split, noise");
+  auto* info =
+      dataset->add_subcommand("info", "Summarise a dataset: geometries, subjects, maps per split, noise");
   info->add_option("dir", *info_dir, "Dataset directory")->required();
   info->add_flag("--json", *info_json, "Print the summary as JSON on stdout");
   info->callback([info_dir, info_json] {

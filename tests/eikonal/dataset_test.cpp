@@ -5,14 +5,14 @@
 
 #include "eikonal/dataset.hpp"
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <iterator>
 #include <set>
 #include <sstream>
-
-#include <gtest/gtest.h>
 
 #include "core/config.hpp"
 #include "core/error.hpp"
@@ -79,7 +79,8 @@ class DatasetTest : public ::testing::Test {
 };
 TempDir* DatasetTest::dir_ = nullptr;
 
-const std::vector<std::vector<int>> kPaperGroups = {{1, 2, 7, 8}, {5, 6, 11, 12}, {3, 4, 9, 10}, {13, 14, 15, 16, 17}, {18}};
+const std::vector<std::vector<int>> kPaperGroups = {
+    {1, 2, 7, 8}, {5, 6, 11, 12}, {3, 4, 9, 10}, {13, 14, 15, 16, 17}, {18}};
 
 TEST_F(DatasetTest, CountsAndSplitsMatchTheConfig) {
   const auto ds = Dataset::load(dataset_dir());
@@ -142,7 +143,8 @@ TEST_F(DatasetTest, ScarNodesCarryTheScarSpeedAndNoOriginLiesInAScar) {
     std::set<int> origins;
     for (int m : ds.maps_of(s))
       for (const auto& src : ds.maps()[m].sources) {
-        EXPECT_EQ(group.count(aha[src.node]), 0u) << "origin " << src.node << " of map " << m << " lies in the scar";
+        EXPECT_EQ(group.count(aha[src.node]), 0u)
+            << "origin " << src.node << " of map " << m << " lies in the scar";
         EXPECT_TRUE(origins.insert(src.node).second) << "origin used twice";
       }
   }
@@ -175,7 +177,8 @@ TEST_F(DatasetTest, SameSeedGivesIdenticalFilesWithAnyThreadCountOtherSeedOtherO
   ASSERT_EQ(a.maps().size(), c.maps().size());
   EXPECT_EQ(a.mesh(0).points, c.mesh(0).points);  // the generator seed is explicit: same geometry
   int same = 0;
-  for (std::size_t m = 0; m < a.maps().size(); ++m) same += a.maps()[m].sources[0].node == c.maps()[m].sources[0].node;
+  for (std::size_t m = 0; m < a.maps().size(); ++m)
+    same += a.maps()[m].sources[0].node == c.maps()[m].sources[0].node;
   EXPECT_LT(same, 3);
 }
 
@@ -223,7 +226,8 @@ TEST_F(DatasetTest, NoiseAndBlobScarsWithSmoothBorder) {
       border += v[i] > 0.1 && v[i] < 0.6;
     }
     EXPECT_GT(border, 0) << "smooth border expected";
-    for (int m : ds.maps_of(s)) EXPECT_EQ(v[ds.maps()[m].sources[0].node], 0.6) << "origin in scar or border zone";
+    for (int m : ds.maps_of(s))
+      EXPECT_EQ(v[ds.maps()[m].sources[0].node], 0.6) << "origin in scar or border zone";
   }
 }
 
@@ -323,7 +327,8 @@ TEST(Dataset, CrtdemoBivAsAFileGeometry) {
   for (int m = 0; m < int(ds.maps().size()); ++m) {
     SpeedField speed;
     speed.speed = ds.speed(ds.maps()[m].subject);
-    EXPECT_LT((ds.activation(m) - solver.solve(speed, ds.maps()[m].sources).times).cwiseAbs().maxCoeff(), 1e-6);
+    EXPECT_LT((ds.activation(m) - solver.solve(speed, ds.maps()[m].sources).times).cwiseAbs().maxCoeff(),
+              1e-6);
   }
 }
 
@@ -356,7 +361,9 @@ TEST(Dataset, BuiltInDefaultIsThePaperSetup) {
       // One fresh solve per subject.
       SpeedField speed;
       speed.speed = v;
-      EXPECT_LT((ds.activation(maps[7]) - solver.solve(speed, ds.maps()[maps[7]].sources).times).cwiseAbs().maxCoeff(),
+      EXPECT_LT((ds.activation(maps[7]) - solver.solve(speed, ds.maps()[maps[7]].sources).times)
+                    .cwiseAbs()
+                    .maxCoeff(),
                 1e-6);
     }
   }
@@ -398,14 +405,14 @@ TEST_F(DatasetTest, RelativeMeshPathsAreRelativeToTheConfigFile) {
 }
 
 TEST_F(DatasetTest, BadConfigsGiveOneLineErrorsNamingTheKey) {
-  const auto err = [](const std::string& text) {
-    return error_of([&] { read_config(Json::parse(text)); });
-  };
+  const auto err = [](const std::string& text) { return error_of([&] { read_config(Json::parse(text)); }); };
   EXPECT_EQ(err(R"({"seeed": 1})"), "config.json: key 'seeed': unknown key");
   EXPECT_EQ(err(R"({"noise": {"std": 1}})"), "config.json: key 'noise.std': unknown key");
-  EXPECT_EQ(err(R"({"healthy_speed": -0.6})"), "config.json: key 'healthy_speed': must be positive, got -0.6");
+  EXPECT_EQ(err(R"({"healthy_speed": -0.6})"),
+            "config.json: key 'healthy_speed': must be positive, got -0.6");
   EXPECT_EQ(err(R"({"scar_speed": 0})"), "config.json: key 'scar_speed': must be positive, got 0");
-  EXPECT_EQ(err(R"({"maps_per_subject": 0})"), "config.json: key 'maps_per_subject': value 0 is out of range [1, 1e+06]");
+  EXPECT_EQ(err(R"({"maps_per_subject": 0})"),
+            "config.json: key 'maps_per_subject': value 0 is out of range [1, 1e+06]");
   EXPECT_EQ(err(R"({"split": {"train": 15, "val": 10}})"),
             "config.json: key 'split.val': train 15 + val 10 exceeds maps_per_subject 20");
   EXPECT_EQ(err(R"({"split": {"train": 10, "test": 5}})"),
@@ -429,9 +436,11 @@ TEST_F(DatasetTest, BadConfigsGiveOneLineErrorsNamingTheKey) {
             "config.json: key 'geometries[0].generator.colour': unknown key");
   EXPECT_EQ(err(R"({"geometries": [{"name": "a"}]})"),
             "config.json: key 'geometries[0]': give exactly one of 'generator' and 'file'");
-  EXPECT_EQ(err(R"({"geometries": []})"), "config.json: key 'geometries': expected a non-empty array, got an array");
+  EXPECT_EQ(err(R"({"geometries": []})"),
+            "config.json: key 'geometries': expected a non-empty array, got an array");
   EXPECT_EQ(error_of([&] {
-              Json j = Json::parse(R"({"geometries": [{"name": "a", "file": "x"}, {"name": "a", "file": "x"}]})");
+              Json j =
+                  Json::parse(R"({"geometries": [{"name": "a", "file": "x"}, {"name": "a", "file": "x"}]})");
               j["geometries"][0]["file"] = j["geometries"][1]["file"] = mesh_file().string();
               read_config(j);
             }),
@@ -448,13 +457,14 @@ TEST_F(DatasetTest, MoreOriginsThanEligibleNodesIsRefused) {
   Json j = Json::parse(R"({"maps_per_subject": 5000})");
   j["geometries"] = Json::array({Json{{"file", mesh_file().string()}}});
   EXPECT_EQ(error_of([&] { generate_dataset(read_config(j), tmp / "x", false, nullptr, "config.json"); }),
-            "config.json: key 'maps_per_subject': 5000 origins requested but only " + std::to_string(outside) +
-                " nodes lie outside the scar of subject 0");
+            "config.json: key 'maps_per_subject': 5000 origins requested but only " +
+                std::to_string(outside) + " nodes lie outside the scar of subject 0");
   EXPECT_FALSE(fs::exists(tmp / "x"));
   // Endocardial origins only: fewer eligible nodes.
   const Eigen::VectorXi surface = mesh.point_labels("surface");
   int endo_outside = 0;
-  for (int i = 0; i < mesh.num_points(); ++i) endo_outside += !scar[i] && (surface[i] == 1 || surface[i] == 2);
+  for (int i = 0; i < mesh.num_points(); ++i)
+    endo_outside += !scar[i] && (surface[i] == 1 || surface[i] == 2);
   j["maps_per_subject"] = endo_outside + 1;
   j["origins"] = "endocardial";
   EXPECT_EQ(error_of([&] { generate_dataset(read_config(j), tmp / "x", false, nullptr, "config.json"); }),
@@ -470,19 +480,25 @@ TEST_F(DatasetTest, FileGeometryLabelErrors) {
   auto box = geometry::box_mesh(4, 4, 4, Eigen::Vector3d(10, 10, 10));
   geometry::write_mesh(box, tmp / "box.vtu");
   Json j = Json::parse(R"({"geometries": [{"file": "box.vtu", "surface_array": "label"}]})");
-  EXPECT_EQ(error_of([&] { generate_dataset(read_config(j, tmp.path()), tmp / "x", false, nullptr, "config.json"); }),
+  EXPECT_EQ(error_of([&] {
+              generate_dataset(read_config(j, tmp.path()), tmp / "x", false, nullptr, "config.json");
+            }),
             "config.json: key 'geometries[0].surface_array': " + (tmp / "box.vtu").string() +
                 " has no point array 'label'");
   Eigen::VectorXi label = Eigen::VectorXi::Zero(box.num_points());
   label[0] = 7;
   box.set_point_labels("label", label);
   geometry::write_mesh(box, tmp / "box.vtu");
-  EXPECT_EQ(error_of([&] { generate_dataset(read_config(j, tmp.path()), tmp / "x", false, nullptr, "config.json"); }),
+  EXPECT_EQ(error_of([&] {
+              generate_dataset(read_config(j, tmp.path()), tmp / "x", false, nullptr, "config.json");
+            }),
             "config.json: key 'geometries[0].surface_map': label 7 of node 0 is not a surface label 0-4 "
             "(map it with surface_map)");
   j["geometries"][0]["surface_map"] = Json{{"7", 1}};
   j["geometries"][0]["aha"] = "none";
-  EXPECT_EQ(error_of([&] { generate_dataset(read_config(j, tmp.path()), tmp / "x", false, nullptr, "config.json"); }),
+  EXPECT_EQ(error_of([&] {
+              generate_dataset(read_config(j, tmp.path()), tmp / "x", false, nullptr, "config.json");
+            }),
             "config.json: key 'geometries[0].aha': " + (tmp / "box.vtu").string() +
                 " has no 'aha' array; use \"shape\" or blob scars");
   // An AHA group with no node in the geometry.
@@ -493,7 +509,9 @@ TEST_F(DatasetTest, FileGeometryLabelErrors) {
   j["scars"] = Json{{"aha_groups", Json::array({Json::array({3}), Json::array({18})})}};
   j["maps_per_subject"] = 2;
   j["split"] = Json{{"train", 1}};
-  EXPECT_EQ(error_of([&] { generate_dataset(read_config(j, tmp.path()), tmp / "x", false, nullptr, "config.json"); }),
+  EXPECT_EQ(error_of([&] {
+              generate_dataset(read_config(j, tmp.path()), tmp / "x", false, nullptr, "config.json");
+            }),
             "config.json: key 'scars.aha_groups[1]': no node of geometry 'geom_0' lies in AHA segments 18");
   EXPECT_FALSE(fs::exists(tmp / "x"));
   j["geometries"][0]["surface_map"] = Json{{"7", 9}};
@@ -503,7 +521,8 @@ TEST_F(DatasetTest, FileGeometryLabelErrors) {
 
 TEST_F(DatasetTest, LoaderRejectsBrokenDatasets) {
   TempDir tmp("dataset_broken");
-  EXPECT_EQ(error_of([&] { Dataset::load(tmp / "none"); }), (tmp / "none").string() + ": dataset directory does not exist");
+  EXPECT_EQ(error_of([&] { Dataset::load(tmp / "none"); }),
+            (tmp / "none").string() + ": dataset directory does not exist");
   fs::copy(dataset_dir(), tmp / "d");
   Json m = core::load_json_file(tmp / "d" / "manifest.json");
   m["maps"][3]["at_array"] = "at_9999";
@@ -530,7 +549,8 @@ TEST_F(DatasetTest, CliGenerateInfoAndErrors) {
   r = test::run_cli("-q dataset generate -c " + (tmp / "c.json").string() + " -o " + out);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.output, "error: " + out + ": already exists (use --force to overwrite)\n");
-  r = test::run_cli("-q dataset generate -c " + (tmp / "c.json").string() + " -o " + out + " --force --seed 5");
+  r = test::run_cli("-q dataset generate -c " + (tmp / "c.json").string() + " -o " + out +
+                    " --force --seed 5");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   r = test::run_cli("dataset info --json " + out);
   ASSERT_EQ(r.exit_code, 0) << r.output;
@@ -547,7 +567,8 @@ TEST_F(DatasetTest, CliGenerateInfoAndErrors) {
   core::save_json_file(tmp / "bad.json", Json::parse(R"({"scar_speed": -0.1})"));
   r = test::run_cli("-q dataset generate -c " + (tmp / "bad.json").string() + " -o " + (tmp / "o2").string());
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_EQ(r.output, "error: " + (tmp / "bad.json").string() + ": key 'scar_speed': must be positive, got -0.1\n");
+  EXPECT_EQ(r.output,
+            "error: " + (tmp / "bad.json").string() + ": key 'scar_speed': must be positive, got -0.1\n");
   EXPECT_FALSE(fs::exists(tmp / "o2"));
   r = test::run_cli("dataset config");
   ASSERT_EQ(r.exit_code, 0);
@@ -557,7 +578,8 @@ TEST_F(DatasetTest, CliGenerateInfoAndErrors) {
 // An independent reader: Python's json + VTK's own XML reader follow the manifest without our
 // code and find every array with one value per node (skipped when python3-vtk9 is missing).
 TEST_F(DatasetTest, VtkPythonReaderFollowsTheManifest) {
-  if (std::system("/usr/bin/python3 -c 'import vtk' > /dev/null 2>&1") != 0) GTEST_SKIP() << "python3-vtk9 missing";
+  if (std::system("/usr/bin/python3 -c 'import vtk' > /dev/null 2>&1") != 0)
+    GTEST_SKIP() << "python3-vtk9 missing";
   TempDir tmp("dataset_py");
   std::ofstream(tmp / "check.py") << R"(
 import json, sys, os, vtk
@@ -583,7 +605,8 @@ print('OK', len(m['maps']))
 )";
   test::CliResult r;
   {
-    const std::string cmd = "/usr/bin/python3 " + (tmp / "check.py").string() + " " + dataset_dir().string() + " 2>&1";
+    const std::string cmd =
+        "/usr/bin/python3 " + (tmp / "check.py").string() + " " + dataset_dir().string() + " 2>&1";
     FILE* pipe = ::popen(cmd.c_str(), "r");
     ASSERT_NE(pipe, nullptr);
     char buf[4096];
