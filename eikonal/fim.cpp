@@ -22,6 +22,8 @@ constexpr int kOther[4][3] = {{1, 2, 3}, {0, 2, 3}, {0, 1, 3}, {0, 1, 2}};
 constexpr int kParallelMin = 256;
 /// Automatic band width as a fraction of the mean shortest-edge travel time of the tets.
 constexpr double kAutoBand = 0.25;
+/// Prefetch distance (entries) for the per-tet Gram in node_update.
+constexpr int kPrefetch = 4;
 
 // ---- local solver -------------------------------------------------------------------------------
 // The node x is updated from a face (x_0, x_1, x_2) of a tet with times t_i. With u_i = x_i − x and
@@ -128,6 +130,8 @@ inline double node_update(const Context& c, int x, const double* T, const int* c
   double best = T[x];
   const int end = c.tet_offsets[x + 1];
   for (int e = c.tet_offsets[x]; e < end; ++e) {
+    // The tet's Gram is the one random access; fetch it a few entries ahead.
+    if (e + kPrefetch < end) __builtin_prefetch(&c.tets[c.tet_entries[e + kPrefetch].tet_k >> 2]);
     const detail::TetEntry& te = c.tet_entries[e];
     const int v0 = te.other[0], v1 = te.other[1], v2 = te.other[2];
     const double t0 = T[v0], t1 = T[v1], t2 = T[v2];

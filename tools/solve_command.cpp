@@ -210,6 +210,9 @@ void add_solve_command(CLI::App& app) {
   cmd->add_option("--tolerance", args.options.tolerance, "FIM convergence tolerance (ms)")->capture_default_str();
   cmd->add_option("--max-iterations", args.options.max_iterations, "FIM iteration cap")->capture_default_str();
   cmd->add_option("--threads", args.options.threads, "OpenMP threads (0 = default)")->capture_default_str();
+  cmd->add_option("--band", args.options.band,
+                  "FIM active band (ms): update only active nodes within this of the earliest; <0 automatic, 0 off")
+      ->capture_default_str();
   cmd->add_flag("--json", args.json, "Print one JSON line with timings and statistics on stdout");
   cmd->callback([cmd] {
     args.has_speed = cmd->count("--speed") > 0;
