@@ -390,6 +390,9 @@ TEST_F(DatasetTest, ConfigRoundTripAndShippedConfigs) {
   const Json shipped = core::load_json_file(test::source_dir() / "configs/dataset/default.json");
   EXPECT_EQ(shipped, to_json(def));
   EXPECT_EQ(to_json(read_config(to_json(def))), to_json(def));
+  const auto blobs = load_dataset_config(test::source_dir() / "configs/dataset/blobs.json");
+  EXPECT_EQ(blobs.scars.kind, "blob");
+  EXPECT_EQ(blobs.geometries.size(), 4u);  // geometries absent: the default four
   const auto crt = load_dataset_config(test::source_dir() / "configs/dataset/crtdemo.json");
   ASSERT_EQ(crt.geometries.size(), 1u);
   EXPECT_TRUE(fs::exists(crt.geometries[0].file));
