@@ -20,7 +20,8 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr int kEdges[6][2] = {{0, 1}, {0, 2}, {0, 3}, {1, 2}, {1, 3}, {2, 3}};
 
 SolveResult run_dijkstra(const detail::Topology& topo, const detail::TetMetric& metric,
-                         const std::vector<Source>& sources, std::vector<double>& weight) {
+                         const std::vector<Source>& mesh_sources, std::vector<double>& weight) {
+  const std::vector<Source> sources = detail::internal_sources(topo, mesh_sources);
   // Edge lengths: min over incident tets of the tet's metric length; stored on (lo → hi) entries,
   // then mirrored to (hi → lo).
   weight.assign(topo.node_neighbors.size(), kInf);
@@ -62,6 +63,7 @@ SolveResult run_dijkstra(const detail::Topology& topo, const detail::TetMetric& 
       }
     }
   }
+  result.times = detail::external_times(topo, result.times);
   result.stats.iterations = int(settled);
   result.stats.node_updates = settled;
   result.stats.local_updates = relaxations;

@@ -172,8 +172,9 @@ struct Workspace {
 // that reads the times after stamp s records solved_at = s. A node only needs a new solve if one of
 // its neighbours changed after its last solve (changed_at > solved_at); otherwise its value would
 // come out the same. This bookkeeping is deterministic, so it keeps results thread-independent.
-SolveResult run_fim(const detail::Topology& topo, const detail::TetMetric& metric, const std::vector<Source>& sources,
-                    const FimOptions& options, int threads, Workspace& ws) {
+SolveResult run_fim(const detail::Topology& topo, const detail::TetMetric& metric,
+                    const std::vector<Source>& mesh_sources, const FimOptions& options, int threads, Workspace& ws) {
+  const std::vector<Source> sources = detail::internal_sources(topo, mesh_sources);
   const int n = topo.num_points;
   const Context c{topo.tet_offsets.data(), topo.tet_entries.data(), topo.entry_height.data(),
                   topo.node_offsets.data(), topo.node_neighbors.data(), metric.tets,
@@ -298,6 +299,7 @@ SolveResult run_fim(const detail::Topology& topo, const detail::TetMetric& metri
     for (int t = 0; t < (parallel ? threads : 1); ++t)
       ws.active.insert(ws.active.end(), ws.per_thread[t].keep.begin(), ws.per_thread[t].keep.end());
   }
+  result.times = detail::external_times(topo, result.times);
   result.stats.iterations = iterations;
   result.stats.converged = ws.active.empty();
   for (const auto& p : ws.per_thread) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 
 #include <Eigen/Geometry>
@@ -25,6 +26,41 @@ void edge_vectors(const geometry::Points& P, const int* v, Eigen::Vector3d d[3])
 }
 }  // namespace
 
+namespace {
+/// Spreads the low 21 bits of x so that two zero bits follow each bit (Morton interleave).
+std::uint64_t spread3(std::uint64_t x) {
+  x &= 0x1fffff;
+  x = (x | x << 32) & 0x1f00000000ffffULL;
+  x = (x | x << 16) & 0x1f0000ff0000ffULL;
+  x = (x | x << 8) & 0x100f00f00f00f00fULL;
+  x = (x | x << 4) & 0x10c30c30c30c30c3ULL;
+  x = (x | x << 2) & 0x1249249249249249ULL;
+  return x;
+}
+
+/// Z-order (Morton) codes of points in their bounding box.
+std::vector<std::uint64_t> morton_codes(const geometry::Points& P) {
+  const Eigen::RowVector3d lo = P.colwise().minCoeff(), hi = P.colwise().maxCoeff();
+  const double extent = std::max((hi - lo).maxCoeff(), 1e-300);
+  const double scale = double((1 << 21) - 1) / extent;
+  std::vector<std::uint64_t> codes(P.rows());
+  for (Eigen::Index i = 0; i < P.rows(); ++i) {
+    std::uint64_t c = 0;
+    for (int a = 0; a < 3; ++a) c |= spread3(std::uint64_t((P(i, a) - lo[a]) * scale)) << a;
+    codes[i] = c;
+  }
+  return codes;
+}
+
+/// Permutation (new → old) sorting by code, ties by old index.
+std::vector<int> order_by(const std::vector<std::uint64_t>& codes) {
+  std::vector<int> order(codes.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = int(i);
+  std::sort(order.begin(), order.end(), [&](int a, int b) { return codes[a] != codes[b] ? codes[a] < codes[b] : a < b; });
+  return order;
+}
+}  // namespace
+
 Topology build_topology(const geometry::TetMesh& mesh) {
   Topology topo;
   const int n = mesh.num_points();
@@ -32,24 +68,42 @@ Topology build_topology(const geometry::TetMesh& mesh) {
   METAEIK_CHECK(nt > 0, "mesh has no tetrahedra");
   for (int i = 0; i < n; ++i)
     METAEIK_CHECK(mesh.points.row(i).allFinite(), "point " << i << " has a non-finite coordinate");
+  for (int t = 0; t < nt; ++t) {
+    int v[4];
+    for (int k = 0; k < 4; ++k) {
+      v[k] = mesh.tets(t, k);
+      METAEIK_CHECK(v[k] >= 0 && v[k] < n, "tet " << t << " references point " << v[k] << ", out of range [0, " << n << ")");
+    }
+    Eigen::Vector3d d[3];
+    edge_vectors(mesh.points, v, d);
+    double lmax = 0.0;
+    for (const auto& e : kEdges) lmax = std::max(lmax, (mesh.points.row(v[e[0]]) - mesh.points.row(v[e[1]])).norm());
+    const double vol6 = d[0].dot(d[1].cross(d[2]));
+    METAEIK_CHECK(std::abs(vol6) > 6e-12 * lmax * lmax * lmax, "tet " << t << " has zero volume (degenerate)");
+  }
   topo.num_points = n;
   topo.num_tets = nt;
-  topo.points = mesh.points;
+
+  // Internal numbering: nodes and tets in Z-order, so that nodes and tets close in space are close
+  // in memory (fewer cache and TLB misses on large meshes). Results are mapped back.
+  topo.node_order = order_by(morton_codes(mesh.points));
+  topo.node_rank.resize(n);
+  for (int i = 0; i < n; ++i) topo.node_rank[topo.node_order[i]] = i;
+  {
+    geometry::Points centroids(nt, 3);
+    for (int t = 0; t < nt; ++t)
+      centroids.row(t) = 0.25 * (mesh.points.row(mesh.tets(t, 0)) + mesh.points.row(mesh.tets(t, 1)) +
+                                 mesh.points.row(mesh.tets(t, 2)) + mesh.points.row(mesh.tets(t, 3)));
+    topo.tet_order = order_by(morton_codes(centroids));
+  }
+  topo.points.resize(n, 3);
+  for (int i = 0; i < n; ++i) topo.points.row(i) = mesh.points.row(topo.node_order[i]);
   topo.tets.resize(nt);
   for (int t = 0; t < nt; ++t) {
     TetGeom& tg = topo.tets[t];
-    for (int k = 0; k < 4; ++k) {
-      const int v = mesh.tets(t, k);
-      METAEIK_CHECK(v >= 0 && v < n, "tet " << t << " references point " << v << ", out of range [0, " << n << ")");
-      tg.v[k] = v;
-    }
+    for (int k = 0; k < 4; ++k) tg.v[k] = topo.node_rank[mesh.tets(topo.tet_order[t], k)];
     Eigen::Vector3d d[3];
-    edge_vectors(mesh.points, tg.v, d);
-    double lmax = 0.0;
-    for (const auto& e : kEdges)
-      lmax = std::max(lmax, (mesh.points.row(tg.v[e[0]]) - mesh.points.row(tg.v[e[1]])).norm());
-    const double vol6 = d[0].dot(d[1].cross(d[2]));
-    METAEIK_CHECK(std::abs(vol6) > 6e-12 * lmax * lmax * lmax, "tet " << t << " has zero volume (degenerate)");
+    edge_vectors(topo.points, tg.v, d);
     fill_gram(d, nullptr, tg.gram);
   }
 
@@ -75,10 +129,10 @@ Topology build_topology(const geometry::TetMesh& mesh) {
   for (size_t e = 0; e < topo.tet_entries.size(); ++e) {
     const TetEntry& te = topo.tet_entries[e];
     const int t = te.tet_k >> 2, k = te.tet_k & 3;
-    const Eigen::Vector3d x = mesh.points.row(topo.tets[t].v[k]).transpose();
-    const Eigen::Vector3d a = mesh.points.row(te.other[0]).transpose();
-    const Eigen::Vector3d b = mesh.points.row(te.other[1]).transpose();
-    const Eigen::Vector3d c = mesh.points.row(te.other[2]).transpose();
+    const Eigen::Vector3d x = topo.points.row(topo.tets[t].v[k]).transpose();
+    const Eigen::Vector3d a = topo.points.row(te.other[0]).transpose();
+    const Eigen::Vector3d b = topo.points.row(te.other[1]).transpose();
+    const Eigen::Vector3d c = topo.points.row(te.other[2]).transpose();
     const Eigen::Vector3d normal = (b - a).cross(c - a);
     const double h = std::abs((x - a).dot(normal)) / normal.norm();
     topo.entry_height[e] = float(h * (1.0 - 1e-5));
@@ -160,11 +214,12 @@ TetMetric build_metric(const Topology& topo, const SpeedField& speed) {
     if (per_node) {
       // Harmonic mean of the node speeds = arithmetic mean of slowness.
       const int* tv = topo.tets[t].v;
-      const double slowness =
-          0.25 * (1.0 / speed.speed[tv[0]] + 1.0 / speed.speed[tv[1]] + 1.0 / speed.speed[tv[2]] + 1.0 / speed.speed[tv[3]]);
+      const int* old = topo.node_order.data();
+      const double slowness = 0.25 * (1.0 / speed.speed[old[tv[0]]] + 1.0 / speed.speed[old[tv[1]]] +
+                                       1.0 / speed.speed[old[tv[2]]] + 1.0 / speed.speed[old[tv[3]]]);
       v = 1.0 / slowness;
     } else {
-      v = speed.speed[t];
+      v = speed.speed[topo.tet_order[t]];
     }
     m.inv_speed2[t] = 1.0 / (v * v);
   }
@@ -191,7 +246,7 @@ void build_anisotropic(const Topology& topo, const SpeedField& speed, TetMetric&
   m.own.resize(nt);
   const double inv_rho2 = 1.0 / (rho * rho);
   for (int t = 0; t < nt; ++t) {
-    const Eigen::Vector3d f = speed.fibers.row(t).normalized().transpose();
+    const Eigen::Vector3d f = speed.fibers.row(topo.tet_order[t]).normalized().transpose();
     // M0 = D0⁻¹ with D0 = f fᵀ + ρ² (I − f fᵀ): M0 = f fᵀ + ρ⁻² (I − f fᵀ).
     const Eigen::Matrix3d ff = f * f.transpose();
     const Eigen::Matrix3d metric = ff + inv_rho2 * (Eigen::Matrix3d::Identity() - ff);
@@ -202,6 +257,17 @@ void build_anisotropic(const Topology& topo, const SpeedField& speed, TetMetric&
     fill_gram(d, &metric, tg.gram);
   }
   m.tets = m.own.data();
+}
+
+std::vector<Source> internal_sources(const Topology& topo, std::vector<Source> sources) {
+  for (Source& s : sources) s.node = topo.node_rank[s.node];
+  return sources;
+}
+
+Eigen::VectorXd external_times(const Topology& topo, const Eigen::VectorXd& internal) {
+  Eigen::VectorXd out(internal.size());
+  for (int i = 0; i < topo.num_points; ++i) out[topo.node_order[i]] = internal[i];
+  return out;
 }
 
 void check_sources(const Topology& topo, const std::vector<Source>& sources) {

@@ -23,11 +23,15 @@ struct TetEntry {
   int tet_k;
 };
 
-/// Precomputed once per mesh.
+/// Precomputed once per mesh. Internally nodes and tets are renumbered in Z-order (memory locality);
+/// every array below uses the internal numbering.
 struct Topology {
   int num_points = 0;
   int num_tets = 0;
-  geometry::Points points;           ///< #P×3 copy (for anisotropic metrics)
+  std::vector<int> node_order;       ///< internal node i is mesh node node_order[i]
+  std::vector<int> node_rank;        ///< mesh node j is internal node node_rank[j]
+  std::vector<int> tet_order;        ///< internal tet t is mesh tet tet_order[t]
+  geometry::Points points;           ///< #P×3, internal order
   std::vector<TetGeom> tets;         ///< #T, Euclidean Gram (M = I)
   std::vector<int> tet_offsets;      ///< CSR node → incident tets, #P+1
   std::vector<TetEntry> tet_entries; ///< per node, its incident tets
@@ -60,6 +64,12 @@ void check_speed(const Topology& topo, const SpeedField& speed);
 /// Validates `speed` against the topology (sizes, positive finite speeds, non-zero finite fibres,
 /// transverse ratio) and builds the metric. Throws core::Error with a one-line message.
 TetMetric build_metric(const Topology& topo, const SpeedField& speed);
+
+/// Sources with node indices in the internal numbering (after check_sources).
+std::vector<Source> internal_sources(const Topology& topo, std::vector<Source> sources);
+
+/// Times in mesh node order from times in internal order.
+Eigen::VectorXd external_times(const Topology& topo, const Eigen::VectorXd& internal);
 
 /// Validates sources (non-empty, node in range, finite onset time). Throws core::Error.
 void check_sources(const Topology& topo, const std::vector<Source>& sources);
