@@ -28,7 +28,7 @@ SolveResult run_dijkstra(const detail::Topology& topo, const detail::TetMetric& 
   for (int t = 0; t < topo.num_tets; ++t) {
     const double* g = metric.tets[t].gram;
     for (int e = 0; e < 6; ++e) {
-      const double len = std::sqrt(detail::edge_length2(g, kEdges[e][0], kEdges[e][1]) * metric.inv_speed2[t]);
+      const double len = std::sqrt(detail::edge_length2(g, kEdges[e][0], kEdges[e][1])) * metric.slowness[t];
       double& w = weight[topo.tet_edges[6 * size_t(t) + e]];
       w = std::min(w, len);
     }

@@ -76,13 +76,24 @@ inline double tet_update(const double* q, double t0, double t1, double t2) {
     const double r = face_update(q, t0, t1, t2);
     if (r < kInf) return r;  // convexity: an interior stationary point is the minimum over the face
   }
+  // Edges, then the vertices not covered by a valid edge minimum (which is ≤ both its end values).
   double best = kInf;
-  if (f0 && f1) best = std::min(best, edge_update(q[0], q[1], q[3], t0, t1));
-  if (f0 && f2) best = std::min(best, edge_update(q[0], q[2], q[5], t0, t2));
-  if (f1 && f2) best = std::min(best, edge_update(q[3], q[4], q[5], t1, t2));
-  if (f0) best = std::min(best, t0 + std::sqrt(q[0]));
-  if (f1) best = std::min(best, t1 + std::sqrt(q[3]));
-  if (f2) best = std::min(best, t2 + std::sqrt(q[5]));
+  bool covered0 = false, covered1 = false, covered2 = false;
+  if (f0 && f1) {
+    const double r = edge_update(q[0], q[1], q[3], t0, t1);
+    if (r < kInf) best = std::min(best, r), covered0 = covered1 = true;
+  }
+  if (f0 && f2) {
+    const double r = edge_update(q[0], q[2], q[5], t0, t2);
+    if (r < kInf) best = std::min(best, r), covered0 = covered2 = true;
+  }
+  if (f1 && f2) {
+    const double r = edge_update(q[3], q[4], q[5], t1, t2);
+    if (r < kInf) best = std::min(best, r), covered1 = covered2 = true;
+  }
+  if (f0 && !covered0) best = std::min(best, t0 + std::sqrt(q[0]));
+  if (f1 && !covered1) best = std::min(best, t1 + std::sqrt(q[3]));
+  if (f2 && !covered2) best = std::min(best, t2 + std::sqrt(q[5]));
   return best;
 }
 
@@ -116,7 +127,7 @@ struct Context {
   const int* node_offsets;
   const int* node_neighbors;
   const TetGeom* tets;
-  const double* inv_speed2;
+  const double* slowness;
   double height_scale;
 };
 
@@ -140,10 +151,10 @@ inline double node_update(const Context& c, int x, const double* T, const int* c
     const int t = te.tet_k >> 2, k = te.tet_k & 3;
     // Lower bound: smallest time + metric distance to the face's plane.
     const double tmin = std::min(t0, std::min(t1, t2));
-    if (tmin + c.height_scale * c.entry_height[e] * std::sqrt(c.inv_speed2[t]) >= best) continue;
+    if (tmin + c.height_scale * c.entry_height[e] * c.slowness[t] >= best) continue;
     ++evals;
     double q[6];
-    local_gram(c.tets[t].gram, k, c.inv_speed2[t], q);
+    local_gram(c.tets[t].gram, k, c.slowness[t] * c.slowness[t], q);
     best = std::min(best, tet_update(q, t0, t1, t2));
   }
   evals_out += evals;
@@ -178,7 +189,7 @@ SolveResult run_fim(const detail::Topology& topo, const detail::TetMetric& metri
   const int n = topo.num_points;
   const Context c{topo.tet_offsets.data(), topo.tet_entries.data(), topo.entry_height.data(),
                   topo.node_offsets.data(), topo.node_neighbors.data(), metric.tets,
-                  metric.inv_speed2.data(), metric.height_scale};
+                  metric.slowness.data(), metric.height_scale};
   SolveResult result;
   result.times = Eigen::VectorXd::Constant(n, kInf);
   double* T = result.times.data();
@@ -227,53 +238,52 @@ SolveResult run_fim(const detail::Topology& topo, const detail::TetMetric& metri
       for (int i = 0; i < na; ++i) tmin = std::min(tmin, T[active[i]]);
       theta = tmin + band;
     }
-#pragma omp parallel num_threads(threads) if (parallel)
-    {
-      PerThread& P = ws.per_thread[omp_get_thread_num()];
+    // The five phases of a sweep; each reads times that no other phase of the sweep writes.
+    auto begin_sweep = [&](PerThread& P) {
       P.converged.clear();
       P.candidates.clear();
       P.keep.clear();
-      // 1. Jacobi update of every active node from the old times.
-#pragma omp for schedule(dynamic, 64)
-      for (int i = 0; i < na; ++i) {
-        const int x = active[i];
-        if (T[x] <= theta && stale(x)) {
-          next[i] = node_update(c, x, T, changed_at, solved_at[x], P.evals);
-          solved_at[x] = stamp - 1;
-          ++P.node_updates;
-        } else {
-          next[i] = T[x];
-        }
+    };
+    // 1. Jacobi update of every active node from the old times.
+    auto update_active = [&](PerThread& P, int i) {
+      const int x = active[i];
+      if (T[x] <= theta && stale(x)) {
+        next[i] = node_update(c, x, T, changed_at, solved_at[x], P.evals);
+        solved_at[x] = stamp - 1;
+        ++P.node_updates;
+      } else {
+        next[i] = T[x];
       }
-      // 2. Apply; a node whose time changed by ≤ tol converges and leaves the list.
-#pragma omp for schedule(static)
-      for (int i = 0; i < na; ++i) {
-        const int x = active[i];
-        const double change = T[x] <= theta ? T[x] - next[i] : kInf;
-        if (change > 0 && change < kInf) {
-          T[x] = next[i];
-          changed_at[x] = stamp;
-        }
-        if (change <= tol) {
-          in_list[x] = 0;
-          P.converged.push_back(x);
-        } else {
-          P.keep.push_back(x);
-        }
+    };
+    // 2. Apply; a node whose time changed by ≤ tol converges and leaves the list.
+    auto apply_active = [&](PerThread& P, int i) {
+      const int x = active[i];
+      const double change = T[x] <= theta ? T[x] - next[i] : kInf;
+      if (change > 0 && change < kInf) {
+        T[x] = next[i];
+        changed_at[x] = stamp;
       }
-      // 3. Neighbours of converged nodes that are later than them, not in the list and not solved
-      //    since the converged node last changed are candidates (each once).
+      if (change <= tol) {
+        in_list[x] = 0;
+        P.converged.push_back(x);
+      } else {
+        P.keep.push_back(x);
+      }
+    };
+    // 3. Neighbours of converged nodes that are later than them, not in the list and not solved
+    //    since a neighbour last changed are candidates (each once).
+    auto gather_candidates = [&](PerThread& P) {
       for (const int x : P.converged) {
         const double tx = T[x];
         for (int e = c.node_offsets[x]; e < c.node_offsets[x + 1]; ++e) {
           const int y = c.node_neighbors[e];
-          if (!in_list[y] && T[y] > tx && stale(y) &&
-              !__atomic_exchange_n(&queued[y], 1, __ATOMIC_RELAXED))
+          if (!in_list[y] && T[y] > tx && stale(y) && !__atomic_exchange_n(&queued[y], 1, __ATOMIC_RELAXED))
             P.candidates.push_back(y);
         }
       }
-#pragma omp barrier
-      // 4. Solve the candidates from the same times.
+    };
+    // 4. Solve the candidates from the same times.
+    auto solve_candidates = [&](PerThread& P) {
       P.candidate_times.resize(P.candidates.size());
       for (size_t j = 0; j < P.candidates.size(); ++j) {
         const int y = P.candidates[j];
@@ -281,8 +291,9 @@ SolveResult run_fim(const detail::Topology& topo, const detail::TetMetric& metri
         solved_at[y] = stamp;
       }
       P.node_updates += P.candidates.size();
-#pragma omp barrier
-      // 5. Improved candidates join the list.
+    };
+    // 5. Improved candidates join the list.
+    auto apply_candidates = [&](PerThread& P) {
       for (size_t j = 0; j < P.candidates.size(); ++j) {
         const int y = P.candidates[j];
         queued[y] = 0;
@@ -293,6 +304,30 @@ SolveResult run_fim(const detail::Topology& topo, const detail::TetMetric& metri
           P.keep.push_back(y);
         }
       }
+    };
+    if (parallel) {
+#pragma omp parallel num_threads(threads)
+      {
+        PerThread& P = ws.per_thread[omp_get_thread_num()];
+        begin_sweep(P);
+#pragma omp for schedule(dynamic, 64)
+        for (int i = 0; i < na; ++i) update_active(P, i);
+#pragma omp for schedule(static)
+        for (int i = 0; i < na; ++i) apply_active(P, i);
+        gather_candidates(P);
+#pragma omp barrier
+        solve_candidates(P);
+#pragma omp barrier
+        apply_candidates(P);
+      }
+    } else {  // no OpenMP construct at all: cheap small sweeps, and safe inside solve_batch's threads
+      PerThread& P = ws.per_thread[0];
+      begin_sweep(P);
+      for (int i = 0; i < na; ++i) update_active(P, i);
+      for (int i = 0; i < na; ++i) apply_active(P, i);
+      gather_candidates(P);
+      solve_candidates(P);
+      apply_candidates(P);
     }
     // The next list in thread order; its order does not affect any value (Jacobi sweeps).
     ws.active.clear();

@@ -208,7 +208,7 @@ TetMetric build_metric(const Topology& topo, const SpeedField& speed) {
   TetMetric m;
   const int nt = topo.num_tets;
   const bool per_node = speed.location == SpeedField::Location::kNode;
-  m.inv_speed2.resize(nt);
+  m.slowness.resize(nt);
   for (int t = 0; t < nt; ++t) {
     double v;
     if (per_node) {
@@ -221,7 +221,7 @@ TetMetric build_metric(const Topology& topo, const SpeedField& speed) {
     } else {
       v = speed.speed[topo.tet_order[t]];
     }
-    m.inv_speed2[t] = 1.0 / (v * v);
+    m.slowness[t] = 1.0 / v;
   }
 
   if (speed.fibers.rows() == 0) {
@@ -234,7 +234,7 @@ TetMetric build_metric(const Topology& topo, const SpeedField& speed) {
   for (int t = 0; t < nt; ++t) {
     double l2 = std::numeric_limits<double>::infinity();
     for (const auto& e : kEdges) l2 = std::min(l2, edge_length2(m.tets[t].gram, e[0], e[1]));
-    sum += std::sqrt(l2 * m.inv_speed2[t]);
+    sum += std::sqrt(l2) * m.slowness[t];
   }
   m.mean_edge_time = sum / nt;
   return m;

@@ -48,11 +48,11 @@ struct Topology {
 Topology build_topology(const geometry::TetMesh& mesh);
 
 /// The metric of one solve: per-tet Gram (the topology's own for isotropic fields, else `own`)
-/// scaled by inv_speed2[t] = 1 / v_t² (per-node speeds: v_t = harmonic mean of its 4 nodes).
+/// scaled by slowness[t]² = 1 / v_t² (per-node speeds: v_t = harmonic mean of its 4 nodes).
 struct TetMetric {
   const TetGeom* tets = nullptr;
   std::vector<TetGeom> own;
-  std::vector<double> inv_speed2;  ///< #T, ms²/mm²
+  std::vector<double> slowness;    ///< #T, 1 / v_t in ms/mm
   double mean_edge_time = 0.0;     ///< mean over tets of the travel time along the tet's shortest edge, ms
   double height_scale = 1.0;       ///< metric distance ≥ height_scale · Euclidean distance / v_t (1 isotropic,
                                    ///< min(1, 1/transverse_ratio) anisotropic)
