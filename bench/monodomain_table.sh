@@ -4,8 +4,13 @@
 #   aphyn_slab and lstm_slab runs, and the Niederer slab at Δx 0.5 and 0.2 mm with the P1–P9
 #   activation table and the ordering check.
 # Usage: bench/monodomain_table.sh [BUILD_DIR]      (default: build; needs metaeikonal and
-#        metaeik_bench_monodomain built). MONODOMAIN_FINE_DT=1 adds Δx 0.2 mm at Δt 0.01 ms (long).
+#        metaeik_bench_monodomain built). MONODOMAIN_FINE_DT=1 adds Δx 0.2 mm at Δt 0.01 ms (long);
+#        MONODOMAIN_DX01=1 then adds Δx 0.1 mm at Δt 0.01 ms (442k nodes, tens of minutes; the table
+#        is written before that run and rewritten after it).
+# OpenMP threads wait passively by default (OMP_WAIT_POLICY=passive): on a shared, oversubscribed
+# machine spinning threads make 2-thread runs much slower than 1-thread runs.
 set -euo pipefail
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$root/build}" && pwd)
 cli="$build/tools/metaeikonal"
@@ -43,7 +48,7 @@ if [[ "${MONODOMAIN_FINE_DT:-0}" == 1 ]]; then
 fi
 
 mkdir -p "$root/bench/results"
-python3 - "$tmp" "$root/bench/results/monodomain.md" "$threads" $niederer_runs <<'PY'
+cat > "$tmp/table.py" <<'PY'
 import json, os, platform, subprocess, sys
 tmp, out, threads, runs = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 bench = json.load(open(f"{tmp}/bench.json"))
@@ -57,8 +62,9 @@ load = open("/proc/loadavg").read().split()[:3]
 L = []
 L.append("# Monodomain benchmarks\n")
 L.append(f"Produced by `bench/monodomain_table.sh` on {cpu} ({os.cpu_count()} cores; load average "
-         f"{' '.join(load)} when the table was written — the machine is shared, so wall times with 2 threads "
-         "suffer when other jobs run). Release build, GCC, OpenMP.\n")
+         f"{' '.join(load)} when the table was written — the machine is shared with other jobs, so wall "
+         f"times are pessimistic and the 2-thread rows gain little). Release build, GCC, OpenMP, "
+         f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '')}.\n")
 L.append("## Cell models: cell-steps per second\n")
 L.append("65 536 cells, half of them in an action potential; one `CellModel::step` per iteration "
          "(TTP06 Δt 0.02 ms, FHN/MS Δt 0.01). Wall-clock rate (Google Benchmark, real time).\n")
@@ -123,3 +129,8 @@ L.append("Published ordering: P1 < P5 < P9 < P2 ≈ P6 < P3 ≈ P7 < P4 ≈ P8. 
 open(out, "w").write("\n".join(L) + "\n")
 print(f"wrote {out}", file=sys.stderr)
 PY
+python3 "$tmp/table.py" "$tmp" "$root/bench/results/monodomain.md" "$threads" $niederer_runs
+if [[ "${MONODOMAIN_DX01:-0}" == 1 ]]; then
+  run n01_001 niederer --dx 0.1 --dt 0.01
+  python3 "$tmp/table.py" "$tmp" "$root/bench/results/monodomain.md" "$threads" $niederer_runs n01_001
+fi
