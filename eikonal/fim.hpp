@@ -41,10 +41,10 @@ struct FimOptions {
 
 struct SolveStats {
   int iterations = 0;             ///< active-list sweeps (Dijkstra: nodes settled)
-  long long local_updates = 0;    ///< local tetrahedral solves evaluated; tets skipped because all their
-                                  ///< other nodes are already later than the node are not counted
-                                  ///< (Dijkstra: edge relaxations)
-  long long node_updates = 0;     ///< node local solves (each over all incident tets)
+  long long local_updates = 0;    ///< local tetrahedral solves evaluated; tets skipped because they cannot
+                                  ///< lower the node (lower bound ≥ its time, or inputs unchanged since
+                                  ///< its last solve) are not counted (Dijkstra: edge relaxations)
+  long long node_updates = 0;     ///< node local solves (each over its incident tets)
   bool converged = false;         ///< active list emptied before max_iterations
 };
 
