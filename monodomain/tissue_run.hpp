@@ -8,6 +8,7 @@
 // The directory is built under a temporary name and renamed when complete.
 
 #include <array>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <utility>
