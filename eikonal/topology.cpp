@@ -99,27 +99,28 @@ Topology build_topology(const geometry::TetMesh& mesh) {
   topo.points.resize(n, 3);
   for (int i = 0; i < n; ++i) topo.points.row(i) = mesh.points.row(topo.node_order[i]);
   topo.tets.resize(nt);
+  topo.tet_nodes.resize(nt);
   for (int t = 0; t < nt; ++t) {
-    TetGeom& tg = topo.tets[t];
-    for (int k = 0; k < 4; ++k) tg.v[k] = topo.node_rank[mesh.tets(topo.tet_order[t], k)];
+    auto& tv = topo.tet_nodes[t];
+    for (int k = 0; k < 4; ++k) tv[k] = topo.node_rank[mesh.tets(topo.tet_order[t], k)];
     Eigen::Vector3d d[3];
-    edge_vectors(topo.points, tg.v, d);
-    fill_gram(d, nullptr, tg.gram);
+    edge_vectors(topo.points, tv.data(), d);
+    fill_gram(d, nullptr, topo.tets[t].gram);
   }
 
   // CSR node → incident (tet, local vertex).
   topo.tet_offsets.assign(n + 1, 0);
-  for (const auto& tg : topo.tets)
-    for (int k = 0; k < 4; ++k) ++topo.tet_offsets[tg.v[k] + 1];
+  for (const auto& tv : topo.tet_nodes)
+    for (int k = 0; k < 4; ++k) ++topo.tet_offsets[tv[k] + 1];
   for (int i = 0; i < n; ++i) topo.tet_offsets[i + 1] += topo.tet_offsets[i];
   topo.tet_entries.resize(4 * size_t(nt));
   {
     std::vector<int> fill(topo.tet_offsets.begin(), topo.tet_offsets.end() - 1);
     for (int t = 0; t < nt; ++t)
       for (int k = 0; k < 4; ++k) {
-        TetEntry& te = topo.tet_entries[fill[topo.tets[t].v[k]]++];
+        TetEntry& te = topo.tet_entries[fill[topo.tet_nodes[t][k]]++];
         for (int j = 0, o = 0; j < 4; ++j)
-          if (j != k) te.other[o++] = topo.tets[t].v[j];
+          if (j != k) te.other[o++] = topo.tet_nodes[t][j];
         te.tet_k = 4 * t + k;
       }
   }
@@ -129,7 +130,7 @@ Topology build_topology(const geometry::TetMesh& mesh) {
   for (size_t e = 0; e < topo.tet_entries.size(); ++e) {
     const TetEntry& te = topo.tet_entries[e];
     const int t = te.tet_k >> 2, k = te.tet_k & 3;
-    const Eigen::Vector3d x = topo.points.row(topo.tets[t].v[k]).transpose();
+    const Eigen::Vector3d x = topo.points.row(topo.tet_nodes[t][k]).transpose();
     const Eigen::Vector3d a = topo.points.row(te.other[0]).transpose();
     const Eigen::Vector3d b = topo.points.row(te.other[1]).transpose();
     const Eigen::Vector3d c = topo.points.row(te.other[2]).transpose();
@@ -168,7 +169,7 @@ Topology build_topology(const geometry::TetMesh& mesh) {
   topo.tet_edges.resize(6 * size_t(nt));
   for (int t = 0; t < nt; ++t)
     for (int e = 0; e < 6; ++e) {
-      int a = topo.tets[t].v[kEdges[e][0]], b = topo.tets[t].v[kEdges[e][1]];
+      int a = topo.tet_nodes[t][kEdges[e][0]], b = topo.tet_nodes[t][kEdges[e][1]];
       if (a > b) std::swap(a, b);
       const auto first = topo.node_neighbors.begin() + topo.node_offsets[a];
       const auto last = topo.node_neighbors.begin() + topo.node_offsets[a + 1];
@@ -213,7 +214,7 @@ TetMetric build_metric(const Topology& topo, const SpeedField& speed) {
     double v;
     if (per_node) {
       // Harmonic mean of the node speeds = arithmetic mean of slowness.
-      const int* tv = topo.tets[t].v;
+      const int* tv = topo.tet_nodes[t].data();
       const int* old = topo.node_order.data();
       const double slowness = 0.25 * (1.0 / speed.speed[old[tv[0]]] + 1.0 / speed.speed[old[tv[1]]] +
                                        1.0 / speed.speed[old[tv[2]]] + 1.0 / speed.speed[old[tv[3]]]);
@@ -251,9 +252,8 @@ void build_anisotropic(const Topology& topo, const SpeedField& speed, TetMetric&
     const Eigen::Matrix3d ff = f * f.transpose();
     const Eigen::Matrix3d metric = ff + inv_rho2 * (Eigen::Matrix3d::Identity() - ff);
     TetGeom& tg = m.own[t];
-    std::copy(topo.tets[t].v, topo.tets[t].v + 4, tg.v);
     Eigen::Vector3d d[3];
-    edge_vectors(topo.points, tg.v, d);
+    edge_vectors(topo.points, topo.tet_nodes[t].data(), d);
     fill_gram(d, &metric, tg.gram);
   }
   m.tets = m.own.data();

@@ -2,6 +2,7 @@
 // Internal to eikonal/: mesh topology and per-tet geometry shared by the FIM and Dijkstra solvers,
 // and the per-solve metric built from a SpeedField. Not part of the public API.
 
+#include <array>
 #include <utility>
 #include <vector>
 
@@ -9,10 +10,9 @@
 
 namespace metaeik::eikonal::detail {
 
-/// One tet: its vertices and the Gram matrix of its edge vectors d_i = x_i − x_0 (i = 1..3)
-/// in some metric M (upper triangle: d1·d1, d1·d2, d1·d3, d2·d2, d2·d3, d3·d3; mm²). 64 bytes.
-struct alignas(64) TetGeom {
-  int v[4];
+/// One tet's Gram matrix of its edge vectors d_i = x_i − x_0 (i = 1..3) in some metric M (upper
+/// triangle: d1·d1, d1·d2, d1·d3, d2·d2, d2·d3, d3·d3; mm²). 48 bytes.
+struct TetGeom {
   double gram[6];
 };
 
@@ -32,6 +32,7 @@ struct Topology {
   std::vector<int> node_rank;        ///< mesh node j is internal node node_rank[j]
   std::vector<int> tet_order;        ///< internal tet t is mesh tet tet_order[t]
   geometry::Points points;           ///< #P×3, internal order
+  std::vector<std::array<int, 4>> tet_nodes;  ///< #T vertices (internal numbering)
   std::vector<TetGeom> tets;         ///< #T, Euclidean Gram (M = I)
   std::vector<int> tet_offsets;      ///< CSR node → incident tets, #P+1
   std::vector<TetEntry> tet_entries; ///< per node, its incident tets
