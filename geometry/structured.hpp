@@ -10,8 +10,11 @@ namespace metaeik::geometry {
 
 /// How each hexahedral cell is split into six tets.
 enum class BoxSplit {
-  kKuhn,      ///< every cell split along its (0,0,0)–(1,1,1) diagonal (all cells translates)
-  kMirrored,  ///< cells reflected in each axis of odd cell index (diagonals alternate; more isotropic)
+  kKuhn,      ///< every cell split along its (0,0,0)–(1,1,1) diagonal (all cells translates; the split
+              ///< fim-python's benchmark uses). Eikonal fronts crossing that diagonal are resolved
+              ///< worse (centre source on 61³ nodes: 2.7 % max error vs 1.1 % mirrored).
+  kMirrored,  ///< cells reflected in each axis of odd cell index (diagonals alternate; isotropic on
+              ///< average — prefer it for accuracy studies)
 };
 
 /// Box [origin, origin + size] with cells_x × cells_y × cells_z hexahedral cells, i.e.
