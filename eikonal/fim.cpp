@@ -288,7 +288,6 @@ SolveResult run_fim(const detail::Topology& topo, const detail::TetMetric& metri
       for (size_t j = 0; j < P.candidates.size(); ++j) {
         const int y = P.candidates[j];
         P.candidate_times[j] = node_update(c, y, T, changed_at, solved_at[y], P.evals);
-        solved_at[y] = stamp;
       }
       P.node_updates += P.candidates.size();
     };
@@ -297,6 +296,7 @@ SolveResult run_fim(const detail::Topology& topo, const detail::TetMetric& metri
       for (size_t j = 0; j < P.candidates.size(); ++j) {
         const int y = P.candidates[j];
         queued[y] = 0;
+        solved_at[y] = stamp;  // written here, not in phase 4: phase 3 of other threads reads it
         if (P.candidate_times[j] < T[y]) {
           T[y] = P.candidate_times[j];
           changed_at[y] = stamp + 1;
@@ -314,8 +314,7 @@ SolveResult run_fim(const detail::Topology& topo, const detail::TetMetric& metri
         for (int i = 0; i < na; ++i) update_active(P, i);
 #pragma omp for schedule(static)
         for (int i = 0; i < na; ++i) apply_active(P, i);
-        gather_candidates(P);
-#pragma omp barrier
+        gather_candidates(P);  // phases 3 and 4 only read shared state, so no barrier between them
         solve_candidates(P);
 #pragma omp barrier
         apply_candidates(P);
