@@ -16,8 +16,6 @@ namespace {
 
 using detail::TetGeom;
 constexpr double kInf = std::numeric_limits<double>::infinity();
-/// Local indices of the three other vertices when vertex k is updated.
-constexpr int kOther[4][3] = {{1, 2, 3}, {0, 2, 3}, {0, 1, 3}, {0, 1, 2}};
 /// Below this many nodes a sweep phase runs on one thread (results are identical either way).
 constexpr int kParallelMin = 256;
 /// Automatic band width as a fraction of the mean shortest-edge travel time of the tets.
@@ -97,7 +95,8 @@ inline double tet_update(const double* q, double t0, double t1, double t2) {
   return best;
 }
 
-/// Gram of u_i = x_{other(k,i)} − x_k from the tet's Gram of d_j = x_j − x_0, scaled by w = 1/v².
+/// Gram of u_i = x_{other(k,i)} − x_k from the tet's Gram of d_j = x_j − x_0, scaled by w = 1/v²; the
+/// other vertices of local vertex k are, in order, {1,2,3}, {0,2,3}, {0,1,3}, {0,1,2}.
 inline void local_gram(const double* g, int k, double w, double* q) {
   const double s00 = g[0], s01 = g[1], s02 = g[2], s11 = g[3], s12 = g[4], s22 = g[5];
   switch (k) {

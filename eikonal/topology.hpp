@@ -17,7 +17,7 @@ struct TetGeom {
 };
 
 /// One (node, incident tet) pair of the node → tet adjacency: the tet's other three vertices (in
-/// the order kOther[k] of fim.cpp) and 4·tet + k, k = the node's local index. 16 bytes.
+/// increasing local index) and 4·tet + k, k = the node's local index. 16 bytes.
 struct TetEntry {
   int other[3];
   int tet_k;
