@@ -38,7 +38,9 @@ fi
 # core its partner needs at the next barrier.
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
-"$BENCH" --benchmark_out="$WORK/bench.json" --benchmark_out_format=json >"$WORK/bench.txt" 2>&1 || {
+# Three repetitions; the table keeps the fastest of each (the machine may be shared).
+"$BENCH" --benchmark_repetitions="${REPETITIONS:-3}" --benchmark_out="$WORK/bench.json" \
+  --benchmark_out_format=json >"$WORK/bench.txt" 2>&1 || {
   cat "$WORK/bench.txt"; exit 1; }
 LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -54,7 +56,13 @@ import json, sys, re
 bench_json, cli_jsonl, out, load_before, load_after, batch_note, wait_policy, commit = sys.argv[1:9]
 data = json.load(open(bench_json))
 ctx = data["context"]
-runs = {b["name"]: b for b in data["benchmarks"] if b.get("run_type", "iteration") == "iteration"}
+runs = {}
+for b in data["benchmarks"]:
+    if b.get("run_type", "iteration") != "iteration":
+        continue
+    name = b.get("run_name", b["name"])
+    if name not in runs or b["real_time"] < runs[name]["real_time"]:
+        runs[name] = b
 
 def find(prefix):
     return [b for n, b in runs.items() if n.startswith(prefix)]
@@ -67,7 +75,8 @@ lines = []
 w = lines.append
 w("# Eikonal solver benchmarks")
 w("")
-w(f"Written by `bench/eikonal_table.sh` (commit {commit}, {ctx.get('date', '')}).")
+w(f"Written by `bench/eikonal_table.sh` (commit {commit}, {ctx.get('date', '')}); each row is the fastest of "
+  f"{max(b.get('repetitions', 1) for b in data['benchmarks'])} repetitions.")
 w(f"Machine: {ctx.get('num_cpus')} CPUs at {ctx.get('mhz_per_cpu')} MHz, "
   f"load average {load_before} before and {load_after} after the run "
   f"(the machine is shared; wall times under load are pessimistic), OMP_WAIT_POLICY={wait_policy}.")
