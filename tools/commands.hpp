@@ -26,6 +26,8 @@ void add_tissue_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_personalize_command(CLI::App& app);
 void add_evaluate_command(CLI::App& app);
+/// `experiment` (tools/experiment_command.cpp): the paper-style comparison with baselines.
+void add_experiment_command(CLI::App& app);
 #endif
 
 }  // namespace metaeik::tools

@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   tools::add_train_command(app);
   tools::add_personalize_command(app);
   tools::add_evaluate_command(app);
+  tools::add_experiment_command(app);
 #endif
 
   try {

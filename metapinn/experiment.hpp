@@ -1,0 +1,78 @@
+#pragma once
+// The paper-style comparison (DESIGN.md, metapinn → Baselines, Metrics; paper §4.1, Fig. 2):
+// meta-PINN vs. the physics-based (BOBYQA + FIM), meta-neural (no PDE loss, AT only) and
+// multi-PINN baselines on the test maps of one dataset, with the k-ablation and the
+// endocardium-vs-rest stratification. `metaeikonal experiment --config EXP.json -o OUT_DIR`.
+//
+// OUT_DIR (each file written atomically; an existing OUT_DIR is refused unless `force`):
+//   results.csv         one row per method × test map (× k for the meta methods)
+//   summary.md          mean ± std tables: comparison at k, k-ablation, endocardium vs rest
+//   fig2.png            grouped bars of AT / velocity relative error and correlation per method
+//   k_ablation.png      AT and velocity correlation of the meta methods against k
+//   examples/<method>_s<subject>_map<id>.vtu + examples.pvd   truth, prediction, error, velocity
+//   dataset/            the generated dataset (when the config generates one)
+//   models/meta_pinn, models/meta_neural   training runs (when the config trains them)
+//   experiment.json     the resolved configuration
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/config.hpp"
+#include "eikonal/speed_fit.hpp"
+#include "metapinn/multi_pinn.hpp"
+
+namespace metaeik::metapinn {
+
+/// Where a meta model comes from: a trained run directory, or a training config to train one.
+struct MetaModelSpec {
+  std::string model;           ///< run directory of a trained model ("" = train one)
+  core::Json train;            ///< training config: path (string, relative to the experiment config) or object
+  int epochs = 0;              ///< > 0 overrides train.epochs
+  std::string checkpoint = "best";  ///< "best" or "last"
+};
+
+struct ExperimentConfig {
+  /// Dataset: an existing directory, or a generation config (path or object; default: the
+  /// built-in paper dataset, 4 BiV × 5 scars × 20 maps) generated into OUT_DIR/dataset.
+  std::string dataset_dir;
+  core::Json dataset_generate;  ///< null = default_dataset_config()
+  MetaModelSpec meta_pinn{"", core::Json("configs/train/quick.json")};
+  MetaModelSpec meta_neural{"", core::Json("configs/train/quick.json")};  ///< trained with α = 0
+  eikonal::SpeedFitOptions physics;  ///< BOBYQA bounds [0.01, 1] mm/ms, start 0.35, ≤ 500 FIM solves
+  int physics_threads = 0;           ///< maps fitted in parallel (0 = OpenMP default); each fit single-threaded
+  MultiPinnOptions multi_pinn;
+  int k = 5;                               ///< context maps of the main comparison
+  std::vector<int> k_ablation{1, 3, 5};    ///< k values of the ablation (meta methods)
+  int max_test_maps_per_subject = 0;       ///< 0 = every test map
+  int examples = 2;                        ///< example maps written as .vtu per method
+  std::uint64_t seed = 0;                  ///< choice of context maps, multi-PINN initialisation
+  std::vector<std::string> methods{"physics", "meta_neural", "multi_pinn", "meta_pinn"};
+  std::string device = "cpu";              ///< torch device of the meta methods
+  int threads = 2;                         ///< torch intra-op threads
+};
+
+/// Reads an experiment config (unknown keys, bad types and ranges → core::Error naming `source`
+/// and the key). Relative paths are resolved against `base_dir` (the config file's directory).
+ExperimentConfig read_experiment_config(const core::Json& json, const std::string& source,
+                                        const std::filesystem::path& base_dir = {});
+ExperimentConfig load_experiment_config(const std::filesystem::path& path);
+core::Json to_json(const ExperimentConfig& config);
+
+/// One method on one test map.
+struct ExperimentRow {
+  std::string method;
+  int subject = 0, map = 0, k = 0;  ///< map = dataset map index; k = 0 for non-meta methods
+  double at_rel_error = 0, at_corr = 0, v_rel_error = 0, v_corr = 0, residual = 0, seconds = 0;
+  double at_rel_error_endo = 0, at_corr_endo = 0, at_rel_error_rest = 0, at_corr_rest = 0;
+};
+
+/// Runs everything and writes OUT_DIR. Returns the rows of results.csv.
+std::vector<ExperimentRow> run_experiment(const ExperimentConfig& config, const std::filesystem::path& out_dir,
+                                          bool force);
+
+/// Display name of a method key ("meta_pinn" → "meta-PINN", ...).
+std::string method_label(const std::string& method);
+
+}  // namespace metaeik::metapinn
