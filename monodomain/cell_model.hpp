@@ -47,7 +47,8 @@ class CellModel {
   virtual void rhs(const double* y, std::size_t n, const double* i_stim, double* dydt) const = 0;
   /// Advances n cells by dt ms in place with the model's scheme (forward Euler for V and
   /// concentrations, Rush–Larsen for gates). OpenMP-parallel over cells; result independent of
-  /// the thread count.
+  /// the thread count. Not for concurrent calls on one object (TTP06 rebuilds its lookup tables
+  /// when dt changes); use one model object per thread for independent simulations.
   virtual void step(double* y, std::size_t n, const double* i_stim, double dt) = 0;
 
   int num_states() const { return static_cast<int>(state_names().size()); }
