@@ -581,7 +581,7 @@ std::vector<ExperimentRow> run_experiment(const ExperimentConfig& config, const 
 
   // --- figures ----------------------------------------------------------------------------------
   tools::write_bar_chart(out / "fig2.png", "Personalisation accuracy (k = " + std::to_string(config.k) + ")",
-                         "mean ± std over test maps",
+                         "mean +/- std over test maps",
                          {"AT rel. error", "AT corr.", "velocity rel. error", "velocity corr."}, fig);
   if (!kfig.empty()) {
     std::vector<std::string> groups;
@@ -594,7 +594,14 @@ std::vector<ExperimentRow> run_experiment(const ExperimentConfig& config, const 
   if (!examples.empty()) {
     fs::create_directories(out / "examples");
     std::vector<std::pair<double, std::string>> entries;
-    for (const auto& [key, ex] : examples) {
+    // Ordered by map, then method (physics, meta-neural, multi-PINN, meta-PINN): stepping through
+    // the collection's "time steps" in ParaView compares the methods on one map.
+    std::vector<std::pair<std::string, int>> keys;
+    for (int q : example_maps)
+      for (const auto& m : kMethods)
+        if (examples.count({m, q})) keys.push_back({m, q});
+    for (const auto& key : keys) {
+      const auto& ex = examples.at(key);
       const auto& [method, q] = key;
       const auto& cm = corpus.maps[q];
       const auto& subject = corpus.subjects[cm.subject];
