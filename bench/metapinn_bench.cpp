@@ -127,7 +127,7 @@ int main(int argc, char** argv) {
     std::vector<double> enc_fwd, enc_bwd;
     for (int r = 0; r < reps + 1; ++r) {
       core::Stopwatch w;
-      auto z = model->velocity_encoder->forward(in.context, g.levels);
+      auto z = model->context_embedding(in.context, g.levels, g.nodes);
       const double f = w.seconds();
       z.sum().backward();
       if (r >= 1) enc_fwd.push_back(f), enc_bwd.push_back(w.seconds());

@@ -93,6 +93,7 @@ std::string ModelOptions::signature() const {
   list(pinn_sizes());
   os << " velocity=";
   list(velocity_sizes());
+  if (encoder_coordinates) os << " encoder_inputs=at,mask,xyz";
   return os.str();
 }
 
@@ -178,21 +179,52 @@ void MetaPinnImpl::reset() {
                 "model: need 0 < v_min < v_max, got " << options.v_min << ", " << options.v_max);
   METAEIK_CHECK(speed_scale > 0, "model: speed scale must be positive");
   const int64_t C = options.embedding();
+  const int64_t in = options.encoder_coordinates ? 5 : 2;
   velocity_encoder =
-      register_module("velocity_encoder", Encoder(options.encoder_channels, 2, options.kernel_size));
-  source_encoder = register_module("source_encoder", Encoder(options.encoder_channels, 2, options.kernel_size));
+      register_module("velocity_encoder", Encoder(options.encoder_channels, in, options.kernel_size));
+  source_encoder = register_module("source_encoder", Encoder(options.encoder_channels, in, options.kernel_size));
   pinn_hyper = register_module(
       "pinn_hyper", HyperNet(2 * C, options.hyper_hidden, options.pinn_sizes(), options.hyper_init_scale));
   velocity_hyper = register_module(
       "velocity_hyper", HyperNet(C, options.hyper_hidden, options.velocity_sizes(), options.hyper_init_scale));
+  // The deep ReLU velocity-net starts from He-uniform weights and zero biases (the default
+  // Linear init shrinks the signal ~2.5× per layer, so 8 layers start out constant in x).
+  {
+    torch::NoGradGuard guard;
+    auto last = velocity_hyper->net->ptr(velocity_hyper->net->size() - 1)->as<torch::nn::Linear>();
+    const auto sizes = options.velocity_sizes();
+    int64_t offset = 0;
+    for (std::size_t l = 0; l + 1 < sizes.size(); ++l) {
+      const int64_t fi = sizes[l], fo = sizes[l + 1];
+      const double bound = std::sqrt(6.0 / double(fi));
+      last->bias.narrow(0, offset, fi * fo).uniform_(-bound, bound);
+      offset += fi * fo;
+      last->bias.narrow(0, offset, fo).zero_();
+      offset += fo;
+    }
+  }
 }
 
-torch::Tensor MetaPinnImpl::context_embedding(const torch::Tensor& context, const std::vector<GraphLevel>& levels) {
-  return velocity_encoder->forward(context, levels).mean(0);
+namespace {
+torch::Tensor with_coordinates(const torch::Tensor& features, const torch::Tensor& nodes, bool enabled) {
+  if (!enabled) return features;
+  TORCH_CHECK(nodes.dim() == 2 && nodes.size(0) == features.size(1), "encoder: nodes must be [N, 3]");
+  // Positions only where the map has (kept) observations, zero elsewhere: unobserved nodes then all
+  // carry the same input, so the global max pool responds to where the observations are rather
+  // than to the extent of the mesh.
+  auto xyz = nodes.unsqueeze(0).expand({features.size(0), nodes.size(0), 3}) * features.narrow(2, 1, 1);
+  return torch::cat({features, xyz}, 2);
+}
+}  // namespace
+
+torch::Tensor MetaPinnImpl::context_embedding(const torch::Tensor& context, const std::vector<GraphLevel>& levels,
+                                              const torch::Tensor& nodes) {
+  return velocity_encoder->forward(with_coordinates(context, nodes, options.encoder_coordinates), levels).mean(0);
 }
 
-torch::Tensor MetaPinnImpl::source_embedding(const torch::Tensor& features, const std::vector<GraphLevel>& levels) {
-  return source_encoder->forward(features, levels);
+torch::Tensor MetaPinnImpl::source_embedding(const torch::Tensor& features, const std::vector<GraphLevel>& levels,
+                                             const torch::Tensor& nodes) {
+  return source_encoder->forward(with_coordinates(features, nodes, options.encoder_coordinates), levels);
 }
 
 torch::Tensor MetaPinnImpl::pinn_weights(const torch::Tensor& c, const torch::Tensor& s) {
@@ -217,8 +249,8 @@ EpisodeOutput MetaPinnImpl::run(const EpisodeInput& in, bool residual, bool crea
   TORCH_CHECK(in.levels != nullptr, "episode: no graph levels");
   const auto& levels = *in.levels;
   const int64_t Q = in.query_features.size(0), N = in.nodes.size(0);
-  auto c = context_embedding(in.context, levels);
-  auto s = source_embedding(in.query_features, levels);
+  auto c = context_embedding(in.context, levels, in.nodes);
+  auto s = source_embedding(in.query_features, levels, in.nodes);
   auto wt = pinn_weights(c, s);
   auto wv = velocity_weights(c);
 

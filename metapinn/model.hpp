@@ -54,6 +54,11 @@ struct ModelOptions {
   double v_max = 0.6;                ///< upper bound of F(x), mm/ms
   double velocity_steepness = 1.0;   ///< F = v_min + (v_max − v_min)·sigmoid(steepness·z)
   double hyper_init_scale = 0.1;     ///< scale of the hypernetworks' last layer at initialisation
+  /// Append the scaled node coordinates x' (times the mask) to the encoders' per-node inputs
+  /// ([AT, mask, mask·x', mask·y', mask·z']).
+  /// Spline convolutions followed by a global max pool are (nearly) translation invariant, so
+  /// without positions the source encoder cannot tell where the early activation is.
+  bool encoder_coordinates = true;
 
   std::vector<int64_t> pinn_sizes() const;      ///< [3, w, ..., w, 1]
   std::vector<int64_t> velocity_sizes() const;  ///< [3, w, ..., w, 1]
@@ -118,10 +123,12 @@ class MetaPinnImpl : public torch::nn::Cloneable<MetaPinnImpl> {
   MetaPinnImpl(ModelOptions options, double speed_scale);
   void reset() override;
 
-  /// c: mean of the velocity encoder over the context maps → [C]
-  torch::Tensor context_embedding(const torch::Tensor& context, const std::vector<GraphLevel>& levels);
-  /// s: source encoder → [Q, C]
-  torch::Tensor source_embedding(const torch::Tensor& features, const std::vector<GraphLevel>& levels);
+  /// c: mean of the velocity encoder over the context maps [k, N, 2] → [C]; nodes [N, 3] x'
+  torch::Tensor context_embedding(const torch::Tensor& context, const std::vector<GraphLevel>& levels,
+                                  const torch::Tensor& nodes);
+  /// s: source encoder [Q, N, 2] → [Q, C]
+  torch::Tensor source_embedding(const torch::Tensor& features, const std::vector<GraphLevel>& levels,
+                                 const torch::Tensor& nodes);
   torch::Tensor pinn_weights(const torch::Tensor& c, const torch::Tensor& s);  ///< [Q, P_T]
   torch::Tensor velocity_weights(const torch::Tensor& c);                      ///< [P_F]
   /// T'(x') of each query: x [Q, M, 3], weights [Q, P_T] → [Q, M]

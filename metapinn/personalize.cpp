@@ -33,8 +33,8 @@ Personalization personalize(LoadedModel& m, const PreparedGeometry& g, const std
   torch::Tensor wt, v;
   {
     torch::NoGradGuard guard;
-    auto c = m.model->context_embedding(context, g.levels);
-    auto s = m.model->source_embedding(qf, g.levels);
+    auto c = m.model->context_embedding(context, g.levels, g.nodes);
+    auto s = m.model->source_embedding(qf, g.levels, g.nodes);
     wt = m.model->pinn_weights(c, s);
     v = m.model->speed(g.nodes, m.model->velocity_weights(c));
   }
@@ -97,13 +97,15 @@ MapMetrics map_metrics(const Personalization& p, const Eigen::VectorXd& at, cons
 }
 
 std::vector<EvaluationRow> evaluate(LoadedModel& model, const Corpus& corpus, int k, const std::string& split,
-                                    std::uint64_t seed, bool progress, const std::vector<PreparedGeometry>* prepared) {
+                                    std::uint64_t seed, bool progress, const std::vector<PreparedGeometry>* prepared,
+                                    int max_queries) {
   METAEIK_CHECK(k >= 1, "k must be at least 1, got " << k);
   std::size_t total = 0;
   for (int s = 0; s < int(corpus.subjects.size()); ++s) {
     const int n = int(corpus.maps_of(s, "train").size());
     METAEIK_CHECK(n >= k, "k = " << k << " is larger than the " << n << " training maps of subject " << s);
-    total += corpus.maps_of(s, split).size();
+    const std::size_t q = corpus.maps_of(s, split).size();
+    total += max_queries > 0 ? std::min<std::size_t>(q, max_queries) : q;
   }
   METAEIK_CHECK(total > 0, "the data hold no maps in split '" << split << "'");
   std::vector<PreparedGeometry> own;
@@ -124,7 +126,9 @@ std::vector<EvaluationRow> evaluate(LoadedModel& model, const Corpus& corpus, in
     std::shuffle(pool.begin(), pool.end(), rng);
     std::vector<Eigen::VectorXd> contexts;
     for (int i = 0; i < k; ++i) contexts.push_back(corpus.maps[pool[i]].observation);
-    for (int q : corpus.maps_of(s, split)) {
+    auto queries = corpus.maps_of(s, split);
+    if (max_queries > 0 && int(queries.size()) > max_queries) queries.resize(max_queries);
+    for (int q : queries) {
       const auto& map = corpus.maps[q];
       auto p = personalize(model, (*prepared)[subject.geometry], contexts, map.observation, geometry.observed);
       rows.push_back({s, map.id, map_metrics(p, map.truth, subject.speed, geometry.observed)});

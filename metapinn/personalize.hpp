@@ -47,10 +47,11 @@ struct EvaluationRow {
   int map = 0;
   MapMetrics metrics;
 };
-/// `prepared` (optional) are the corpus geometries already prepared with the model's settings.
+/// `prepared` (optional) are the corpus geometries already prepared with the model's settings;
+/// max_queries > 0 keeps only the first max_queries maps of each subject.
 std::vector<EvaluationRow> evaluate(LoadedModel& model, const Corpus& corpus, int k, const std::string& split,
                                     std::uint64_t seed, bool progress = true,
-                                    const std::vector<PreparedGeometry>* prepared = nullptr);
+                                    const std::vector<PreparedGeometry>* prepared = nullptr, int max_queries = 0);
 
 /// Mean over rows of one metric field.
 struct MeanStd {

@@ -21,6 +21,9 @@ struct SplineBasis {
   torch::Tensor weight_index;  ///< #E×8 int64 in [0, kernel_size³)
   torch::Tensor basis;         ///< #E×8 basis values (sum to 1 per edge)
   torch::Tensor inv_degree;    ///< #N×1 1/|N(i)| (0 for isolated nodes)
+  torch::Tensor gather;   ///< sparse #E×#N, row e selects x_j (j = source(e))
+  torch::Tensor kernel;   ///< sparse #E×K³, row e holds the 8 basis values at their kernel indices
+  torch::Tensor scatter;  ///< sparse #N×#E, 1/|N(i)| at (target(e), e): mean aggregation
   /// Sparse (COO, coalesced) #N × (#N·kernel_size³) operator of the whole aggregation:
   /// M[i, j·K³ + k] = Σ_{e=(j→i), s: k_s(e) = k} b_s(e) / |N(i)|, so that the neighbour term is
   /// M · (x W_k stacked per node and kernel). Built once per graph.
@@ -52,9 +55,11 @@ namespace functional {
 
 /// @param x       [B, N, in] (or [N, in]) node features
 /// @param weight  [kernel_size³, in, out]; root [in, out]; bias [out] (may be undefined)
-/// @param path    evaluation order: 0 = x·W_k for every node and kernel, then the sparse
-///                aggregation operator (default); 1 = per-edge interpolated weights with
-///                gather/scatter (identical results up to rounding)
+/// @param path    evaluation order (identical results up to rounding): 0 = per-edge interpolated
+///                weights W_e = Σ_s b_s W_{k_s} and x_j W_e, with sparse gather/scatter operators
+///                (default; ~8·|E|·in·out multiply-adds); 1 = x·W_k for every node and all K³
+///                kernels, then the sparse aggregation operator (K³·N·in·out: far more work, but
+///                a single large product)
 /// @return        [B, N, out] (or [N, out])
 torch::Tensor spline_conv(const torch::Tensor& x, const SplineBasis& basis, const torch::Tensor& weight,
                           const torch::Tensor& root, const torch::Tensor& bias, int path = 0);

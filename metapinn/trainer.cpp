@@ -47,6 +47,7 @@ TrainConfig read_train_config(const core::Json& json, const std::string& source)
     METAEIK_CHECK(o.v_max > o.v_min, m.error_prefix("v_max") << "must exceed v_min (" << o.v_min << "), got " << o.v_max);
     m.get("velocity_steepness", o.velocity_steepness, 1e-6, 1e6);
     m.get("hyper_init_scale", o.hyper_init_scale, 0.0, 10.0);
+    m.get("encoder_coordinates", o.encoder_coordinates);
     m.finish();
   }
   {
@@ -76,6 +77,7 @@ TrainConfig read_train_config(const core::Json& json, const std::string& source)
     t.get("alpha_ramp_epochs", o.alpha_ramp_epochs, 0, 10000000);
     t.get("residual_points", o.residual_points, 0, 10000000);
     t.get("val_every", o.val_every, 1, 10000000);
+    t.get("val_queries", o.val_queries, 0, 10000000);
     t.get_choice("val_split", o.val_split, {"val", "test", "train"});
     t.get("seed", o.seed);
     t.get("threads", o.threads, 0, 1024);
@@ -97,7 +99,7 @@ core::Json to_json(const TrainConfig& c) {
                 {"pinn_hidden_layers", m.pinn_hidden_layers}, {"velocity_width", m.velocity_width},
                 {"velocity_layers", m.velocity_layers},   {"v_min", m.v_min},
                 {"v_max", m.v_max},                       {"velocity_steepness", m.velocity_steepness},
-                {"hyper_init_scale", m.hyper_init_scale}};
+                {"hyper_init_scale", m.hyper_init_scale}, {"encoder_coordinates", m.encoder_coordinates}};
   const auto& d = c.data;
   j["data"] = {{"graph", d.graph},           {"knn", d.knn},
                {"levels", d.levels},         {"speed_scale", d.speed_scale},
@@ -116,6 +118,7 @@ core::Json to_json(const TrainConfig& c) {
                 {"alpha_ramp_epochs", t.alpha_ramp_epochs},
                 {"residual_points", t.residual_points},
                 {"val_every", t.val_every},
+                {"val_queries", t.val_queries},
                 {"val_split", t.val_split},
                 {"seed", t.seed},
                 {"threads", t.threads}};
@@ -339,7 +342,7 @@ void train(TrainConfig config, const Corpus& corpus, const fs::path& run_dir, bo
     std::string val_cols = ",,,";
     if (validate) {
       model->eval();
-      auto rows = evaluate(view, corpus, t.k, t.val_split, t.seed, /*progress=*/false, &geometries);
+      auto rows = evaluate(view, corpus, t.k, t.val_split, t.seed, /*progress=*/false, &geometries, t.val_queries);
       std::vector<double> at, v, rel, res;
       for (const auto& r : rows) {
         at.push_back(r.metrics.at_corr);

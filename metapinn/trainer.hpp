@@ -28,6 +28,7 @@ struct TrainOptions {
   int alpha_ramp_epochs = 50;    ///< α rises linearly from 0 to `alpha` over these epochs
   int residual_points = 0;       ///< extra random residual points inside tets per episode
   int val_every = 5;             ///< validate every n epochs (and after the last)
+  int val_queries = 2;           ///< validation queries per subject (0 = every map of val_split)
   std::string val_split = "test";///< split the validation queries come from ("val" or "test")
   std::uint64_t seed = 1;        ///< episode splits, initialisation, random residual points
   int threads = 2;               ///< torch intra-op threads (0 = LibTorch default)

@@ -25,7 +25,7 @@ namespace metaeik::tools {
 namespace {
 
 struct EvaluateArgs {
-  std::string model, data, output, split = "test", device = "cpu";
+  std::string model, checkpoint = "best", data, output, split = "test", device = "cpu";
   int k = -1;
   std::uint64_t seed = 1;
 };
@@ -60,8 +60,11 @@ void add_evaluate_command(CLI::App& app) {
   cmd->add_option("-o,--output", args->output, "Output directory (default RUN_DIR/eval_<split>_k<K>)");
   cmd->add_option("--seed", args->seed, "Seed of the choice of context maps");
   cmd->add_option("--device", args->device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
+  cmd->add_option("--checkpoint", args->checkpoint, "Which checkpoint of the run: best (highest validation AT "
+                                                    "correlation) or last")
+      ->check(CLI::IsMember({"best", "last"}));
   cmd->callback([args] {
-    auto model = metapinn::load_model(args->model, args->device);
+    auto model = metapinn::load_model(args->model, args->device, args->checkpoint);
     const int k = args->k > 0 ? args->k : model.config.train.k;
     METAEIK_CHECK(args->k == -1 || args->k >= 1, "--k: must be at least 1, got " << args->k);
     auto dataset = eikonal::Dataset::load(args->data);
@@ -69,7 +72,8 @@ void add_evaluate_command(CLI::App& app) {
     auto rows = metapinn::evaluate(model, corpus, k, args->split, args->seed);
 
     fs::path out = args->output.empty()
-                       ? fs::path(args->model) / ("eval_" + args->split + "_k" + std::to_string(k))
+                       ? fs::path(args->model) / ("eval_" + args->split + "_k" + std::to_string(k) +
+                                                    (args->checkpoint == "best" ? "" : "_" + args->checkpoint))
                        : fs::path(args->output);
     fs::create_directories(out);
     core::write_file_atomically(out / "metrics.csv", [&](std::ostream& os) {

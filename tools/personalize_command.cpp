@@ -26,7 +26,7 @@ namespace metaeik::tools {
 namespace {
 
 struct PersonalizeArgs {
-  std::string model, query, output, device = "cpu";
+  std::string model, checkpoint = "best", query, output, device = "cpu";
   std::vector<std::string> contexts;
   std::string at_array = "activation_time", mask_array = "observed", speed_array = "speed";
 };
@@ -131,11 +131,14 @@ void add_personalize_command(CLI::App& app) {
   cmd->add_option("--mask-array", args->mask_array, "Observation-mask point array of .vtu maps (1 = observed)");
   cmd->add_option("--speed-array", args->speed_array, "True velocity point array of .vtu maps, if present (mm/ms)");
   cmd->add_option("--device", args->device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
+  cmd->add_option("--checkpoint", args->checkpoint, "Which checkpoint of the run: best (highest validation AT "
+                                                    "correlation) or last")
+      ->check(CLI::IsMember({"best", "last"}));
   cmd->callback([args] {
     core::Stopwatch total;
     const fs::path out = args->output;
     METAEIK_CHECK(out.extension() == ".vtu", "--output: expected a .vtu file name, got '" << args->output << "'");
-    auto model = metapinn::load_model(args->model, args->device);
+    auto model = metapinn::load_model(args->model, args->device, args->checkpoint);
     MapResolver resolver(*args);
     LoadedMap query = resolver.load(args->query);
     std::vector<Eigen::VectorXd> contexts;
