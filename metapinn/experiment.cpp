@@ -182,6 +182,7 @@ ExperimentConfig read_experiment_config(const core::Json& json, const std::strin
     m.get("min_lr_ratio", o.min_lr_ratio, 0.0, 1.0);
     m.get("alpha", o.alpha, 0.0, 1e9);
     m.get("alpha_ramp_iterations", o.alpha_ramp_iterations, 0, 100000000);
+    m.get("pde_nodes", o.pde_nodes, 0, 100000000);
     m.get("residual_points", o.residual_points, 0, 100000000);
     m.get("pinn_width", o.pinn_width, 1, 4096);
     m.get("pinn_hidden_layers", o.pinn_hidden_layers, 1, 64);
@@ -234,6 +235,7 @@ core::Json to_json(const ExperimentConfig& c) {
                      {"min_lr_ratio", o.min_lr_ratio},
                      {"alpha", o.alpha},
                      {"alpha_ramp_iterations", o.alpha_ramp_iterations},
+                     {"pde_nodes", o.pde_nodes},
                      {"residual_points", o.residual_points},
                      {"pinn_width", o.pinn_width},
                      {"pinn_hidden_layers", o.pinn_hidden_layers},
@@ -255,6 +257,28 @@ core::Json to_json(const ExperimentConfig& c) {
 
 // -------------------------------------------------------------------------------------- runner --
 std::vector<ExperimentRow> run_experiment(const ExperimentConfig& config, const fs::path& out, bool force) {
+  auto wants = [&](const std::string& m) {
+    return std::find(config.methods.begin(), config.methods.end(), m) != config.methods.end();
+  };
+  // Training configs are read now: a bad one fails before any work, and later edits of the
+  // file do not change a running experiment. experiment.json stores them resolved.
+  ExperimentConfig resolved = config;
+  std::map<std::string, TrainConfig> train_configs;
+  for (const std::string name : {"meta_neural", "meta_pinn"}) {
+    const auto& spec = name == "meta_pinn" ? config.meta_pinn : config.meta_neural;
+    if (!wants(name) || !spec.model.empty()) continue;
+    TrainConfig tc = train_config_of(spec, name);
+    if (config.threads > 0) tc.train.threads = config.threads;
+    if (name == "meta_neural") {  // same schedule, no PDE loss: the velocity-net receives no gradient
+      tc.train.alpha = 0.0;
+      tc.train.alpha_ramp_epochs = 0;
+      tc.train.residual_points = 0;
+    }
+    train_configs[name] = tc;
+    auto& rspec = name == "meta_pinn" ? resolved.meta_pinn : resolved.meta_neural;
+    rspec.train = metapinn::to_json(tc);
+    rspec.epochs = 0;
+  }
   if (fs::exists(out)) {
     METAEIK_CHECK(force, "'" << out.string() << "' already exists; use --force to replace it");
     METAEIK_CHECK(fs::is_directory(out), "'" << out.string() << "' exists and is not a directory");
@@ -263,12 +287,9 @@ std::vector<ExperimentRow> run_experiment(const ExperimentConfig& config, const 
     fs::remove_all(out);
   }
   fs::create_directories(out);
-  core::save_json_file(out / "experiment.json", to_json(config));
+  core::save_json_file(out / "experiment.json", to_json(resolved));
   core::Stopwatch total_watch;
   if (config.threads > 0) torch::set_num_threads(config.threads);
-  auto wants = [&](const std::string& m) {
-    return std::find(config.methods.begin(), config.methods.end(), m) != config.methods.end();
-  };
 
   // Dataset.
   fs::path data_dir = config.dataset_dir;
@@ -383,13 +404,7 @@ std::vector<ExperimentRow> run_experiment(const ExperimentConfig& config, const 
     const auto& spec = name == "meta_pinn" ? config.meta_pinn : config.meta_neural;
     fs::path run_dir = spec.model;
     if (spec.model.empty()) {
-      TrainConfig tc = train_config_of(spec, name);
-      if (config.threads > 0) tc.train.threads = config.threads;
-      if (name == "meta_neural") {  // same schedule, no PDE loss: the velocity-net receives no gradient
-        tc.train.alpha = 0.0;
-        tc.train.alpha_ramp_epochs = 0;
-        tc.train.residual_points = 0;
-      }
+      const TrainConfig& tc = train_configs.at(name);
       run_dir = out / "models" / name;
       spdlog::info("experiment: training {} ({} epochs) into {}", method_label(name), tc.train.epochs,
                    run_dir.string());

@@ -57,6 +57,7 @@ MultiPinnResult fit_multi_pinn(const geometry::Points& points, const geometry::T
   METAEIK_CHECK(o.v_min > 0 && o.v_max > o.v_min,
                 "multi-PINN: need 0 < v_min < v_max, got " << o.v_min << ", " << o.v_max);
   METAEIK_CHECK(o.speed_scale > 0, "multi-PINN: speed_scale must be positive");
+  METAEIK_CHECK(o.pde_nodes >= 0 && o.residual_points >= 0, "multi-PINN: pde_nodes and residual_points must be >= 0");
   if (o.threads > 0) torch::set_num_threads(o.threads);
   core::Stopwatch watch;
 
@@ -84,6 +85,13 @@ MultiPinnResult fit_multi_pinn(const geometry::Points& points, const geometry::T
   }
   const double observed_count = mask.sum().item<double>();
   METAEIK_CHECK(observed_count > 0, "multi-PINN: no observed node holds a finite activation time");
+  std::vector<int64_t> obs_list;
+  for (int64_t i = 0; i < N; ++i)
+    if (observed[i]) obs_list.push_back(i);
+  const int64_t n_obs = int64_t(obs_list.size());
+  auto obs_index = torch::tensor(obs_list, torch::kLong);
+  auto obs_nodes = nodes.index_select(0, obs_index);
+  auto obs_target = target.index_select(1, obs_index), obs_mask = mask.index_select(1, obs_index);
 
   torch::Tensor tet_points;
   if (o.residual_points > 0 && tets.rows() > 0) {
@@ -115,21 +123,25 @@ MultiPinnResult fit_multi_pinn(const geometry::Points& points, const geometry::T
     const double alpha =
         o.alpha_ramp_iterations > 0 ? o.alpha * std::min(1.0, double(it) / o.alpha_ramp_iterations) : o.alpha;
 
-    torch::Tensor pts = nodes;
-    if (tet_points.defined()) {
-      auto idx = torch::randint(tet_points.size(0), {o.residual_points}, gen, torch::kLong);
-      auto w = -torch::log(torch::rand({o.residual_points, 4}, gen).clamp_min(1e-12));  // uniform barycentric
-      w = w / w.sum(1, true);
-      pts = torch::cat({nodes, (tet_points.index_select(0, idx) * w.unsqueeze(2)).sum(1)}, 0);
-    }
-    auto x = pts.unsqueeze(0).expand({M, pts.size(0), 3}).clone();
-    const bool pde = alpha > 0;
-    if (pde) x.requires_grad_(true);
-    auto T = functional::mlp(x, wt, pinn_sizes, functional::Activation::kTanh).squeeze(-1);  // [M, P]
-    auto Tn = T.narrow(1, 0, N);
-    auto data_loss = ((Tn - target).pow(2) * mask).sum() / observed_count;
+    // Data term on the observed nodes only.
+    auto Td = functional::mlp(obs_nodes.unsqueeze(0).expand({M, n_obs, 3}), wt, pinn_sizes,
+                              functional::Activation::kTanh)
+                  .squeeze(-1);  // [M, n_obs]
+    auto data_loss = ((Td - obs_target).pow(2) * obs_mask).sum() / observed_count;
     torch::Tensor loss = data_loss, pde_loss;
-    if (pde) {
+    const bool pde = alpha > 0;
+    if (pde) {  // PDE term on every node (or a random subset) plus random points inside tets
+      torch::Tensor pts = nodes;
+      if (o.pde_nodes > 0 && o.pde_nodes < N)
+        pts = nodes.index_select(0, torch::randperm(N, gen, torch::kLong).narrow(0, 0, o.pde_nodes));
+      if (tet_points.defined()) {
+        auto idx = torch::randint(tet_points.size(0), {o.residual_points}, gen, torch::kLong);
+        auto w = -torch::log(torch::rand({o.residual_points, 4}, gen).clamp_min(1e-12));  // uniform barycentric
+        w = w / w.sum(1, true);
+        pts = torch::cat({pts, (tet_points.index_select(0, idx) * w.unsqueeze(2)).sum(1)}, 0);
+      }
+      auto x = pts.unsqueeze(0).expand({M, pts.size(0), 3}).clone().requires_grad_(true);
+      auto T = functional::mlp(x, wt, pinn_sizes, functional::Activation::kTanh).squeeze(-1);
       auto r = functional::eikonal_residual(T, x, speed_of(pts).unsqueeze(0), /*create_graph=*/true);
       pde_loss = r.pow(2).mean();
       loss = data_loss + alpha * pde_loss;

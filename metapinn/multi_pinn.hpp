@@ -4,6 +4,8 @@
 // ordinary trainable parameters optimised from scratch with Adam on
 //   L = mean over maps and observed nodes of (T_j(x) − t_j)² + α·mean over residual points of
 //       (|∇ₓT_j(x)|·F(x) − 1)²,
+// residual points = every node (or `pde_nodes` random nodes per step) plus optional random points
+// inside tets,
 // in the scaled units of metapinn/data.hpp (x' = (x − centre)/L, t' = t/τ, v' = v/speed_scale,
 // L = bounding-box half-diagonal, τ = L/speed_scale). Networks have the meta-PINN's shapes:
 // T 6 × 20 tanh, F 8 linear layers of width 20 with ReLU, squashed into [v_min, v_max].
@@ -23,7 +25,8 @@ struct MultiPinnOptions {
   double min_lr_ratio = 0.05;      ///< final learning rate / lr
   double alpha = 1.0;              ///< weight of the PDE loss
   int alpha_ramp_iterations = 200; ///< α rises linearly from 0 over these steps (0 = constant)
-  int residual_points = 0;         ///< extra random points inside tets per step (0 = nodes only)
+  int pde_nodes = 0;               ///< random nodes per step for the PDE loss (0 = every node)
+  int residual_points = 0;         ///< extra random points inside tets per step for the PDE loss
   int pinn_width = 20;             ///< neurons per hidden layer of each T_j
   int pinn_hidden_layers = 6;      ///< tanh hidden layers of each T_j
   int velocity_width = 20;         ///< neurons per hidden layer of F
