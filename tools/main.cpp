@@ -23,7 +23,6 @@ int main(int argc, char** argv) {
                               : verbose ? core::Verbosity::kVerbose : core::Verbosity::kNormal);
   });
 
-
   tools::add_mesh_command(app);
   tools::add_dataset_command(app);
   tools::add_solve_command(app);
