@@ -28,6 +28,12 @@ CellStates CellModel::make_states(std::size_t n) const {
   return s;
 }
 
+void CellModel::ionic_current(const double* y, std::size_t n, double* i_ion) const {
+  std::vector<double> dydt(static_cast<std::size_t>(num_states()) * n);
+  rhs(y, n, nullptr, dydt.data());
+  for (std::size_t c = 0; c < n; ++c) i_ion[c] = -dydt[c];
+}
+
 const std::vector<std::string>& cell_model_names() {
   static const std::vector<std::string> names{"fhn", "ms", "ttp06"};
   return names;

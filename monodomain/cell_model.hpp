@@ -50,6 +50,11 @@ class CellModel {
   /// the thread count. Not for concurrent calls on one object (TTP06 rebuilds its lookup tables
   /// when dt changes); use one model object per thread for independent simulations.
   virtual void step(double* y, std::size_t n, const double* i_stim, double dt) = 0;
+  /// Total ionic current of n cells in arbitrary states (same layout as y): i_ion = −dV/dt without
+  /// applied current, in voltage units per ms. Equals the current that step() applies to V (same
+  /// code path, e.g. the same lookup tables once step() has built them). The default uses rhs().
+  /// OpenMP-parallel over cells for large n.
+  virtual void ionic_current(const double* y, std::size_t n, double* i_ion) const;
 
   int num_states() const { return static_cast<int>(state_names().size()); }
   /// Index of a state by name; throws core::Error listing the valid names.

@@ -94,11 +94,8 @@ void gate_inf_tau(double V, Ttp06Variant variant, double* inf, double* tau) {
             16.0 / (1.0 + std::exp((V + 30.0) / 10.0));
 }
 
-/// dt > 0: rate = exp(−dt/τ) (Rush–Larsen factor); dt = 0: rate = τ.
-void v_factors(double V, double dt, Ttp06Variant variant, VFactors& f) {
-  gate_inf_tau(V, variant, f.inf, f.rate);
-  if (dt > 0)
-    for (int g = 0; g < kNumGates; ++g) f.rate[g] = std::exp(-dt / f.rate[g]);
+/// The voltage-only factors of the currents (everything in VFactors but the gates).
+void current_factors(double V, VFactors& f) {
   f.rec_inak = 1.0 / (1.0 + 0.1245 * std::exp(-0.1 * V * kFRT) + 0.0353 * std::exp(-V * kFRT));
   f.rec_ipk = 1.0 / (1.0 + std::exp((25.0 - V) / 5.98));
   f.naca_e1 = std::exp(kNaca * V * kFRT);
@@ -108,6 +105,14 @@ void v_factors(double V, double dt, Ttp06Variant variant, VFactors& f) {
   f.cal_b = std::exp(x);
   // 4 (V−15) F²/RT / (e^x − 1) = 2F · x/(e^x − 1), with the removable singularity at x = 0.
   f.cal_a = 2.0 * kFaraday * (std::abs(x) < 1e-7 ? 1.0 - 0.5 * x : x / (f.cal_b - 1.0));
+}
+
+/// dt > 0: rate = exp(−dt/τ) (Rush–Larsen factor); dt = 0: rate = τ.
+void v_factors(double V, double dt, Ttp06Variant variant, VFactors& f) {
+  gate_inf_tau(V, variant, f.inf, f.rate);
+  if (dt > 0)
+    for (int g = 0; g < kNumGates; ++g) f.rate[g] = std::exp(-dt / f.rate[g]);
+  current_factors(V, f);
 }
 
 double rec_ik1(double u) {  // u = V − E_K
@@ -253,6 +258,30 @@ void TenTusscher2006::rhs(const double* y, std::size_t n, const double* i_stim, 
     const double fcass_inf = 0.6 / (1.0 + (Cass / 0.05) * (Cass / 0.05)) + 0.4;
     const double tau_fcass = 80.0 / (1.0 + (Cass / 0.05) * (Cass / 0.05)) + 2.0;
     D(kFCass) = (fcass_inf - Y(kFCass)) / tau_fcass;
+  }
+}
+
+void TenTusscher2006::ionic_current(const double* y, std::size_t n, double* i_ion) const {
+  // Same arithmetic as step() (tables once step() has built them), so that the current of a
+  // state equals the one step() applies to V.
+  const bool table = p_.lookup_table && table_dt_ > 0;
+  const Ttp06Parameters& p = p_;
+  const double inv_dv = 1.0 / kTableDv, inv_du = 1.0 / kK1Du;
+#pragma omp parallel for schedule(static) if (n > 1024)
+  for (std::size_t c = 0; c < n; ++c) {
+    auto Y = [&](int s) { return y[static_cast<std::size_t>(s) * n + c]; };
+    const double V = Y(kV), Ki = Y(kKi), Nai = Y(kNai), Cai = Y(kCai), Cass = Y(kCass);
+    VFactors f;
+    if (!table || !interpolate(v_table_, kTableVmin, inv_dv, kNumFactors, V, reinterpret_cast<double*>(&f)))
+      current_factors(V, f);
+    const double ek = kRTONF * std::log(p.ko / Ki), ena = kRTONF * std::log(p.nao / Nai);
+    const double eks = kRTONF * std::log((p.ko + kPKNa * p.nao) / (Ki + kPKNa * Nai));
+    const double eca = 0.5 * kRTONF * std::log(p.cao / Cai);
+    double rk1;
+    if (!table || !interpolate(k1_table_, kK1Umin, inv_du, 1, V - ek, &rk1)) rk1 = rec_ik1(V - ek);
+    i_ion[c] = currents(p, f, rk1, V, Ki, Nai, Cai, Cass, ek, ena, eks, eca, Y(kXr1), Y(kXr2), Y(kXs), Y(kM), Y(kH),
+                        Y(kJ), Y(kD), Y(kF), Y(kF2), Y(kFCass), Y(kS), Y(kR))
+                   .total();
   }
 }
 

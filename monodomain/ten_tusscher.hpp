@@ -58,6 +58,7 @@ class TenTusscher2006 : public CellModel {
   std::string voltage_unit() const override { return "mV"; }
   void rhs(const double* y, std::size_t n, const double* i_stim, double* dydt) const override;
   void step(double* y, std::size_t n, const double* i_stim, double dt) override;
+  void ionic_current(const double* y, std::size_t n, double* i_ion) const override;
 
  private:
   void build_tables(double dt);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <iomanip>
+#include <memory>
 #include <sstream>
 
 #include <spdlog/spdlog.h>
@@ -10,6 +11,7 @@
 #include "core/error.hpp"
 #include "core/progress.hpp"
 #include "core/timer.hpp"
+#include "monodomain/ionic_quadrature.hpp"
 
 namespace metaeik::monodomain {
 namespace {
@@ -39,6 +41,8 @@ bool Stimulus::active(double t) const {
   return in >= -eps && in < duration - eps;
 }
 
+bool is_fem_scheme(const std::string& scheme) { return scheme == "fem" || scheme == "fem-svi"; }
+
 std::array<double, 9> diffusion_tensor(const TissueOptions& o) {
   auto f = o.fibre;
   const double norm = std::sqrt(f[0] * f[0] + f[1] * f[1] + f[2] * f[2]);
@@ -56,7 +60,7 @@ double max_stable_dt(const Grid& g, const std::array<double, 9>& D, const std::s
   double lambda = 0;  // Gershgorin bound on the spectral radius of the discrete operator
   for (int a = 0; a < 3; ++a) {
     if (n[a] < 2) continue;
-    lambda += (scheme == "fem" ? 12 : 4) * D[4 * a] / (h[a] * h[a]);
+    lambda += (is_fem_scheme(scheme) ? 12 : 4) * D[4 * a] / (h[a] * h[a]);
     for (int b = 0; b < 3; ++b)
       if (b != a && n[b] > 1) lambda += 4 * std::abs(D[3 * a + b]) / (h[a] * h[b]);
   }
@@ -145,7 +149,7 @@ void fem_axis(const Grid& g, int axis, double d, const double* v, double* w) {
 
 void apply_diffusion(const Grid& g, const std::array<double, 9>& D, const double* v, double* out,
                      const std::string& scheme) {
-  if (scheme == "fem") {
+  if (is_fem_scheme(scheme)) {
     for (int a = 0; a < 3; ++a)
       for (int b = 0; b < 3; ++b)
         METAEIK_CHECK(a == b || D[3 * a + b] == 0,
@@ -163,7 +167,8 @@ void apply_diffusion(const Grid& g, const std::array<double, 9>& D, const double
     }
     return;
   }
-  METAEIK_CHECK(scheme == "fd", "tissue: unknown diffusion scheme \"" << scheme << "\" (expected fd or fem)");
+  METAEIK_CHECK(scheme == "fd",
+                "tissue: unknown diffusion scheme \"" << scheme << "\" (expected fd, fem or fem-svi)");
   const int n[3] = {g.nx, g.ny, g.nz};
   const double h[3] = {g.dx, g.dy, g.dz};
   const long stride[3] = {1, g.nx, static_cast<long>(g.nx) * g.ny};
@@ -222,6 +227,10 @@ TissueResult simulate_tissue(const TissueOptions& o, CellModel& model, const std
   METAEIK_CHECK(o.splitting == "godunov" || o.splitting == "strang",
                 "tissue: unknown splitting \"" << o.splitting << "\" (expected godunov or strang)");
   METAEIK_CHECK(o.duration >= 0, "tissue: duration must be non-negative, got " << o.duration);
+  METAEIK_CHECK(o.scheme == "fd" || is_fem_scheme(o.scheme),
+                "tissue: unknown diffusion scheme \"" << o.scheme << "\" (expected fd, fem or fem-svi)");
+  METAEIK_CHECK(o.svi_states == "all" || o.svi_states == "v",
+                "tissue: unknown svi_states \"" << o.svi_states << "\" (expected all or v)");
   const Grid& g = o.grid;
   METAEIK_CHECK(g.nx >= 1 && g.ny >= 1 && g.nz >= 1 && g.dx > 0 && g.dy > 0 && g.dz > 0, "tissue: invalid grid");
   const std::size_t n = g.size();
@@ -258,6 +267,26 @@ TissueResult simulate_tissue(const TissueOptions& o, CellModel& model, const std
     sink_every.push_back(std::max(1L, std::lround(s.interval / o.dt)));
     s.write(0.0, res.states);
   }
+  // fem-svi: ionic current by state-variable interpolation at the quadrature points, applied as the
+  // nodal current (inside model.step) plus the correction M⁻¹(b − M I_nodal) (ionic_quadrature.hpp).
+  std::unique_ptr<IonicQuadrature> quadrature;
+  std::vector<double> i_nodal, i_corr;
+  if (o.scheme == "fem-svi") {
+    quadrature = std::make_unique<IonicQuadrature>(g, o.svi_states == "v" ? SviStates::kVoltage : SviStates::kAll);
+    i_nodal.resize(n);
+    i_corr.resize(n);
+  }
+  auto react = [&](double h) {
+    if (quadrature) {
+      model.ionic_current(res.states.data.data(), n, i_nodal.data());
+      quadrature->correction(res.states, model, i_nodal.data(), i_corr.data());
+    }
+    model.step(res.states.data.data(), n, istim.data(), h);
+    if (quadrature) {
+#pragma omp parallel for schedule(static) if (parallel)
+      for (long c = 0; c < static_cast<long>(n); ++c) V[c] -= h * i_corr[c];
+    }
+  };
   auto diffuse = [&](double h) {
     apply_diffusion(g, D, V, lap.data(), o.scheme);
 #pragma omp parallel for schedule(static) if (parallel)
@@ -286,11 +315,11 @@ TissueResult simulate_tissue(const TissueOptions& o, CellModel& model, const std
     std::copy(V, V + n, vprev.begin());
     if (o.splitting == "strang") {
       diffuse(o.dt / 2);
-      model.step(res.states.data.data(), n, istim.data(), o.dt);
+      react(o.dt);
       diffuse(o.dt / 2);
     } else {
       diffuse(o.dt);
-      model.step(res.states.data.data(), n, istim.data(), o.dt);
+      react(o.dt);
     }
     // Activation (first upward threshold crossing, interpolated in the step) and APD90.
     std::size_t newly = 0;

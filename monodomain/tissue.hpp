@@ -8,6 +8,11 @@
 // trilinear (Q1) finite elements on the same nodes with the consistent mass matrix; for an
 // axis-aligned D, M⁻¹K is a sum of 1D operators M_a⁻¹K_a, applied with a tridiagonal solve along
 // each grid line (a compact scheme; faster, less grid-dependent conduction on coarse grids).
+// Scheme "fem-svi": the same diffusion, with the ionic current integrated by state-variable
+// interpolation (SVI) instead of taken at the nodes ("fem", ICI): b_i = ∫ φ_i I_ion(Σ_j φ_j y_j) dx
+// with 2×2×2 Gauss points per element, M dV/dt = −K V − b + M I_stim; gates and concentrations
+// are still integrated at the nodes (Rush–Larsen) and the stimulus stays nodal. See
+// ionic_quadrature.hpp; it costs about 8 extra ionic-current evaluations per node and step.
 // Diffusion is explicit, split from the cell step (Godunov: diffusion dt then cells dt;
 // Strang: dt/2, dt, dt/2).
 
@@ -53,7 +58,10 @@ struct TissueOptions {
   double dt = 0.02;                     ///< ms
   double duration = 100;                ///< ms
   std::string splitting = "godunov";    ///< "godunov" or "strang"
-  std::string scheme = "fd";            ///< "fd" (finite differences) or "fem" (Q1, consistent mass)
+  std::string scheme = "fd";            ///< "fd" (finite differences), "fem" (Q1, consistent mass,
+                                        ///< nodal ionic current) or "fem-svi" (fem + SVI ionic current)
+  std::string svi_states = "all";       ///< fem-svi: states interpolated to the Gauss points, "all"
+                                        ///< or "v" (V only; others from the nearest node)
   std::vector<Stimulus> stimuli;
   bool stop_when_activated = false;     ///< stop once every node has activated (activation-only runs)
   double activation_threshold = std::numeric_limits<double>::quiet_NaN();  ///< NaN = model's
@@ -65,6 +73,9 @@ std::string time_step_problem(const TissueOptions& o);
 
 /// The 3×3 diffusion tensor D = D_t I + (D_l − D_t) f fᵀ (row-major).
 std::array<double, 9> diffusion_tensor(const TissueOptions& o);
+/// True for the Q1 schemes "fem" and "fem-svi" (same diffusion operator).
+bool is_fem_scheme(const std::string& scheme);
+
 /// Largest stable explicit diffusion sub-step (ms) of the grid, tensor and scheme (bound on the
 /// spectral radius: 4 Σ D_aa/h_a² (+ mixed terms) for "fd", 12 Σ D_aa/h_a² for "fem").
 double max_stable_dt(const Grid& g, const std::array<double, 9>& D, const std::string& scheme = "fd");

@@ -158,7 +158,8 @@ TissueConfig read_tissue_config(const core::Json& json, const std::string& sourc
   diff.get("d_long", cfg.tissue.d_long, 0.0, 1e6);
   cfg.tissue.d_trans = cfg.tissue.d_long;
   diff.get("d_trans", cfg.tissue.d_trans, 0.0, 1e6);
-  diff.get_choice("scheme", cfg.tissue.scheme, {"fd", "fem"});
+  diff.get_choice("scheme", cfg.tissue.scheme, {"fd", "fem", "fem-svi"});
+  diff.get_choice("svi_states", cfg.tissue.svi_states, {"all", "v"});
   std::vector<double> fibre;
   diff.get("fibre", fibre);
   if (!fibre.empty()) {
@@ -237,10 +238,11 @@ TissueConfig read_tissue_config(const core::Json& json, const std::string& sourc
 
 void validate_tissue_config(const TissueConfig& cfg, const std::string& source) {
   const auto& t = cfg.tissue;
-  if (t.scheme == "fem") {
+  if (is_fem_scheme(t.scheme)) {
     const auto D = diffusion_tensor(t);
     METAEIK_CHECK(D[1] == 0 && D[2] == 0 && D[5] == 0,
-                  source << ": key 'diffusion.scheme': fem needs the fibre along a grid axis; use fd for oblique fibres");
+                  source << ": key 'diffusion.scheme': " << t.scheme
+                         << " needs the fibre along a grid axis; use fd for oblique fibres");
   }
   const std::string problem = time_step_problem(t);
   METAEIK_CHECK(problem.empty(), source << ": key 'time.dt': " << problem);
