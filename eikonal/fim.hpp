@@ -37,6 +37,11 @@ struct FimOptions {
   int threads = 0;              ///< 0 = OpenMP default
   double band = -1.0;           ///< active band (ms): a sweep updates only active nodes with T ≤ min active T + band;
                                 ///< < 0 = automatic (¼ of the mean shortest-edge travel time), 0 = whole list
+  double source_radius = 5.0;   ///< exact start around each source: nodes within this many cell sizes (h = (6 ·
+                                ///< mean volume of the source's tets)^⅓) start from t0 + λ·sqrt(ΔxᵀMΔx), the exact
+                                ///< solution where the metric M is constant (λ = 1), an upper bound otherwise; the
+                                ///< ball stops at other sources and where the mesh is not convex (see fim.cpp).
+                                ///< 0 = off (plain point sources)
 };
 
 struct SolveStats {

@@ -301,6 +301,8 @@ void check_options(const FimOptions& o) {
   METAEIK_CHECK(o.max_iterations >= 1, "solver max_iterations must be at least 1, got " << o.max_iterations);
   METAEIK_CHECK(o.threads >= 0, "solver threads must be ≥ 0 (0 = OpenMP default), got " << o.threads);
   METAEIK_CHECK(std::isfinite(o.band), "solver band must be finite (< 0 = automatic), got " << o.band);
+  METAEIK_CHECK(std::isfinite(o.source_radius) && o.source_radius >= 0,
+                "solver source_radius must be a finite number ≥ 0, got " << o.source_radius);
 }
 
 int resolve_threads(int threads) { return threads > 0 ? threads : std::max(1, omp_get_max_threads()); }
