@@ -51,7 +51,9 @@ void solve_mass_axis(const Grid& g, int axis, double* v) {
   }
 }
 
-IonicQuadrature::IonicQuadrature(const Grid& g, SviStates states) : g_(g), states_(states) {
+IonicQuadrature::IonicQuadrature(const Grid& g, SviStates states, double v_tolerance)
+    : g_(g), states_(states), v_tolerance_(v_tolerance) {
+  METAEIK_CHECK(v_tolerance >= 0, "tissue: the SVI voltage tolerance must be non-negative, got " << v_tolerance);
   const int n[3] = {g.nx, g.ny, g.nz};
   const long stride[3] = {1, g.nx, static_cast<long>(g.nx) * g.ny};
   std::vector<int> axes;
@@ -74,43 +76,72 @@ IonicQuadrature::IonicQuadrature(const Grid& g, SviStates states) : g_(g), state
         const double x = xi[(q >> b) & 1];
         phi_[q * np_ + l] *= ((l >> b) & 1) ? x : 1.0 - x;
       }
-  slot_.assign(static_cast<std::size_t>(ne_[0] * ne_[1] * ne_[2]), -1);
 }
 
-void IonicQuadrature::correction(const CellStates& y, const CellModel& model, const double* i_nodal, double* r) {
+void IonicQuadrature::correction(const CellStates& y, const CellModel& model, double* r) {
   const std::size_t n = g_.size();
   METAEIK_CHECK(y.n_cells == n, "tissue: " << y.n_cells << " cell states for a grid of " << n << " nodes");
   const int S = y.n_states, np = np_;
-  const long n_elem = static_cast<long>(slot_.size());
-  const long ne0 = ne_[0], ne1 = ne_[1];
+  const long ne0 = ne_[0], ne1 = ne_[1], ne2 = ne_[2];
+  const long n_elem = ne0 * ne1 * ne2;
+  const double* Y = y.data.data();
+
+  // 1. Elements whose nodes hold bitwise equal states contribute exactly zero: skip them (and,
+  //    with a tolerance, those whose V spans at most the tolerance).
+  differs_.resize(static_cast<std::size_t>(n_elem));
+  const double tol = v_tolerance_;
+#pragma omp parallel for schedule(static) if (n_elem > kParallel)
+  for (long row = 0; row < ne1 * ne2; ++row) {
+    const std::size_t first = g_.index(0, static_cast<int>(row % ne1), static_cast<int>(row / ne1));
+    for (long i = 0; i < ne0; ++i) {
+      const std::size_t b = first + i;
+      bool diff = false;
+      if (tol > 0) {
+        const double* v = Y + b;
+        double lo = v[0], hi = v[0];
+        for (int l = 1; l < np; ++l) lo = std::min(lo, v[offset_[l]]), hi = std::max(hi, v[offset_[l]]);
+        diff = hi - lo > tol;
+      } else {
+        for (int s = 0; s < S && !diff; ++s) {
+          const double* ys = Y + static_cast<std::size_t>(s) * n + b;
+          for (int l = 1; l < np; ++l) diff = diff || ys[offset_[l]] != ys[0];
+        }
+      }
+      differs_[row * ne0 + i] = diff;
+    }
+  }
+  active_.clear();
+  for (long e = 0; e < n_elem; ++e)
+    if (differs_[e]) active_.push_back(e);
+  evaluated_ = active_.size();
+  std::fill(r, r + n, 0.0);
+  if (active_.empty()) return;
   auto base_node = [&](long e) {
     return g_.index(static_cast<int>(e % ne0), static_cast<int>((e / ne0) % ne1), static_cast<int>(e / (ne0 * ne1)));
   };
-  const double* Y = y.data.data();
-  const bool parallel = n_elem > kParallel;
 
-  // 1. Elements whose nodes hold bitwise equal states contribute exactly zero: skip them.
-  std::vector<char> differs(static_cast<std::size_t>(n_elem));
-#pragma omp parallel for schedule(static) if (parallel)
-  for (long e = 0; e < n_elem; ++e) {
+  // 2. Nodal currents of the nodes of evaluated elements.
+  node_slot_.assign(n, -1);
+  nodes_.clear();
+  for (long e : active_) {
     const std::size_t b = base_node(e);
-    bool diff = false;
-    for (int s = 0; s < S && !diff; ++s) {
-      const double* ys = Y + static_cast<std::size_t>(s) * n + b;
-      for (int l = 1; l < np; ++l) diff = diff || ys[offset_[l]] != ys[0];
-    }
-    differs[e] = diff;
+    for (int l = 0; l < np; ++l) node_slot_[b + offset_[l]] = 0;
   }
-  active_.clear();
-  for (long e = 0; e < n_elem; ++e) {
-    slot_[e] = differs[e] ? static_cast<long>(active_.size()) : -1;
-    if (differs[e]) active_.push_back(e);
+  for (std::size_t c = 0; c < n; ++c)
+    if (node_slot_[c] == 0) node_slot_[c] = static_cast<long>(nodes_.size()), nodes_.push_back(c);
+  const std::size_t m = nodes_.size();
+  yq_.resize(m * S);
+  i_nodal_.resize(m);
+  for (int s = 0; s < S; ++s) {
+    const double* ys = Y + static_cast<std::size_t>(s) * n;
+    double* out = yq_.data() + static_cast<std::size_t>(s) * m;
+    for (std::size_t k = 0; k < m; ++k) out[k] = ys[nodes_[k]];
   }
-  evaluated_ = active_.size();
-  elem_load_.resize(active_.size() * np);
+  model.ionic_current(yq_.data(), m, i_nodal_.data());
 
-  // 2. Quadrature-point states and currents, block by block, and the element load vectors
+  // 3. Quadrature-point states and currents, block by block, and the element load vectors
   //    w Σ_q φ_l(x_q) [I(y_h(x_q)) − Σ_j φ_j(x_q) I_j].
+  elem_load_.resize(active_.size() * np);
   const double w = 1.0 / np;
   for (std::size_t first = 0; first < active_.size(); first += kBlockElements) {
     const long count = std::min<long>(kBlockElements, static_cast<long>(active_.size() - first));
@@ -140,14 +171,14 @@ void IonicQuadrature::correction(const CellStates& y, const CellModel& model, co
 #pragma omp parallel for schedule(static) if (count * np > 1024)
     for (long k = 0; k < count; ++k) {
       const std::size_t b = base_node(active_[first + k]);
-      const double* in = i_nodal + b;
-      const double i0 = in[0];
+      double in[8];
+      for (int l = 0; l < np; ++l) in[l] = i_nodal_[node_slot_[b + offset_[l]]];
       double delta[8];
       for (int q = 0; q < np; ++q) {
         const double* ph = phi_.data() + q * np;
         double acc = 0;
-        for (int l = 1; l < np; ++l) acc += ph[l] * (in[offset_[l]] - i0);
-        delta[q] = iq_[static_cast<std::size_t>(k) * np + q] - (i0 + acc);
+        for (int l = 1; l < np; ++l) acc += ph[l] * (in[l] - in[0]);
+        delta[q] = iq_[static_cast<std::size_t>(k) * np + q] - (in[0] + acc);
       }
       double* load = elem_load_.data() + (first + k) * np;
       for (int l = 0; l < np; ++l) {
@@ -158,30 +189,14 @@ void IonicQuadrature::correction(const CellStates& y, const CellModel& model, co
     }
   }
 
-  // 3. Assemble per node (fixed element order: deterministic), then apply M⁻¹ axis by axis.
-  const int nn[3] = {g_.nx, g_.ny, g_.nz};
-  std::vector<int> axes;
-  for (int a = 0; a < 3; ++a)
-    if (nn[a] > 1) axes.push_back(a);
-#pragma omp parallel for schedule(static) if (static_cast<long>(n) > kParallel)
-  for (long c = 0; c < static_cast<long>(n); ++c) {
-    const long idx[3] = {c % nn[0], (c / nn[0]) % nn[1], c / (static_cast<long>(nn[0]) * nn[1])};
-    double acc = 0;
-    for (int l = 0; l < np; ++l) {
-      long e[3] = {0, 0, 0};
-      bool inside = true;
-      for (std::size_t b = 0; b < axes.size(); ++b) {
-        const int a = axes[b];
-        e[a] = idx[a] - ((l >> b) & 1);
-        inside = inside && e[a] >= 0 && e[a] < ne_[a];
-      }
-      if (!inside) continue;
-      const long s = slot_[e[0] + ne0 * (e[1] + ne1 * e[2])];
-      if (s >= 0) acc += elem_load_[s * np + l];
-    }
-    r[c] = acc;
+  // 4. Assemble (serially, in element order: deterministic), then apply M⁻¹ axis by axis.
+  for (std::size_t k = 0; k < active_.size(); ++k) {
+    const std::size_t b = base_node(active_[k]);
+    for (int l = 0; l < np; ++l) r[b + offset_[l]] += elem_load_[k * np + l];
   }
-  for (int a : axes) solve_mass_axis(g_, a, r);
+  const int nn[3] = {g_.nx, g_.ny, g_.nz};
+  for (int a = 0; a < 3; ++a)
+    if (nn[a] > 1) solve_mass_axis(g_, a, r);
 }
 
 }  // namespace metaeik::monodomain

@@ -11,7 +11,9 @@
 // with 2 Gauss points per grid axis (2×2×2 per hexahedron) and M⁻¹ = M_x⁻¹ ⊗ M_y⁻¹ ⊗ M_z⁻¹
 // applied with one tridiagonal solve per grid line. Interpolation is written as
 // y_0 + Σ_l φ_l (y_l − y_0), so an element whose nodes hold bitwise equal states contributes
-// exactly zero; such elements are skipped (a uniform state stays exactly uniform).
+// exactly zero; such elements are skipped (a uniform state stays exactly uniform). Optionally,
+// elements whose nodal V spans less than a tolerance are skipped too: SVI then only acts near
+// wave fronts, which is where it differs from the nodal current.
 
 #include <cstddef>
 #include <vector>
@@ -30,13 +32,16 @@ enum class SviStates {
 class IonicQuadrature {
  public:
   /// @param g  the vertex-centred grid (1D, 2D or 3D; axes with one node are not elements' axes)
-  IonicQuadrature(const Grid& g, SviStates states = SviStates::kAll);
+  /// @param v_tolerance  > 0: elements whose nodal V spans at most this much (model voltage
+  ///                      units) keep the nodal current (no correction; the neglected term is
+  ///                      second order in the span); 0: only elements with bitwise equal states
+  IonicQuadrature(const Grid& g, SviStates states = SviStates::kAll, double v_tolerance = 0);
 
   /// SVI correction of the ionic current (voltage units per ms), see the file comment.
   /// @param y        states of the grid's nodes, CellStates layout (n_states × n)
-  /// @param i_nodal  n nodal ionic currents of the same states (CellModel::ionic_current)
-  /// @param r        n outputs: M⁻¹(b − M I_nodal); the SVI current is i_nodal + r
-  void correction(const CellStates& y, const CellModel& model, const double* i_nodal, double* r);
+  /// @param r        n outputs: M⁻¹(b − M I_nodal), with I_nodal = model.ionic_current of y; the
+  ///                 SVI current is I_nodal + r. Zero when no element is evaluated.
+  void correction(const CellStates& y, const CellModel& model, double* r);
 
   /// Elements evaluated (not skipped as uniform) by the last correction() call.
   std::size_t evaluated_elements() const { return evaluated_; }
@@ -44,14 +49,18 @@ class IonicQuadrature {
  private:
   Grid g_;
   SviStates states_;
+  double v_tolerance_ = 0;
   int np_ = 1;                        // nodes (= quadrature points) per element
   long ne_[3] = {1, 1, 1};            // elements per axis
   std::vector<long> offset_;          // np: node offset of local node l from the element's base node
   std::vector<double> phi_;           // np × np: φ_l(x_q) at [q * np + l]
-  std::vector<long> slot_;            // per element: row in elem_load_ or −1 (skipped)
+  std::vector<char> differs_;         // per element: evaluated this call
   std::vector<long> active_;          // evaluated elements
+  std::vector<long> node_slot_;       // per node: row in nodes_ (nodes of evaluated elements) or −1
+  std::vector<std::size_t> nodes_;    // nodes of evaluated elements
+  std::vector<double> i_nodal_;       // their ionic currents
   std::vector<double> elem_load_;     // active × np element load vectors
-  std::vector<double> yq_, iq_;       // quadrature-point states and currents of one block
+  std::vector<double> yq_, iq_;       // states and currents of one block of points
   std::size_t evaluated_ = 0;
 };
 

@@ -270,19 +270,16 @@ TissueResult simulate_tissue(const TissueOptions& o, CellModel& model, const std
   // fem-svi: ionic current by state-variable interpolation at the quadrature points, applied as the
   // nodal current (inside model.step) plus the correction M⁻¹(b − M I_nodal) (ionic_quadrature.hpp).
   std::unique_ptr<IonicQuadrature> quadrature;
-  std::vector<double> i_nodal, i_corr;
+  std::vector<double> i_corr;
   if (o.scheme == "fem-svi") {
-    quadrature = std::make_unique<IonicQuadrature>(g, o.svi_states == "v" ? SviStates::kVoltage : SviStates::kAll);
-    i_nodal.resize(n);
+    quadrature = std::make_unique<IonicQuadrature>(g, o.svi_states == "v" ? SviStates::kVoltage : SviStates::kAll,
+                                                   o.svi_tolerance);
     i_corr.resize(n);
   }
   auto react = [&](double h) {
-    if (quadrature) {
-      model.ionic_current(res.states.data.data(), n, i_nodal.data());
-      quadrature->correction(res.states, model, i_nodal.data(), i_corr.data());
-    }
+    if (quadrature) quadrature->correction(res.states, model, i_corr.data());
     model.step(res.states.data.data(), n, istim.data(), h);
-    if (quadrature) {
+    if (quadrature && quadrature->evaluated_elements() > 0) {
 #pragma omp parallel for schedule(static) if (parallel)
       for (long c = 0; c < static_cast<long>(n); ++c) V[c] -= h * i_corr[c];
     }

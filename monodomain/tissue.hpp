@@ -62,6 +62,8 @@ struct TissueOptions {
                                         ///< nodal ionic current) or "fem-svi" (fem + SVI ionic current)
   std::string svi_states = "all";       ///< fem-svi: states interpolated to the Gauss points, "all"
                                         ///< or "v" (V only; others from the nearest node)
+  double svi_tolerance = 0;             ///< fem-svi: elements whose nodal V spans at most this (model
+                                        ///< voltage units) keep the nodal current; 0 = SVI everywhere
   std::vector<Stimulus> stimuli;
   bool stop_when_activated = false;     ///< stop once every node has activated (activation-only runs)
   double activation_threshold = std::numeric_limits<double>::quiet_NaN();  ///< NaN = model's

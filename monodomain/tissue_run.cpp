@@ -160,6 +160,7 @@ TissueConfig read_tissue_config(const core::Json& json, const std::string& sourc
   diff.get("d_trans", cfg.tissue.d_trans, 0.0, 1e6);
   diff.get_choice("scheme", cfg.tissue.scheme, {"fd", "fem", "fem-svi"});
   diff.get_choice("svi_states", cfg.tissue.svi_states, {"all", "v"});
+  diff.get("svi_tolerance", cfg.tissue.svi_tolerance, 0.0, 1e9);
   std::vector<double> fibre;
   diff.get("fibre", fibre);
   if (!fibre.empty()) {

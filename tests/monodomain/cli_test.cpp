@@ -96,6 +96,24 @@ TEST(TissueCli, UnknownKeyAndStateAreOneLineErrors) {
   EXPECT_EQ(r.err, "error: bad_key.json: key 'time.dtt': unknown key\n");
 }
 
+TEST(TissueCli, UnknownSchemeAndBadSviOptionsAreOneLineErrors) {
+  auto r = run_cli("tissue --config " + config("tissue/niederer.json") + " --scheme fem-sv -o " + scratch("o3").string());
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err, "error: niederer.json: key 'diffusion.scheme': unknown value \"fem-sv\" (expected one of \"fd\", "
+                   "\"fem\", \"fem-svi\")\n");
+  auto j = core::load_json_file(config("tissue/niederer.json"));
+  j["diffusion"]["svi_states"] = "gates";
+  r = run_cli("tissue --config " + write_config("bad_svi.json", j).string() + " -o " + scratch("o4").string());
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err, "error: bad_svi.json: key 'diffusion.svi_states': unknown value \"gates\" (expected one of \"all\", "
+                   "\"v\")\n");
+  j = core::load_json_file(config("tissue/niederer.json"));
+  j["diffusion"]["svi_tolerance"] = -1;
+  r = run_cli("tissue --config " + write_config("bad_tol.json", j).string() + " -o " + scratch("o5").string());
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err, "error: bad_tol.json: key 'diffusion.svi_tolerance': value -1 is out of range [0, 1e+09]\n");
+}
+
 TEST(CellCli, TraceAndFeatures) {
   const fs::path out = scratch("ttp06.csv");
   const auto r = run_cli("cell --model ttp06 --variant epi --protocol " + config("cell/ttp06_1hz.json") +

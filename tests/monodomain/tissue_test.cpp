@@ -161,7 +161,8 @@ TEST(Diffusion, StabilityLimitIsSharpForTheHighestMode) {
 }
 
 TEST(Tissue, UniformStateStaysUniformAndEqualsTheSingleCell) {
-  for (const std::string scheme : {"fd", "fem"}) {
+  // fem-svi: every element holds equal states, so the quadrature correction is exactly zero.
+  for (const std::string scheme : {"fd", "fem", "fem-svi"}) {
     auto model = make_cell_model("ttp06", "epi");
     TissueOptions o;
     o.grid = grid3(6, 5, 4, 0.25);
@@ -249,20 +250,26 @@ double cable_cv(double h, const std::string& scheme, const std::string& splittin
 
 TEST(Tissue, PlanarWaveConductionVelocityConvergesUnderRefinement) {
   const double h[4] = {0.2, 0.1, 0.05, 0.025};
-  double fd[4], fem[4];
-  for (int i = 0; i < 4; ++i) fd[i] = cable_cv(h[i], "fd"), fem[i] = cable_cv(h[i], "fem");
-  for (const double* cv : {fd, fem}) {
+  double fd[4], fem[4], svi[4];
+  for (int i = 0; i < 4; ++i)
+    fd[i] = cable_cv(h[i], "fd"), fem[i] = cable_cv(h[i], "fem"), svi[i] = cable_cv(h[i], "fem-svi");
+  for (const double* cv : {fd, fem, svi}) {
     const double d1 = std::abs(cv[1] - cv[0]), d2 = std::abs(cv[2] - cv[1]), d3 = std::abs(cv[3] - cv[2]);
     EXPECT_LT(d2, 0.7 * d1);
     EXPECT_LT(d3, 0.7 * d2);
   }
-  // Finite differences converge from below, consistent-mass elements from above, to the same CV
+  // Finite differences converge from below, consistent-mass elements with the nodal ionic current
+  // from above, and with the SVI ionic current from below (between fd and fem), to the same CV
   // (≈ 0.63 mm/ms for D = 0.1 mm²/ms).
   for (int i = 0; i < 3; ++i) {
     EXPECT_LT(fd[i], fd[i + 1]);
     EXPECT_GT(fem[i], fem[i + 1]);
+    EXPECT_LT(svi[i], svi[i + 1]);
+    EXPECT_LT(fd[i], svi[i]);
+    EXPECT_LT(svi[i], fem[i]);
   }
   EXPECT_NEAR(fd[3], fem[3], 0.005);
+  EXPECT_NEAR(svi[3], fem[3], 0.005);
   EXPECT_NEAR(fd[3], 0.63, 0.05);
 }
 
