@@ -22,8 +22,8 @@ namespace {
 
 using detail::TetGeom;
 constexpr double kInf = std::numeric_limits<double>::infinity();
-/// Below this many nodes a sweep phase runs on one thread (results are identical either way).
-constexpr int kParallelMin = 256;
+/// Below this many mesh nodes a solve runs on one thread (results are identical either way).
+constexpr int kParallelMinNodes = 8192;
 /// Automatic band width as a fraction of the mean shortest-edge travel time of the tets.
 constexpr double kAutoBand = 0.25;
 /// Prefetch distance (entries) for the per-tet Gram in node_update.
@@ -346,9 +346,12 @@ void seed_source_balls(const detail::Topology& topo, const detail::TetMetric& me
   }
 }
 
+/// One thread's share of a sweep. Padded so that threads do not share cache lines.
 struct alignas(64) PerThread {
-  std::vector<int> converged, candidates, keep;
+  std::vector<int> keep[2];  ///< this thread's part of the active list (current and next sweep)
+  std::vector<int> converged, candidates;
   std::vector<double> candidate_times;
+  double tmin = kInf;        ///< min T over keep[next]
   long long evals = 0, node_updates = 0;
 };
 
@@ -356,7 +359,6 @@ struct alignas(64) PerThread {
 struct Workspace {
   std::vector<unsigned char> in_list, queued;
   std::vector<int> changed_at, solved_at;
-  std::vector<int> active;
   std::vector<double> next_times;
   std::vector<PerThread> per_thread;
   BallWork ball;
@@ -366,10 +368,19 @@ struct Workspace {
 // Only active nodes with T ≤ min(active T) + band are updated in a sweep (the others wait in the
 // list), so the front is not computed far ahead of its final values and then corrected over and
 // over; band = 0 updates the whole list (plain FIM). The converged solution does not depend on it.
-// Sweep k has two write phases, stamped 2k (active nodes) and 2k+1 (new candidates); a node solve
-// that reads the times after stamp s records solved_at = s. A node only needs a new solve if one of
-// its neighbours changed after its last solve (changed_at > solved_at); otherwise its value would
-// come out the same. This bookkeeping is deterministic, so it keeps results thread-independent.
+//
+// Sweep k has two phases separated by barriers, so a parallel sweep costs two synchronisations:
+//   P (reads the times only): Jacobi update of the active nodes within the band from the times after
+//     sweep k−1, and solves of the candidates: neighbours of the nodes that converged in sweep k−1
+//     that are later than them, not in the list and stale (each once);
+//   Q (each thread writes only the nodes it owns): apply the active updates (a node whose time changed
+//     by ≤ tol converges and leaves the list) and the candidates (improved ones join the list).
+// The active list is the concatenation of the threads' keep lists (never merged); the band's minimum
+// is reduced from the threads' minima. Times written in Q_k are stamped changed_at = k, solves in P_k
+// record solved_at = k − 1 (they saw every change up to it). A node only needs a new solve if one of
+// its neighbours changed after its last solve (changed_at > solved_at); otherwise its value would come
+// out the same. Every value depends only on the times after the previous sweep, so the result is
+// bit-identical for any thread count (the list order changes, no value does).
 SolveResult run_fim(const detail::Topology& topo, const detail::TetMetric& metric,
                     const std::vector<Source>& mesh_sources, const FimOptions& options, int threads, Workspace& ws) {
   const std::vector<Source> sources = detail::internal_sources(topo, mesh_sources);
@@ -380,13 +391,23 @@ SolveResult run_fim(const detail::Topology& topo, const detail::TetMetric& metri
   SolveResult result;
   result.times = Eigen::VectorXd::Constant(n, kInf);
   double* T = result.times.data();
+  const bool parallel = threads > 1 && n >= kParallelMinNodes;
+  const int nt = parallel ? threads : 1;
   ws.in_list.assign(n, 0);
   ws.queued.assign(n, 0);
   ws.changed_at.assign(n, -1);
   ws.solved_at.assign(n, -1);
-  ws.active.clear();
-  ws.per_thread.resize(std::max<size_t>(ws.per_thread.size(), size_t(threads)));
-  for (auto& p : ws.per_thread) p.evals = p.node_updates = 0;
+  ws.next_times.resize(n);
+  ws.per_thread.resize(std::max<size_t>(ws.per_thread.size(), size_t(nt)));
+  for (auto& p : ws.per_thread) {
+    p.keep[0].clear();
+    p.keep[1].clear();
+    p.converged.clear();
+    p.candidates.clear();
+    p.tmin = kInf;
+    p.evals = p.node_updates = 0;
+  }
+  std::vector<int>& initial = ws.per_thread[0].keep[0];
   for (const Source& s : sources) {
     T[s.node] = std::min(T[s.node], s.time);
     ws.changed_at[s.node] = 0;
@@ -394,7 +415,7 @@ SolveResult run_fim(const detail::Topology& topo, const detail::TetMetric& metri
   for (const Source& s : sources)
     if (!ws.in_list[s.node]) {
       ws.in_list[s.node] = 1;
-      ws.active.push_back(s.node);
+      initial.push_back(s.node);
     }
   if (options.source_radius > 0) {
     ws.seeded.clear();
@@ -403,15 +424,18 @@ SolveResult run_fim(const detail::Topology& topo, const detail::TetMetric& metri
       if (!ws.in_list[y]) {  // seeded nodes start like sources
         ws.in_list[y] = 1;
         ws.changed_at[y] = 0;
-        ws.active.push_back(y);
+        initial.push_back(y);
       }
   }
+  for (const int x : initial) ws.per_thread[0].tmin = std::min(ws.per_thread[0].tmin, T[x]);
 
   const double tol = options.tolerance;
   unsigned char* in_list = ws.in_list.data();
   unsigned char* queued = ws.queued.data();
   int* changed_at = ws.changed_at.data();
   int* solved_at = ws.solved_at.data();
+  double* next = ws.next_times.data();
+  PerThread* per = ws.per_thread.data();
   // True if a neighbour of x changed after x was last solved.
   auto stale = [&](int x) {
     const int seen = solved_at[x];
@@ -420,122 +444,140 @@ SolveResult run_fim(const detail::Topology& topo, const detail::TetMetric& metri
     return false;
   };
   const double band = options.band >= 0 ? options.band : kAutoBand * metric.mean_edge_time;
-  int iterations = 0;
-  while (!ws.active.empty() && iterations < options.max_iterations) {
-    ++iterations;
-    const int stamp = 2 * iterations;
-    const int na = int(ws.active.size());
-    ws.next_times.resize(na);
-    const int* active = ws.active.data();
-    double* next = ws.next_times.data();
-    const bool parallel = threads > 1 && na >= kParallelMin;
-    double theta = kInf;
-    if (band > 0) {
+  int final_iterations = 0;
+  bool final_converged = false;
+
+  // The sweep loop, run by each of `nt` threads (tid 0 alone when serial). `cur` selects the keep
+  // buffers of the current list. Everything a thread decides on (loop exit, band, list offsets) it
+  // computes from data that all threads see identically after the barrier.
+  auto sweeps = [&](int tid) {
+    PerThread& P = per[tid];
+    int cur = 0, iterations = 0;
+    std::vector<int> offsets(nt + 1), conv_offsets(nt + 1);
+    for (;;) {
+      offsets[0] = conv_offsets[0] = 0;
       double tmin = kInf;
-      for (int i = 0; i < na; ++i) tmin = std::min(tmin, T[active[i]]);
-      theta = tmin + band;
-    }
-    // The five phases of a sweep; each reads times that no other phase of the sweep writes.
-    auto begin_sweep = [&](PerThread& P) {
-      P.converged.clear();
+      for (int t = 0; t < nt; ++t) {
+        offsets[t + 1] = offsets[t] + int(per[t].keep[cur].size());
+        conv_offsets[t + 1] = conv_offsets[t] + int(per[t].converged.size());
+        tmin = std::min(tmin, per[t].tmin);
+      }
+      const int na = offsets[nt], pending = conv_offsets[nt];
+      if (na + pending == 0 || iterations >= options.max_iterations) {
+        if (tid == 0) {
+          final_iterations = iterations;
+          final_converged = na + pending == 0;
+        }
+        return;
+      }
+      ++iterations;
+      const int stamp = iterations;
+      const double theta = band > 0 ? tmin + band : kInf;
+      auto node_at = [&](int i) {
+        int t = 0;
+        while (i >= offsets[t + 1]) ++t;
+        return per[t].keep[cur][i - offsets[t]];
+      };
+      // ---- P: reads times only.
+      auto update_active = [&](int i) {
+        const int x = node_at(i);
+        if (T[x] <= theta && stale(x)) {
+          next[i] = node_update(c, x, T, changed_at, solved_at[x], P.evals);
+          solved_at[x] = stamp - 1;
+          ++P.node_updates;
+        } else {
+          next[i] = T[x];
+        }
+      };
+      if (parallel) {
+#pragma omp for schedule(dynamic, 64) nowait
+        for (int i = 0; i < na; ++i) update_active(i);
+      } else {
+        for (int i = 0; i < na; ++i) update_active(i);
+      }
+      // Candidates: the converged nodes of all threads are shared out dynamically too (the candidate
+      // solves are about half the work); a candidate goes to whichever thread claims it first.
       P.candidates.clear();
-      P.keep.clear();
-    };
-    // 1. Jacobi update of every active node from the old times.
-    auto update_active = [&](PerThread& P, int i) {
-      const int x = active[i];
-      if (T[x] <= theta && stale(x)) {
-        next[i] = node_update(c, x, T, changed_at, solved_at[x], P.evals);
-        solved_at[x] = stamp - 1;
-        ++P.node_updates;
-      } else {
-        next[i] = T[x];
-      }
-    };
-    // 2. Apply; a node whose time changed by ≤ tol converges and leaves the list.
-    auto apply_active = [&](PerThread& P, int i) {
-      const int x = active[i];
-      const double change = T[x] <= theta ? T[x] - next[i] : kInf;
-      if (change > 0 && change < kInf) {
-        T[x] = next[i];
-        changed_at[x] = stamp;
-      }
-      if (change <= tol) {
-        in_list[x] = 0;
-        P.converged.push_back(x);
-      } else {
-        P.keep.push_back(x);
-      }
-    };
-    // 3. Neighbours of converged nodes that are later than them, not in the list and not solved
-    //    since a neighbour last changed are candidates (each once).
-    auto gather_candidates = [&](PerThread& P) {
-      for (const int x : P.converged) {
+      P.candidate_times.clear();
+      auto gather_and_solve = [&](int i) {
+        int t = 0;
+        while (i >= conv_offsets[t + 1]) ++t;
+        const int x = per[t].converged[i - conv_offsets[t]];
         const double tx = T[x];
         for (int e = c.node_offsets[x]; e < c.node_offsets[x + 1]; ++e) {
           const int y = c.node_neighbors[e];
-          if (!in_list[y] && T[y] > tx && stale(y) && !__atomic_exchange_n(&queued[y], 1, __ATOMIC_RELAXED))
+          if (!in_list[y] && T[y] > tx && stale(y) && !__atomic_exchange_n(&queued[y], 1, __ATOMIC_RELAXED)) {
             P.candidates.push_back(y);
+            P.candidate_times.push_back(node_update(c, y, T, changed_at, solved_at[y], P.evals));
+          }
         }
-      }
-    };
-    // 4. Solve the candidates from the same times.
-    auto solve_candidates = [&](PerThread& P) {
-      P.candidate_times.resize(P.candidates.size());
-      for (size_t j = 0; j < P.candidates.size(); ++j) {
-        const int y = P.candidates[j];
-        P.candidate_times[j] = node_update(c, y, T, changed_at, solved_at[y], P.evals);
+      };
+      if (parallel) {
+#pragma omp for schedule(dynamic, 16) nowait
+        for (int i = 0; i < pending; ++i) gather_and_solve(i);
+      } else {
+        for (int i = 0; i < pending; ++i) gather_and_solve(i);
       }
       P.node_updates += P.candidates.size();
-    };
-    // 5. Improved candidates join the list.
-    auto apply_candidates = [&](PerThread& P) {
+      if (parallel) {
+#pragma omp barrier
+      }
+      // ---- Q: each thread writes the nodes it owns.
+      std::vector<int>& keep = P.keep[1 - cur];
+      keep.clear();
+      P.converged.clear();  // safe: every thread has read the converged lists before the barrier
+      P.tmin = kInf;
+      auto apply_active = [&](int i) {
+        const int x = node_at(i);
+        const double change = T[x] <= theta ? T[x] - next[i] : kInf;
+        if (change > 0 && change < kInf) {
+          T[x] = next[i];
+          changed_at[x] = stamp;
+        }
+        if (change <= tol) {
+          in_list[x] = 0;
+          P.converged.push_back(x);
+        } else {
+          keep.push_back(x);
+          P.tmin = std::min(P.tmin, T[x]);
+        }
+      };
+      if (parallel) {
+#pragma omp for schedule(static) nowait
+        for (int i = 0; i < na; ++i) apply_active(i);
+      } else {
+        for (int i = 0; i < na; ++i) apply_active(i);
+      }
       for (size_t j = 0; j < P.candidates.size(); ++j) {
         const int y = P.candidates[j];
         queued[y] = 0;
-        solved_at[y] = stamp;  // written here, not in phase 4: phase 3 of other threads reads it
+        solved_at[y] = stamp - 1;  // written here, not in P: P of other threads reads it
         if (P.candidate_times[j] < T[y]) {
           T[y] = P.candidate_times[j];
-          changed_at[y] = stamp + 1;
+          changed_at[y] = stamp;
           in_list[y] = 1;
-          P.keep.push_back(y);
+          keep.push_back(y);
+          P.tmin = std::min(P.tmin, T[y]);
         }
       }
-    };
-    if (parallel) {
-#pragma omp parallel num_threads(threads)
-      {
-        PerThread& P = ws.per_thread[omp_get_thread_num()];
-        begin_sweep(P);
-#pragma omp for schedule(dynamic, 64)
-        for (int i = 0; i < na; ++i) update_active(P, i);
-#pragma omp for schedule(static)
-        for (int i = 0; i < na; ++i) apply_active(P, i);
-        gather_candidates(P);  // phases 3 and 4 only read shared state, so no barrier between them
-        solve_candidates(P);
+      cur = 1 - cur;
+      if (parallel) {
 #pragma omp barrier
-        apply_candidates(P);
       }
-    } else {  // no OpenMP construct at all: cheap small sweeps, and safe inside solve_batch's threads
-      PerThread& P = ws.per_thread[0];
-      begin_sweep(P);
-      for (int i = 0; i < na; ++i) update_active(P, i);
-      for (int i = 0; i < na; ++i) apply_active(P, i);
-      gather_candidates(P);
-      solve_candidates(P);
-      apply_candidates(P);
     }
-    // The next list in thread order; its order does not affect any value (Jacobi sweeps).
-    ws.active.clear();
-    for (int t = 0; t < (parallel ? threads : 1); ++t)
-      ws.active.insert(ws.active.end(), ws.per_thread[t].keep.begin(), ws.per_thread[t].keep.end());
+  };
+  if (parallel) {
+#pragma omp parallel num_threads(nt)
+    sweeps(omp_get_thread_num());
+  } else {  // no OpenMP construct at all: safe inside solve_batch's threads
+    sweeps(0);
   }
   result.times = detail::external_times(topo, result.times);
-  result.stats.iterations = iterations;
-  result.stats.converged = ws.active.empty();
-  for (const auto& p : ws.per_thread) {
-    result.stats.local_updates += p.evals;
-    result.stats.node_updates += p.node_updates;
+  result.stats.iterations = final_iterations;
+  result.stats.converged = final_converged;
+  for (int t = 0; t < nt; ++t) {
+    result.stats.local_updates += per[t].evals;
+    result.stats.node_updates += per[t].node_updates;
   }
   return result;
 }
