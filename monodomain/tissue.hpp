@@ -64,6 +64,7 @@ struct TissueOptions {
                                         ///< or "v" (V only; others from the nearest node)
   double svi_tolerance = 0;             ///< fem-svi: elements whose nodal V spans at most this (model
                                         ///< voltage units) keep the nodal current; 0 = SVI everywhere
+  double svi_weight = 1;                ///< fem-svi: θ in I = (1 − θ) I_nodal + θ I_SVI (1 = pure SVI)
   std::vector<Stimulus> stimuli;
   bool stop_when_activated = false;     ///< stop once every node has activated (activation-only runs)
   double activation_threshold = std::numeric_limits<double>::quiet_NaN();  ///< NaN = model's

@@ -161,6 +161,7 @@ TissueConfig read_tissue_config(const core::Json& json, const std::string& sourc
   diff.get_choice("scheme", cfg.tissue.scheme, {"fd", "fem", "fem-svi"});
   diff.get_choice("svi_states", cfg.tissue.svi_states, {"all", "v"});
   diff.get("svi_tolerance", cfg.tissue.svi_tolerance, 0.0, 1e9);
+  diff.get("svi_weight", cfg.tissue.svi_weight, 0.0, 1.0);
   std::vector<double> fibre;
   diff.get("fibre", fibre);
   if (!fibre.empty()) {

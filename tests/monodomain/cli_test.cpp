@@ -68,7 +68,7 @@ TEST(TissueCli, UnstableTimeStepIsAOneLineError) {
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.err,
             "error: niederer.json: key 'time.dt': dt = 0.1 ms is unstable for explicit diffusion: must be <= 0.05534 ms "
-            "at dx = 0.2 mm (D_long = 0.0953, D_trans = 0.01258 mm^2/ms, fem scheme, godunov splitting)\n");
+            "at dx = 0.2 mm (D_long = 0.0953, D_trans = 0.01258 mm^2/ms, fem-svi scheme, godunov splitting)\n");
   EXPECT_FALSE(fs::exists(scratch("out_unstable")));
 }
 
