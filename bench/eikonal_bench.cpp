@@ -78,23 +78,26 @@ void BM_FimCube(benchmark::State& state) { solve_cube<eikonal::FimSolver>(state)
 BENCHMARK(BM_FimCube)->Apply(cube_args)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
 
 // Centre source on the cube of side 50 mm with 61³ vertices (1.296 M tets), Kuhn (0) and mirrored (1)
-// splits: max error as a percentage of the largest arrival time.
+// splits, default options (exact start ball, 1) and plain point sources (source_radius 0, 0): max
+// error as a percentage of the largest arrival time.
 void BM_FimCentre61(benchmark::State& state) {
   const auto split = state.range(0) == 0 ? geometry::BoxSplit::kKuhn : geometry::BoxSplit::kMirrored;
   const auto mesh = geometry::cube_mesh(60, kSide, split);
   eikonal::FimOptions options;
   options.threads = 1;
+  if (state.range(1) == 0) options.source_radius = 0.0;
   const eikonal::FimSolver solver(mesh, options);
   const int src = geometry::box_point_index(30, 30, 30, 60, 60);
   eikonal::SolveResult result;
   for (auto _ : state) result = solver.solve(eikonal::SpeedField::uniform(mesh, kSpeed), {{src, 0.0}});
-  state.SetLabel(state.range(0) == 0 ? "Kuhn" : "mirrored");
+  state.SetLabel(std::string(state.range(0) == 0 ? "Kuhn" : "mirrored") +
+                 (state.range(1) == 0 ? ", plain point source (source_radius 0)" : ", default (source_radius 5)"));
   state.counters["nodes"] = mesh.num_points();
   state.counters["tets"] = mesh.num_tets();
   state.counters["max_err_ms"] = max_error(mesh, result.times, src);
   state.counters["max_time_ms"] = result.times.maxCoeff();
 }
-BENCHMARK(BM_FimCentre61)->Arg(0)->Arg(1)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_FimCentre61)->Args({0, 1})->Args({0, 0})->Args({1, 1})->Args({1, 0})->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_DijkstraCube(benchmark::State& state) { solve_cube<eikonal::DijkstraSolver>(state); }
 BENCHMARK(BM_DijkstraCube)->Args({40, 1})->Unit(benchmark::kMillisecond)->UseRealTime();
