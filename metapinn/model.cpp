@@ -67,7 +67,7 @@ torch::Tensor eikonal_residual(const torch::Tensor& T, const torch::Tensor& x, c
 }  // namespace functional
 
 std::vector<int64_t> ModelOptions::pinn_sizes() const {
-  std::vector<int64_t> s{3};
+  std::vector<int64_t> s{source_distance ? 4 : 3};
   for (int64_t l = 0; l < pinn_hidden_layers; ++l) s.push_back(pinn_width);
   s.push_back(1);
   return s;
@@ -93,7 +93,9 @@ std::string ModelOptions::signature() const {
   list(pinn_sizes());
   os << " velocity=";
   list(velocity_sizes());
-  if (encoder_coordinates) os << " encoder_inputs=at,mask,xyz";
+  if (encoder_coordinates || encoder_slowness)
+    os << " encoder_inputs=at,mask" << (encoder_coordinates ? ",xyz" : "") << (encoder_slowness ? ",slowness" : "");
+  if (source_distance) os << " pinn_inputs=xyz,source_distance";
   return os.str();
 }
 
@@ -179,7 +181,7 @@ void MetaPinnImpl::reset() {
                 "model: need 0 < v_min < v_max, got " << options.v_min << ", " << options.v_max);
   METAEIK_CHECK(speed_scale > 0, "model: speed scale must be positive");
   const int64_t C = options.embedding();
-  const int64_t in = options.encoder_coordinates ? 5 : 2;
+  const int64_t in = 2 + (options.encoder_coordinates ? 3 : 0) + (options.encoder_slowness ? 1 : 0);
   velocity_encoder =
       register_module("velocity_encoder", Encoder(options.encoder_channels, in, options.kernel_size));
   source_encoder = register_module("source_encoder", Encoder(options.encoder_channels, in, options.kernel_size));
@@ -206,25 +208,41 @@ void MetaPinnImpl::reset() {
 }
 
 namespace {
-torch::Tensor with_coordinates(const torch::Tensor& features, const torch::Tensor& nodes, bool enabled) {
-  if (!enabled) return features;
-  TORCH_CHECK(nodes.dim() == 2 && nodes.size(0) == features.size(1), "encoder: nodes must be [N, 3]");
-  // Positions only where the map has (kept) observations, zero elsewhere: unobserved nodes then all
-  // carry the same input, so the global max pool responds to where the observations are rather
-  // than to the extent of the mesh.
-  auto xyz = nodes.unsqueeze(0).expand({features.size(0), nodes.size(0), 3}) * features.narrow(2, 1, 1);
-  return torch::cat({features, xyz}, 2);
+/// Upwind apparent slowness of each map on the level-0 graph: [B, N] (see ModelOptions).
+torch::Tensor apparent_slowness(const torch::Tensor& features, const torch::Tensor& nodes, const SplineBasis& graph) {
+  constexpr double kMax = 5.0;  // about 30× the healthy value with the usual feature scaling
+  const auto& i = graph.target;
+  const auto& j = graph.source;
+  auto t = features.select(2, 0), mask = features.select(2, 1);
+  auto length = (nodes.index_select(0, i) - nodes.index_select(0, j)).norm(2, -1).clamp_min(1e-6);  // [E]
+  auto slope = (t.index_select(1, i) - t.index_select(1, j)) / length;                             // [B, E]
+  slope = (slope * mask.index_select(1, i) * mask.index_select(1, j)).clamp(0.0, kMax);
+  auto index = i.unsqueeze(0).expand_as(slope);
+  return torch::zeros_like(t).scatter_reduce(1, index, slope, "amax", /*include_self=*/true) * mask;
 }
 }  // namespace
 
+torch::Tensor MetaPinnImpl::encoder_inputs(const torch::Tensor& features, const std::vector<GraphLevel>& levels,
+                                           const torch::Tensor& nodes) const {
+  TORCH_CHECK(nodes.dim() == 2 && nodes.size(0) == features.size(1), "encoder: nodes must be [N, 3]");
+  std::vector<torch::Tensor> parts{features};
+  // Positions only where the map has (kept) observations, zero elsewhere: unobserved nodes then all
+  // carry the same input, so the global max pool responds to where the observations are rather
+  // than to the extent of the mesh.
+  if (options.encoder_coordinates)
+    parts.push_back(nodes.unsqueeze(0).expand({features.size(0), nodes.size(0), 3}) * features.narrow(2, 1, 1));
+  if (options.encoder_slowness) parts.push_back(apparent_slowness(features, nodes, levels.at(0).basis).unsqueeze(2));
+  return torch::cat(parts, 2);
+}
+
 torch::Tensor MetaPinnImpl::context_embedding(const torch::Tensor& context, const std::vector<GraphLevel>& levels,
                                               const torch::Tensor& nodes) {
-  return velocity_encoder->forward(with_coordinates(context, nodes, options.encoder_coordinates), levels).mean(0);
+  return velocity_encoder->forward(encoder_inputs(context, levels, nodes), levels).mean(0);
 }
 
 torch::Tensor MetaPinnImpl::source_embedding(const torch::Tensor& features, const std::vector<GraphLevel>& levels,
                                              const torch::Tensor& nodes) {
-  return source_encoder->forward(with_coordinates(features, nodes, options.encoder_coordinates), levels);
+  return source_encoder->forward(encoder_inputs(features, levels, nodes), levels);
 }
 
 torch::Tensor MetaPinnImpl::pinn_weights(const torch::Tensor& c, const torch::Tensor& s) {
@@ -235,8 +253,30 @@ torch::Tensor MetaPinnImpl::velocity_weights(const torch::Tensor& c) {
   return velocity_hyper->forward(c.unsqueeze(0)).squeeze(0);
 }
 
-torch::Tensor MetaPinnImpl::time(const torch::Tensor& x, const torch::Tensor& weights) const {
-  return functional::mlp(x, weights, options.pinn_sizes(), functional::Activation::kTanh).squeeze(-1);
+torch::Tensor MetaPinnImpl::source_points(const torch::Tensor& features, const torch::Tensor& nodes) const {
+  torch::NoGradGuard guard;
+  TORCH_CHECK(features.dim() == 3 && features.size(2) >= 2 && nodes.dim() == 2 && nodes.size(0) == features.size(1),
+              "source_points: features must be [Q, N, 2] and nodes [N, 3]");
+  constexpr double kSigma = 0.01;  // feature units: 1 % of the largest training time
+  auto t = features.select(2, 0), mask = features.select(2, 1) > 0.5;
+  auto t_masked = torch::where(mask, t, torch::full_like(t, INFINITY));
+  auto t_min = std::get<0>(t_masked.min(1, /*keepdim=*/true));
+  auto w = torch::softmax(-(t_masked - t_min) / kSigma, 1);                      // [Q, N], 0 where unobserved
+  w = torch::nan_to_num(w, 1.0 / double(nodes.size(0)));                          // no observation: centroid
+  return torch::matmul(w, nodes);                                                 // [Q, 3]
+}
+
+torch::Tensor MetaPinnImpl::time(const torch::Tensor& x, const torch::Tensor& weights,
+                                 const torch::Tensor& sources) const {
+  torch::Tensor input = x;
+  if (options.source_distance) {
+    TORCH_CHECK(sources.defined() && sources.dim() == 2 && sources.size(0) == x.size(0),
+                "time: need one source point per query");
+    constexpr double kEps2 = 1e-4;  // ε = 0.01 in x' keeps ∇d finite at the source
+    auto d = torch::sqrt((x - sources.unsqueeze(1)).pow(2).sum(-1, /*keepdim=*/true) + kEps2);
+    input = torch::cat({x, d}, -1);
+  }
+  return functional::mlp(input, weights, options.pinn_sizes(), functional::Activation::kTanh).squeeze(-1);
 }
 
 torch::Tensor MetaPinnImpl::speed(const torch::Tensor& x, const torch::Tensor& weights) const {
@@ -260,7 +300,9 @@ EpisodeOutput MetaPinnImpl::run(const EpisodeInput& in, bool residual, bool crea
     points = torch::cat({in.nodes, in.extra_points}, 0);
   auto x = points.unsqueeze(0).expand({Q, points.size(0), 3}).clone();
   if (residual) x.requires_grad_(true);
-  auto T = time(x, wt);  // [Q, M]
+  torch::Tensor sources;
+  if (options.source_distance) sources = source_points(in.query_features, in.nodes);
+  auto T = time(x, wt, sources);  // [Q, M]
   out.times = T.narrow(1, 0, N);
   auto v_points = speed(points, wv);
   out.speed = v_points.narrow(0, 0, N);

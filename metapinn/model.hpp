@@ -55,12 +55,23 @@ struct ModelOptions {
   double velocity_steepness = 1.0;   ///< F = v_min + (v_max − v_min)·sigmoid(steepness·z)
   double hyper_init_scale = 0.1;     ///< scale of the hypernetworks' last layer at initialisation
   /// Append the scaled node coordinates x' (times the mask) to the encoders' per-node inputs
-  /// ([AT, mask, mask·x', mask·y', mask·z']).
+  /// ([AT, mask, mask·x', mask·y', mask·z'], then the slowness below).
   /// Spline convolutions followed by a global max pool are (nearly) translation invariant, so
   /// without positions the source encoder cannot tell where the early activation is.
   bool encoder_coordinates = true;
+  /// Append each map's apparent local slowness to the encoders' per-node inputs: on observed nodes
+  /// max over observed graph neighbours j of (f_i − f_j)/|x_i' − x_j'| (≥ 0, f = the AT feature),
+  /// an upwind estimate of |∇T| that is high in slow (scarred) tissue whatever the source; 0 on
+  /// unobserved nodes. Gives the velocity encoder a source-independent view of the tissue.
+  bool encoder_slowness = true;
+  /// Give T(x) the distance to the query's estimated source as a fourth input,
+  /// T = PINN(x', y', z', d) with d = sqrt(|x' − x̂₀'|² + ε²). x̂₀ is the soft-argmin of the query's
+  /// early observations (see MetaPinnImpl::source_points). The Eikonal solution of a point source
+  /// is nearly proportional to d, so the generated PINN only has to learn the corrections
+  /// (a factored-Eikonal input, as in factored PINN Eikonal solvers).
+  bool source_distance = true;
 
-  std::vector<int64_t> pinn_sizes() const;      ///< [3, w, ..., w, 1]
+  std::vector<int64_t> pinn_sizes() const;      ///< [3 or 4, w, ..., w, 1]
   std::vector<int64_t> velocity_sizes() const;  ///< [3, w, ..., w, 1]
   int64_t embedding() const { return encoder_channels.back(); }
   /// One-line description of the architecture (checkpoints of another architecture are refused).
@@ -126,13 +137,21 @@ class MetaPinnImpl : public torch::nn::Cloneable<MetaPinnImpl> {
   /// c: mean of the velocity encoder over the context maps [k, N, 2] → [C]; nodes [N, 3] x'
   torch::Tensor context_embedding(const torch::Tensor& context, const std::vector<GraphLevel>& levels,
                                   const torch::Tensor& nodes);
+  /// Per-node encoder inputs [B, N, in] from map features [B, N, 2] (see ModelOptions).
+  torch::Tensor encoder_inputs(const torch::Tensor& features, const std::vector<GraphLevel>& levels,
+                               const torch::Tensor& nodes) const;
   /// s: source encoder [Q, N, 2] → [Q, C]
   torch::Tensor source_embedding(const torch::Tensor& features, const std::vector<GraphLevel>& levels,
                                  const torch::Tensor& nodes);
   torch::Tensor pinn_weights(const torch::Tensor& c, const torch::Tensor& s);  ///< [Q, P_T]
   torch::Tensor velocity_weights(const torch::Tensor& c);                      ///< [P_F]
-  /// T'(x') of each query: x [Q, M, 3], weights [Q, P_T] → [Q, M]
-  torch::Tensor time(const torch::Tensor& x, const torch::Tensor& weights) const;
+  /// Estimated source x̂₀' of each query from its early-activation features [Q, N, 2]: the mean of the
+  /// observed nodes' x' weighted by softmax(−(t − t_min)/σ), σ = 1 % of the feature time scale.
+  /// → [Q, 3] (not differentiated).
+  torch::Tensor source_points(const torch::Tensor& query_features, const torch::Tensor& nodes) const;
+  /// T'(x') of each query: x [Q, M, 3], weights [Q, P_T], sources [Q, 3] (used when
+  /// options.source_distance; may be undefined otherwise) → [Q, M]
+  torch::Tensor time(const torch::Tensor& x, const torch::Tensor& weights, const torch::Tensor& sources) const;
   /// v'(x'): x [M, 3], weights [P_F] → [M], within [v_min, v_max]/speed_scale
   torch::Tensor speed(const torch::Tensor& x, const torch::Tensor& weights) const;
 

@@ -30,16 +30,17 @@ Personalization personalize(LoadedModel& m, const PreparedGeometry& g, const std
   for (const auto& c : contexts) ctx.push_back(map_features(c, observed, g.scaling, d.feature_time, 1.0));
   auto context = torch::stack(ctx).to(m.device);
   auto qf = map_features(query, observed, g.scaling, d.feature_time, d.early_fraction).unsqueeze(0).to(m.device);
-  torch::Tensor wt, v;
+  torch::Tensor wt, v, sources;
   {
     torch::NoGradGuard guard;
+    if (m.model->options.source_distance) sources = m.model->source_points(qf, g.nodes);
     auto c = m.model->context_embedding(context, g.levels, g.nodes);
     auto s = m.model->source_embedding(qf, g.levels, g.nodes);
     wt = m.model->pinn_weights(c, s);
     v = m.model->speed(g.nodes, m.model->velocity_weights(c));
   }
   auto x = g.nodes.unsqueeze(0).clone().requires_grad_(true);
-  auto T = m.model->time(x, wt);
+  auto T = m.model->time(x, wt, sources);
   auto r = functional::eikonal_residual(T, x, v.unsqueeze(0), false);
   Personalization p;
   p.times = to_eigen(T) * g.scaling.time;

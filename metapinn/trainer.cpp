@@ -48,6 +48,8 @@ TrainConfig read_train_config(const core::Json& json, const std::string& source)
     m.get("velocity_steepness", o.velocity_steepness, 1e-6, 1e6);
     m.get("hyper_init_scale", o.hyper_init_scale, 0.0, 10.0);
     m.get("encoder_coordinates", o.encoder_coordinates);
+    m.get("encoder_slowness", o.encoder_slowness);
+    m.get("source_distance", o.source_distance);
     m.finish();
   }
   {
@@ -99,7 +101,9 @@ core::Json to_json(const TrainConfig& c) {
                 {"pinn_hidden_layers", m.pinn_hidden_layers}, {"velocity_width", m.velocity_width},
                 {"velocity_layers", m.velocity_layers},   {"v_min", m.v_min},
                 {"v_max", m.v_max},                       {"velocity_steepness", m.velocity_steepness},
-                {"hyper_init_scale", m.hyper_init_scale}, {"encoder_coordinates", m.encoder_coordinates}};
+                {"hyper_init_scale", m.hyper_init_scale}, {"encoder_coordinates", m.encoder_coordinates},
+                {"encoder_slowness", m.encoder_slowness},
+                {"source_distance", m.source_distance}};
   const auto& d = c.data;
   j["data"] = {{"graph", d.graph},           {"knn", d.knn},
                {"levels", d.levels},         {"speed_scale", d.speed_scale},

@@ -149,15 +149,42 @@ TEST(Encoder, PoolsThroughTheHierarchyToAnEmbedding) {
   EXPECT_TRUE(torch::allclose(pooled, torch::full({1, levels[0].num_coarse, 2}, 3.0)));
 }
 
+TEST(EncoderInputs, CoordinatesAndUpwindSlownessOnObservedNodes) {
+  // f = 0.5·x on the observed half z < 0.5 of a unit cube: the upwind slowness is 0.5 wherever an
+  // observed node lies behind along −x (every observed node with x > 0), 0 elsewhere.
+  auto mesh = geometry::cube_mesh(4, 1.0);
+  auto g = geometry::mesh_edge_graph(mesh);
+  auto levels = graph_levels(geometry::coarsen(g, {6, 2, 0}), 5, torch::kFloat32);
+  const int n = g.num_nodes();
+  auto nodes = torch::empty({n, 3});
+  auto f = torch::zeros({1, n, 2});
+  for (int i = 0; i < n; ++i) {
+    for (int d = 0; d < 3; ++d) nodes[i][d] = mesh.points(i, d);
+    const bool observed = mesh.points(i, 2) < 0.5;
+    f[0][i][0] = observed ? 0.5 * mesh.points(i, 0) : -1.0;
+    f[0][i][1] = observed ? 1.0 : 0.0;
+  }
+  MetaPinn model(ModelOptions{}, 0.6);
+  auto in = model->encoder_inputs(f, levels, nodes);
+  ASSERT_EQ(in.sizes(), torch::IntArrayRef({1, n, 6}));
+  for (int i = 0; i < n; ++i) {
+    const bool observed = mesh.points(i, 2) < 0.5;
+    const double expected = observed && mesh.points(i, 0) > 0 ? 0.5 : 0.0;
+    EXPECT_NEAR(in[0][i][5].item<double>(), expected, 1e-6) << "node " << i;
+    EXPECT_NEAR(in[0][i][2].item<double>(), observed ? mesh.points(i, 0) : 0.0, 1e-6);
+  }
+}
+
 TEST(HyperNet, OutputSizeIsTheTargetParameterCount) {
   ModelOptions o;
-  EXPECT_EQ(functional::mlp_parameter_count(o.pinn_sizes()), 3 * 20 + 20 + 5 * (20 * 20 + 20) + 20 + 1);
+  // Inputs x', y', z' and the distance to the estimated source.
+  EXPECT_EQ(functional::mlp_parameter_count(o.pinn_sizes()), 4 * 20 + 20 + 5 * (20 * 20 + 20) + 20 + 1);
   EXPECT_EQ(o.pinn_sizes().size(), 8u);       // input, 6 hidden, output
   EXPECT_EQ(o.velocity_sizes().size(), 9u);   // 8 linear layers
   MetaPinn model(o, 0.6);
   auto c = torch::randn({128});
   auto s = torch::randn({4, 128});
-  EXPECT_EQ(model->pinn_weights(c, s).sizes(), torch::IntArrayRef({4, 2201}));
+  EXPECT_EQ(model->pinn_weights(c, s).sizes(), torch::IntArrayRef({4, 2221}));
   EXPECT_EQ(model->velocity_weights(c).size(0), functional::mlp_parameter_count(o.velocity_sizes()));
   // Generated networks count as many parameters as the equivalent torch::nn modules.
   torch::nn::Sequential ref;
@@ -197,24 +224,38 @@ TEST(FunctionalMlp, EqualsTorchModuleWithTheSameWeights) {
 }
 
 TEST(PdeResidual, AutogradGradientMatchesFiniteDifferences) {
+  // Through the generated PINN and its source-distance input d(x) = sqrt(|x − x̂₀|² + ε²).
   torch::manual_seed(5);
-  ModelOptions o;
-  const auto sizes = o.pinn_sizes();
+  MetaPinn model(ModelOptions{}, 0.6);
+  model->to(torch::kFloat64);
+  const auto sizes = model->options.pinn_sizes();
   auto flat = torch::randn({2, functional::mlp_parameter_count(sizes)}, f64()) * 0.5;
+  auto sources = torch::rand({2, 3}, f64());
   auto x = torch::rand({2, 30, 3}, f64()).requires_grad_(true);
-  auto T = functional::mlp(x, flat, sizes, functional::Activation::kTanh).squeeze(-1);
+  auto T = model->time(x, flat, sources);
   auto g = functional::spatial_gradient(T, x, false);
   const double h = 1e-6;
   torch::NoGradGuard guard;
   for (int d = 0; d < 3; ++d) {
     auto e = torch::zeros({1, 1, 3}, f64());
     e[0][0][d] = h;
-    auto fd = (functional::mlp(x + e, flat, sizes, functional::Activation::kTanh) -
-               functional::mlp(x - e, flat, sizes, functional::Activation::kTanh))
-                  .squeeze(-1) /
-              (2 * h);
+    auto fd = (model->time(x + e, flat, sources) - model->time(x - e, flat, sources)) / (2 * h);
     EXPECT_TRUE(torch::allclose(g.select(2, d), fd, 1e-7, 1e-8)) << "component " << d;
   }
+}
+
+TEST(SourcePoints, SoftArgminOfTheEarliestObservations) {
+  // Four observed nodes on a line, the earliest at x = 2; one unobserved node earlier still.
+  auto nodes = torch::tensor({0.0, 1.0, 2.0, 3.0, 9.0}, torch::kFloat32).view({5, 1}).expand({5, 3}).contiguous();
+  auto f = torch::tensor({{0.5, 1.0}, {0.3, 1.0}, {0.1, 1.0}, {0.4, 1.0}, {-1.0, 0.0}}, torch::kFloat32);
+  MetaPinn model(ModelOptions{}, 0.6);
+  auto s = model->source_points(f.unsqueeze(0), nodes);
+  ASSERT_EQ(s.sizes(), torch::IntArrayRef({1, 3}));
+  // The next observation is 0.2 later = 20 σ: its weight is e^−20.
+  EXPECT_NEAR(s[0][0].item<double>(), 2.0, 1e-6);
+  // Two equally early nodes: their midpoint.
+  f[1][0] = 0.1;
+  EXPECT_NEAR(model->source_points(f.unsqueeze(0), nodes)[0][1].item<double>(), 1.5, 1e-6);
 }
 
 TEST(PdeResidual, ZeroForAnExactDistanceFieldAndDifferentiable) {
