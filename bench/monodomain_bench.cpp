@@ -1,5 +1,5 @@
-// Monodomain throughput: cell-steps per second of each ionic model (1 and 2 threads) and of the
-// diffusion operators on the Niederer Δx 0.2 mm grid. Table: bench/monodomain_table.sh.
+// Monodomain throughput: cell-steps per second of each ionic model (1 and 2 threads), of the
+// diffusion operators and of the SVI ionic-current correction on the Niederer Δx 0.2 mm grid. Table: bench/monodomain_table.sh.
 
 #include <omp.h>
 
@@ -9,6 +9,7 @@
 #include <benchmark/benchmark.h>
 
 #include "monodomain/cell_model.hpp"
+#include "monodomain/ionic_quadrature.hpp"
 #include "monodomain/tissue.hpp"
 
 namespace {
@@ -67,6 +68,29 @@ void BM_Diffusion_FD(benchmark::State& s) { diffusion(s, "fd"); }
 void BM_Diffusion_FEM(benchmark::State& s) { diffusion(s, "fem"); }
 BENCHMARK(BM_Diffusion_FD)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Diffusion_FEM)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+/// One SVI correction (fem-svi, ionic_quadrature.hpp) on the same grid, worst case: every element
+/// evaluated (8 TTP06 current evaluations per element). Half of the slab is in an action potential.
+void BM_SviCorrection(benchmark::State& state) {
+  omp_set_num_threads(static_cast<int>(state.range(0)));
+  const Grid g{101, 36, 16, 0.2, 0.2, 0.2};
+  auto model = make_cell_model("ttp06", "epi");
+  CellStates s = model->make_states(g.size());
+  std::vector<double> stim(g.size(), 0.0);
+  for (std::size_t c = 0; c < g.size(); ++c)
+    if (c % g.nx < static_cast<std::size_t>(g.nx / 2)) stim[c] = 52.0;
+  for (int k = 0; k < 100; ++k) model->step(s.data.data(), g.size(), stim.data(), 0.02);
+  for (std::size_t c = 0; c < g.size(); ++c) s.at(0, c) += 1e-3 * static_cast<double>(c % 7);  // no uniform element
+  IonicQuadrature quad(g);
+  std::vector<double> r(g.size());
+  for (auto _ : state) {
+    quad.correction(s, *model, r.data());
+    benchmark::DoNotOptimize(r.data());
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(g.size()));
+  state.counters["elements"] = static_cast<double>(quad.evaluated_elements());
+}
+BENCHMARK(BM_SviCorrection)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

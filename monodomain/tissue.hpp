@@ -11,8 +11,12 @@
 // Scheme "fem-svi": the same diffusion, with the ionic current integrated by state-variable
 // interpolation (SVI) instead of taken at the nodes ("fem", ICI): b_i = ∫ φ_i I_ion(Σ_j φ_j y_j) dx
 // with 2×2×2 Gauss points per element, M dV/dt = −K V − b + M I_stim; gates and concentrations
-// are still integrated at the nodes (Rush–Larsen) and the stimulus stays nodal. See
-// ionic_quadrature.hpp; it costs about 8 extra ionic-current evaluations per node and step.
+// are still integrated at the nodes (Rush–Larsen) and the stimulus stays nodal. svi_weight θ
+// blends the two: I = (1 − θ) I_ICI + θ I_SVI. ICI overestimates and SVI underestimates the
+// conduction velocity by about the same O(h²) amount, so θ = 0.5 (the Niederer config) cancels
+// the leading error; on very coarse grids (h ≳ 2√(Dτ)) ICI blocks conduction and SVI does not.
+// See ionic_quadrature.hpp; it costs up to 8 extra ionic-current evaluations per node and step
+// (svi_tolerance skips elements whose V spans less than the tolerance, i.e. away from fronts).
 // Diffusion is explicit, split from the cell step (Godunov: diffusion dt then cells dt;
 // Strang: dt/2, dt, dt/2).
 
@@ -80,7 +84,7 @@ std::array<double, 9> diffusion_tensor(const TissueOptions& o);
 bool is_fem_scheme(const std::string& scheme);
 
 /// Largest stable explicit diffusion sub-step (ms) of the grid, tensor and scheme (bound on the
-/// spectral radius: 4 Σ D_aa/h_a² (+ mixed terms) for "fd", 12 Σ D_aa/h_a² for "fem").
+/// spectral radius: 4 Σ D_aa/h_a² (+ mixed terms) for "fd", 12 Σ D_aa/h_a² for "fem"/"fem-svi").
 double max_stable_dt(const Grid& g, const std::array<double, 9>& D, const std::string& scheme = "fd");
 
 /// out = ∇·(D∇V) on the grid (no-flux boundaries), scheme "fd" or "fem" (fem needs an

@@ -1,6 +1,8 @@
 // SVI ionic current (ionic_quadrature.hpp) against a naive dense finite-element assembly, its
 // exactness on uniform states and on currents that are affine in the states, and the mass solve.
 
+#include <omp.h>
+
 #include <cmath>
 #include <random>
 #include <tuple>
@@ -169,6 +171,21 @@ TEST(IonicQuadrature, IonicCurrentIsWhatStepAppliesToV) {
     model->step(z.data(), 1, nullptr, 0.01);
     EXPECT_NEAR(z[0], y[0] - 0.01 * i, 1e-12 * std::max(1.0, std::abs(y[0]))) << name;
   }
+}
+
+TEST(IonicQuadrature, ResultIsIndependentOfTheThreadCount) {
+  const Grid g{40, 24, 12, 0.2, 0.2, 0.2};  // large enough for the parallel loops
+  auto model = make_cell_model("ttp06", "epi");
+  const CellStates y = random_ttp06_states(*model, g.size(), 11);
+  std::vector<double> r1(g.size()), r2(g.size());
+  IonicQuadrature quad(g);
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(1);
+  quad.correction(y, *model, r1.data());
+  omp_set_num_threads(2);
+  quad.correction(y, *model, r2.data());
+  omp_set_num_threads(threads);
+  for (std::size_t c = 0; c < g.size(); ++c) ASSERT_EQ(r1[c], r2[c]) << c;
 }
 
 TEST(IonicQuadrature, MassSolveInvertsTheConsistentMassMatrix) {
