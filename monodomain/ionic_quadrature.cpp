@@ -11,6 +11,35 @@ namespace {
 constexpr long kParallel = 8192;
 /// Elements per block of quadrature-point evaluations (bounds the buffers to a few MB).
 constexpr long kBlockElements = 4096;
+/// 1D Gauss points on [0, 1].
+const double kXi0 = 0.5 - 0.5 / std::sqrt(3.0), kXi1 = 0.5 + 0.5 / std::sqrt(3.0);
+
+/// Node values t[l] (bit b of l = node 0/1 along the element's axis b) → values at the Gauss points
+/// (same bit pattern), one axis at a time: a + ξ (c − a), exact when a == c.
+inline void interpolate_to_gauss(double* t, int axes) {
+  for (int b = 0; b < axes; ++b) {
+    const int bit = 1 << b;
+    for (int idx = 0; idx < (1 << axes); ++idx) {
+      if (idx & bit) continue;
+      const double a = t[idx], d = t[idx | bit] - a;
+      t[idx] = a + kXi0 * d;
+      t[idx | bit] = a + kXi1 * d;
+    }
+  }
+}
+
+/// The transpose: Gauss-point values d[q] → Σ_q φ_l(x_q) d[q] for every node l.
+inline void gauss_to_nodes(double* d, int axes) {
+  for (int b = 0; b < axes; ++b) {
+    const int bit = 1 << b;
+    for (int idx = 0; idx < (1 << axes); ++idx) {
+      if (idx & bit) continue;
+      const double d0 = d[idx], d1 = d[idx | bit];
+      d[idx] = (1.0 - kXi0) * d0 + (1.0 - kXi1) * d1;
+      d[idx | bit] = kXi0 * d0 + kXi1 * d1;
+    }
+  }
+}
 }  // namespace
 
 void solve_mass_axis(const Grid& g, int axis, double* v) {
@@ -65,17 +94,10 @@ IonicQuadrature::IonicQuadrature(const Grid& g, SviStates states, double v_toler
   np_ = 1 << axes.size();
   // Local node l and Gauss point q share the bit pattern over the element's axes (bit b of axis
   // axes[b]); the Gauss point with bit 0 lies nearest to the node with bit 0.
-  const double xi[2] = {0.5 - 0.5 / std::sqrt(3.0), 0.5 + 0.5 / std::sqrt(3.0)};
+  axes_ = static_cast<int>(axes.size());
   offset_.assign(np_, 0);
-  phi_.assign(static_cast<std::size_t>(np_) * np_, 1.0);
   for (int l = 0; l < np_; ++l)
     for (std::size_t b = 0; b < axes.size(); ++b) offset_[l] += ((l >> b) & 1) * stride[axes[b]];
-  for (int q = 0; q < np_; ++q)
-    for (int l = 0; l < np_; ++l)
-      for (std::size_t b = 0; b < axes.size(); ++b) {
-        const double x = xi[(q >> b) & 1];
-        phi_[q * np_ + l] *= ((l >> b) & 1) ? x : 1.0 - x;
-      }
 }
 
 void IonicQuadrature::correction(const CellStates& y, const CellModel& model, double* r) {
@@ -148,44 +170,25 @@ void IonicQuadrature::correction(const CellStates& y, const CellModel& model, do
     const std::size_t nq = static_cast<std::size_t>(count) * np;
     yq_.resize(nq * S);
     iq_.resize(nq);
-#pragma omp parallel for schedule(static) if (count * np > 1024)
+#pragma omp parallel for schedule(static) if (static_cast<long>(nq) > kParallel)
     for (long k = 0; k < count; ++k) {
       const std::size_t b = base_node(active_[first + k]);
       for (int s = 0; s < S; ++s) {
         const double* ys = Y + static_cast<std::size_t>(s) * n + b;
         double* out = yq_.data() + static_cast<std::size_t>(s) * nq + static_cast<std::size_t>(k) * np;
-        const double y0 = ys[0];
-        if (s > 0 && states_ == SviStates::kVoltage) {
-          for (int q = 0; q < np; ++q) out[q] = ys[offset_[q]];
-          continue;
-        }
-        for (int q = 0; q < np; ++q) {
-          const double* ph = phi_.data() + q * np;
-          double acc = 0;
-          for (int l = 1; l < np; ++l) acc += ph[l] * (ys[offset_[l]] - y0);
-          out[q] = y0 + acc;
-        }
+        for (int l = 0; l < np; ++l) out[l] = ys[offset_[l]];
+        if (s == 0 || states_ == SviStates::kAll) interpolate_to_gauss(out, axes_);
       }
     }
     model.ionic_current(yq_.data(), nq, iq_.data());
-#pragma omp parallel for schedule(static) if (count * np > 1024)
+#pragma omp parallel for schedule(static) if (static_cast<long>(nq) > kParallel)
     for (long k = 0; k < count; ++k) {
       const std::size_t b = base_node(active_[first + k]);
-      double in[8];
-      for (int l = 0; l < np; ++l) in[l] = i_nodal_[node_slot_[b + offset_[l]]];
-      double delta[8];
-      for (int q = 0; q < np; ++q) {
-        const double* ph = phi_.data() + q * np;
-        double acc = 0;
-        for (int l = 1; l < np; ++l) acc += ph[l] * (in[l] - in[0]);
-        delta[q] = iq_[static_cast<std::size_t>(k) * np + q] - (in[0] + acc);
-      }
       double* load = elem_load_.data() + (first + k) * np;
-      for (int l = 0; l < np; ++l) {
-        double acc = 0;
-        for (int q = 0; q < np; ++q) acc += phi_[q * np + l] * delta[q];
-        load[l] = w * acc;
-      }
+      for (int l = 0; l < np; ++l) load[l] = i_nodal_[node_slot_[b + offset_[l]]];
+      interpolate_to_gauss(load, axes_);  // the interpolated nodal current at the Gauss points
+      for (int q = 0; q < np; ++q) load[q] = w * (iq_[static_cast<std::size_t>(k) * np + q] - load[q]);
+      gauss_to_nodes(load, axes_);
     }
   }
 

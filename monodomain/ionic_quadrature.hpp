@@ -9,9 +9,9 @@
 // computed here as the nodal current plus the correction
 //     r = M⁻¹ (b − M I_nodal),   (b − M I_nodal)_i = Σ_e Σ_q w_q φ_i(x_q) [I_ion(y_h(x_q)) − Σ_j φ_j(x_q) I_j],
 // with 2 Gauss points per grid axis (2×2×2 per hexahedron) and M⁻¹ = M_x⁻¹ ⊗ M_y⁻¹ ⊗ M_z⁻¹
-// applied with one tridiagonal solve per grid line. Interpolation is written as
-// y_0 + Σ_l φ_l (y_l − y_0), so an element whose nodes hold bitwise equal states contributes
-// exactly zero; such elements are skipped (a uniform state stays exactly uniform). Optionally,
+// applied with one tridiagonal solve per grid line. Interpolation is done axis by axis as
+// a + ξ (b − a), so an element whose nodes hold bitwise equal states contributes exactly zero;
+// such elements are skipped (a uniform state stays exactly uniform). Optionally,
 // elements whose nodal V spans less than a tolerance are skipped too: SVI then only acts near
 // wave fronts, which is where it differs from the nodal current.
 
@@ -53,7 +53,7 @@ class IonicQuadrature {
   int np_ = 1;                        // nodes (= quadrature points) per element
   long ne_[3] = {1, 1, 1};            // elements per axis
   std::vector<long> offset_;          // np: node offset of local node l from the element's base node
-  std::vector<double> phi_;           // np × np: φ_l(x_q) at [q * np + l]
+  int axes_ = 0;                      // element axes (grid axes with more than one node)
   std::vector<char> differs_;         // per element: evaluated this call
   std::vector<long> active_;          // evaluated elements
   std::vector<long> node_slot_;       // per node: row in nodes_ (nodes of evaluated elements) or −1
