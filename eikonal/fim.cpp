@@ -490,7 +490,7 @@ SolveResult run_fim(const detail::Topology& topo, const detail::TetMetric& metri
         }
       };
       if (parallel) {
-#pragma omp for schedule(dynamic, 64) nowait
+#pragma omp for schedule(dynamic, 32) nowait
         for (int i = 0; i < na; ++i) update_active(i);
       } else {
         for (int i = 0; i < na; ++i) update_active(i);
@@ -513,7 +513,7 @@ SolveResult run_fim(const detail::Topology& topo, const detail::TetMetric& metri
         }
       };
       if (parallel) {
-#pragma omp for schedule(dynamic, 16) nowait
+#pragma omp for schedule(dynamic, 8) nowait
         for (int i = 0; i < pending; ++i) gather_and_solve(i);
       } else {
         for (int i = 0; i < pending; ++i) gather_and_solve(i);
