@@ -231,6 +231,7 @@ TissueResult simulate_tissue(const TissueOptions& o, CellModel& model, const std
                 "tissue: unknown diffusion scheme \"" << o.scheme << "\" (expected fd, fem or fem-svi)");
   METAEIK_CHECK(o.svi_states == "all" || o.svi_states == "v",
                 "tissue: unknown svi_states \"" << o.svi_states << "\" (expected all or v)");
+  METAEIK_CHECK(o.svi_weight >= 0 && o.svi_weight <= 1, "tissue: svi_weight must be in [0, 1], got " << o.svi_weight);
   const Grid& g = o.grid;
   METAEIK_CHECK(g.nx >= 1 && g.ny >= 1 && g.nz >= 1 && g.dx > 0 && g.dy > 0 && g.dz > 0, "tissue: invalid grid");
   const std::size_t n = g.size();
