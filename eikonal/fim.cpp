@@ -2,10 +2,19 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <functional>
 #include <cmath>
 #include <exception>
+#include <climits>
 #include <limits>
+#include <thread>
+
+#ifdef __linux__
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 #include <Eigen/Geometry>
 #include <Eigen/Cholesky>
@@ -346,6 +355,54 @@ void seed_source_balls(const detail::Topology& topo, const detail::TetMetric& me
   }
 }
 
+/// Barrier of the parallel sweeps: spins briefly (two dedicated cores meet within microseconds), then
+/// sleeps on a futex (on a loaded machine a spinning thread would take the core its partner needs).
+/// Independent of OMP_WAIT_POLICY, whose default spins for long (2 threads on the loaded 2-core
+/// machine: 10-30× slower than 1) and whose passive mode sleeps at once. The release/acquire pair on
+/// `generation_` publishes every write made before the barrier.
+class SweepBarrier {
+ public:
+  /// Spins only while there is a core per thread (else the awaited thread may need this one).
+  explicit SweepBarrier(int threads) : threads_(threads), spins_(threads <= omp_get_num_procs() ? kSpins : 0) {}
+  void wait() {
+    const int generation = generation_.load(std::memory_order_acquire);
+    if (arrived_.fetch_add(1, std::memory_order_acq_rel) == threads_ - 1) {
+      arrived_.store(0, std::memory_order_relaxed);
+      generation_.fetch_add(1);  // seq_cst with the sleepers_ pair below: a sleeper is seen or sees the change
+      if (sleepers_.load() > 0) wake();
+      return;
+    }
+    for (int spin = 0; spin < spins_; ++spin) {
+      if (generation_.load(std::memory_order_acquire) != generation) return;
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+    }
+    sleepers_.fetch_add(1);
+    while (generation_.load() == generation) sleep(generation);
+    sleepers_.fetch_sub(1);
+  }
+
+ private:
+  static constexpr int kSpins = 800;  ///< about 20 µs (a pause is ≈ 26 ns on the 2-core test machine)
+#ifdef __linux__
+  // Sleeps only while the generation is still `generation` (no lost wake-up).
+  void sleep(int generation) {
+    syscall(SYS_futex, reinterpret_cast<int*>(&generation_), FUTEX_WAIT_PRIVATE, generation, nullptr, nullptr, 0);
+  }
+  void wake() {
+    syscall(SYS_futex, reinterpret_cast<int*>(&generation_), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
+  }
+#else
+  void sleep(int) { std::this_thread::yield(); }
+  void wake() {}
+#endif
+  const int threads_, spins_;
+  alignas(64) std::atomic<int> arrived_{0};
+  alignas(64) std::atomic<int> generation_{0};
+  std::atomic<int> sleepers_{0};
+};
+
 /// One thread's share of a sweep. Padded so that threads do not share cache lines.
 struct alignas(64) PerThread {
   std::vector<int> keep[2];  ///< this thread's part of the active list (current and next sweep)
@@ -446,6 +503,7 @@ SolveResult run_fim(const detail::Topology& topo, const detail::TetMetric& metri
   const double band = options.band >= 0 ? options.band : kAutoBand * metric.mean_edge_time;
   int final_iterations = 0;
   bool final_converged = false;
+  SweepBarrier barrier(nt);
 
   // The sweep loop, run by each of `nt` threads (tid 0 alone when serial). `cur` selects the keep
   // buffers of the current list. Everything a thread decides on (loop exit, band, list offsets) it
@@ -519,9 +577,7 @@ SolveResult run_fim(const detail::Topology& topo, const detail::TetMetric& metri
         for (int i = 0; i < pending; ++i) gather_and_solve(i);
       }
       P.node_updates += P.candidates.size();
-      if (parallel) {
-#pragma omp barrier
-      }
+      if (parallel) barrier.wait();
       // ---- Q: each thread writes the nodes it owns.
       std::vector<int>& keep = P.keep[1 - cur];
       keep.clear();
@@ -561,9 +617,7 @@ SolveResult run_fim(const detail::Topology& topo, const detail::TetMetric& metri
         }
       }
       cur = 1 - cur;
-      if (parallel) {
-#pragma omp barrier
-      }
+      if (parallel) barrier.wait();
     }
   };
   if (parallel) {
