@@ -508,7 +508,7 @@ SolveResult run_fim(const detail::Topology& topo, const detail::TetMetric& metri
   // The sweep loop, run by each of `nt` threads (tid 0 alone when serial). `cur` selects the keep
   // buffers of the current list. Everything a thread decides on (loop exit, band, list offsets) it
   // computes from data that all threads see identically after the barrier.
-  auto sweeps = [&](int tid) {
+  auto sweeps = [&](int tid, bool parallel) {
     PerThread& P = per[tid];
     int cur = 0, iterations = 0;
     std::vector<int> offsets(nt + 1), conv_offsets(nt + 1);
@@ -622,9 +622,16 @@ SolveResult run_fim(const detail::Topology& topo, const detail::TetMetric& metri
   };
   if (parallel) {
 #pragma omp parallel num_threads(nt)
-    sweeps(omp_get_thread_num());
+    {
+      // OpenMP may give a smaller team (nested region, thread limit): then thread 0 sweeps alone (the
+      // other threads' lists stay empty), with the same result.
+      if (omp_get_num_threads() == nt)
+        sweeps(omp_get_thread_num(), true);
+      else if (omp_get_thread_num() == 0)
+        sweeps(0, false);
+    }
   } else {  // no OpenMP construct at all: safe inside solve_batch's threads
-    sweeps(0);
+    sweeps(0, false);
   }
   result.times = detail::external_times(topo, result.times);
   result.stats.iterations = final_iterations;

@@ -11,6 +11,7 @@
 
 #include <Eigen/LU>
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include "core/error.hpp"
 #include "geometry/structured.hpp"
@@ -438,6 +439,26 @@ TEST(Fim, ResultIndependentOfThreadCount) {
     EXPECT_EQ(r.stats.iterations, reference_stats.iterations);
     EXPECT_EQ(r.stats.local_updates, reference_stats.local_updates);
   }
+}
+
+// A parallel solve called inside another parallel region gets a team of one thread (nested
+// parallelism is off by default): it must still finish, with the same result.
+TEST(Fim, ParallelSolveInsideAParallelRegion) {
+  const auto mesh = cube_mesh(24, 10.0);
+  const SpeedField speed = random_node_speed(mesh, 11);
+  FimOptions o;
+  o.threads = 2;
+  const FimSolver solver(mesh, o);
+  const auto reference = solver.solve(speed, {{5, 0.0}});
+  std::vector<Eigen::VectorXd> inner(2);
+#pragma omp parallel num_threads(2)
+  inner[omp_get_thread_num()] = solver.solve(speed, {{5, 0.0}}).times;
+  for (const auto& t : inner) {
+    if (t.size() > 0) {
+      EXPECT_EQ((t - reference.times).cwiseAbs().maxCoeff(), 0.0);
+    }
+  }
+  EXPECT_GT(inner[0].size(), 0);
 }
 
 TEST(Fim, BatchEqualsIndividualSolves) {
