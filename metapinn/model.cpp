@@ -94,8 +94,9 @@ std::string ModelOptions::signature() const {
   os << " velocity=";
   list(velocity_sizes());
   if (encoder_coordinates || encoder_slowness)
-    os << " encoder_inputs=at,mask" << (encoder_coordinates ? ",xyz" : "") << (encoder_slowness ? ",slowness" : "");
+    os << " encoder_inputs=at,mask" << (encoder_coordinates ? ",xyz" : "") << (encoder_slowness ? ",slowness,slowness*xyz" : "");
   if (source_distance) os << " pinn_inputs=xyz,source_distance";
+  if (standardize_embeddings) os << " standardized_embeddings";
   return os.str();
 }
 
@@ -181,7 +182,7 @@ void MetaPinnImpl::reset() {
                 "model: need 0 < v_min < v_max, got " << options.v_min << ", " << options.v_max);
   METAEIK_CHECK(speed_scale > 0, "model: speed scale must be positive");
   const int64_t C = options.embedding();
-  const int64_t in = 2 + (options.encoder_coordinates ? 3 : 0) + (options.encoder_slowness ? 1 : 0);
+  const int64_t in = 2 + (options.encoder_coordinates ? 3 : 0) + (options.encoder_slowness ? 4 : 0);
   velocity_encoder =
       register_module("velocity_encoder", Encoder(options.encoder_channels, in, options.kernel_size));
   source_encoder = register_module("source_encoder", Encoder(options.encoder_channels, in, options.kernel_size));
@@ -189,6 +190,10 @@ void MetaPinnImpl::reset() {
       "pinn_hyper", HyperNet(2 * C, options.hyper_hidden, options.pinn_sizes(), options.hyper_init_scale));
   velocity_hyper = register_module(
       "velocity_hyper", HyperNet(C, options.hyper_hidden, options.velocity_sizes(), options.hyper_init_scale));
+  c_mean = register_buffer("c_mean", torch::zeros({C}));
+  c_moment = register_buffer("c_moment", torch::ones({C}));
+  s_mean = register_buffer("s_mean", torch::zeros({C}));
+  s_moment = register_buffer("s_moment", torch::ones({C}));
   // The deep ReLU velocity-net starts from He-uniform weights and zero biases (the default
   // Linear init shrinks the signal ~2.5× per layer, so 8 layers start out constant in x).
   {
@@ -231,18 +236,43 @@ torch::Tensor MetaPinnImpl::encoder_inputs(const torch::Tensor& features, const 
   // than to the extent of the mesh.
   if (options.encoder_coordinates)
     parts.push_back(nodes.unsqueeze(0).expand({features.size(0), nodes.size(0), 3}) * features.narrow(2, 1, 1));
-  if (options.encoder_slowness) parts.push_back(apparent_slowness(features, nodes, levels.at(0).basis).unsqueeze(2));
+  if (options.encoder_slowness) {
+    // The slowness and, where it is high, the positions: the max pool over these channels then
+    // reports the extent of the slow tissue directly.
+    auto slowness = apparent_slowness(features, nodes, levels.at(0).basis).unsqueeze(2);
+    parts.push_back(slowness);
+    parts.push_back(nodes.unsqueeze(0) * slowness);
+  }
   return torch::cat(parts, 2);
 }
 
+namespace {
+/// (z − mean)/std per feature with running statistics; in training mode they are first updated
+/// with the rows of z [B, C].
+torch::Tensor standardize(const torch::Tensor& z, torch::Tensor& mean, torch::Tensor& moment, bool training) {
+  constexpr double kMomentum = 0.05, kMinVariance = 1e-4;
+  if (training) {
+    torch::NoGradGuard guard;
+    auto zd = z.detach();
+    mean.mul_(1 - kMomentum).add_(zd.mean(0), kMomentum);
+    moment.mul_(1 - kMomentum).add_(zd.pow(2).mean(0), kMomentum);
+  }
+  auto variance = (moment - mean.pow(2)).clamp_min(kMinVariance);
+  return (z - mean) / variance.sqrt();
+}
+}  // namespace
+
 torch::Tensor MetaPinnImpl::context_embedding(const torch::Tensor& context, const std::vector<GraphLevel>& levels,
                                               const torch::Tensor& nodes) {
-  return velocity_encoder->forward(encoder_inputs(context, levels, nodes), levels).mean(0);
+  auto c = velocity_encoder->forward(encoder_inputs(context, levels, nodes), levels).mean(0);
+  if (!options.standardize_embeddings) return c;
+  return standardize(c.unsqueeze(0), c_mean, c_moment, is_training()).squeeze(0);
 }
 
 torch::Tensor MetaPinnImpl::source_embedding(const torch::Tensor& features, const std::vector<GraphLevel>& levels,
                                              const torch::Tensor& nodes) {
-  return source_encoder->forward(encoder_inputs(features, levels, nodes), levels);
+  auto s = source_encoder->forward(encoder_inputs(features, levels, nodes), levels);
+  return options.standardize_embeddings ? standardize(s, s_mean, s_moment, is_training()) : s;
 }
 
 torch::Tensor MetaPinnImpl::pinn_weights(const torch::Tensor& c, const torch::Tensor& s) {

@@ -55,7 +55,7 @@ struct ModelOptions {
   double velocity_steepness = 1.0;   ///< F = v_min + (v_max − v_min)·sigmoid(steepness·z)
   double hyper_init_scale = 0.1;     ///< scale of the hypernetworks' last layer at initialisation
   /// Append the scaled node coordinates x' (times the mask) to the encoders' per-node inputs
-  /// ([AT, mask, mask·x', mask·y', mask·z'], then the slowness below).
+  /// ([AT, mask, mask·x', mask·y', mask·z'], then the slowness channels below).
   /// Spline convolutions followed by a global max pool are (nearly) translation invariant, so
   /// without positions the source encoder cannot tell where the early activation is.
   bool encoder_coordinates = true;
@@ -63,6 +63,7 @@ struct ModelOptions {
   /// max over observed graph neighbours j of (f_i − f_j)/|x_i' − x_j'| (≥ 0, f = the AT feature),
   /// an upwind estimate of |∇T| that is high in slow (scarred) tissue whatever the source; 0 on
   /// unobserved nodes. Gives the velocity encoder a source-independent view of the tissue.
+  /// Adds 4 channels: the slowness s and s·x', s·y', s·z'.
   bool encoder_slowness = true;
   /// Give T(x) the distance to the query's estimated source as a fourth input,
   /// T = PINN(x', y', z', d) with d = sqrt(|x' − x̂₀'|² + ε²). x̂₀ is the soft-argmin of the query's
@@ -70,6 +71,11 @@ struct ModelOptions {
   /// is nearly proportional to d, so the generated PINN only has to learn the corrections
   /// (a factored-Eikonal input, as in factored PINN Eikonal solvers).
   bool source_distance = true;
+  /// Standardise the embeddings c and s per feature with running statistics gathered in training
+  /// (momentum updates of the mean and second moment, used in both modes) before the
+  /// hypernetworks: the differences between subjects and between sources, small next to the
+  /// features' common offset, then reach the hypernetworks at unit scale.
+  bool standardize_embeddings = true;
 
   std::vector<int64_t> pinn_sizes() const;      ///< [3 or 4, w, ..., w, 1]
   std::vector<int64_t> velocity_sizes() const;  ///< [3, w, ..., w, 1]
@@ -161,6 +167,8 @@ class MetaPinnImpl : public torch::nn::Cloneable<MetaPinnImpl> {
 
   ModelOptions options;
   double speed_scale;  ///< v' = v / speed_scale (speed_scale = L/τ, mm/ms)
+  /// Running mean and second moment of c and s (buffers; see standardize_embeddings).
+  torch::Tensor c_mean, c_moment, s_mean, s_moment;
   Encoder velocity_encoder{nullptr}, source_encoder{nullptr};
   HyperNet pinn_hyper{nullptr}, velocity_hyper{nullptr};
 };

@@ -17,36 +17,53 @@ Eigen::VectorXd to_eigen(const torch::Tensor& t) {
 }
 }  // namespace
 
-Personalization personalize(LoadedModel& m, const PreparedGeometry& g, const std::vector<Eigen::VectorXd>& contexts,
-                            const Eigen::VectorXd& query, const Eigen::VectorXi& observed) {
+ContextPass context_pass(LoadedModel& m, const PreparedGeometry& g, const std::vector<Eigen::VectorXd>& contexts,
+                         const Eigen::VectorXi& observed) {
   METAEIK_CHECK(!contexts.empty(), "personalisation needs at least one context map");
-  const auto& d = m.config.data;
-  const int n = g.num_nodes;
   for (const auto& c : contexts)
-    METAEIK_CHECK(c.size() == n, "a context map has " << c.size() << " values, the mesh " << n << " nodes");
-  METAEIK_CHECK(query.size() == n, "the query map has " << query.size() << " values, the mesh " << n << " nodes");
+    METAEIK_CHECK(c.size() == g.num_nodes,
+                  "a context map has " << c.size() << " values, the mesh " << g.num_nodes << " nodes");
   core::Stopwatch watch;
+  const auto& d = m.config.data;
   std::vector<torch::Tensor> ctx;
   for (const auto& c : contexts) ctx.push_back(map_features(c, observed, g.scaling, d.feature_time, 1.0));
-  auto context = torch::stack(ctx).to(m.device);
+  torch::NoGradGuard guard;
+  ContextPass pass;
+  pass.c = m.model->context_embedding(torch::stack(ctx).to(m.device), g.levels, g.nodes);
+  pass.speed = m.model->speed(g.nodes, m.model->velocity_weights(pass.c));
+  pass.seconds = watch.seconds();
+  return pass;
+}
+
+Personalization personalize(LoadedModel& m, const PreparedGeometry& g, const ContextPass& context,
+                            const Eigen::VectorXd& query, const Eigen::VectorXi& observed) {
+  METAEIK_CHECK(query.size() == g.num_nodes,
+                "the query map has " << query.size() << " values, the mesh " << g.num_nodes << " nodes");
+  core::Stopwatch watch;
+  const auto& d = m.config.data;
   auto qf = map_features(query, observed, g.scaling, d.feature_time, d.early_fraction).unsqueeze(0).to(m.device);
-  torch::Tensor wt, v, sources;
+  torch::Tensor wt, sources;
   {
     torch::NoGradGuard guard;
     if (m.model->options.source_distance) sources = m.model->source_points(qf, g.nodes);
-    auto c = m.model->context_embedding(context, g.levels, g.nodes);
-    auto s = m.model->source_embedding(qf, g.levels, g.nodes);
-    wt = m.model->pinn_weights(c, s);
-    v = m.model->speed(g.nodes, m.model->velocity_weights(c));
+    wt = m.model->pinn_weights(context.c, m.model->source_embedding(qf, g.levels, g.nodes));
   }
   auto x = g.nodes.unsqueeze(0).clone().requires_grad_(true);
   auto T = m.model->time(x, wt, sources);
-  auto r = functional::eikonal_residual(T, x, v.unsqueeze(0), false);
+  auto r = functional::eikonal_residual(T, x, context.speed.unsqueeze(0), false);
   Personalization p;
   p.times = to_eigen(T) * g.scaling.time;
-  p.speed = to_eigen(v) * d.speed_scale;
+  p.speed = to_eigen(context.speed) * d.speed_scale;
   p.residual = to_eigen(r);
   p.forward_seconds = watch.seconds();
+  return p;
+}
+
+Personalization personalize(LoadedModel& m, const PreparedGeometry& g, const std::vector<Eigen::VectorXd>& contexts,
+                            const Eigen::VectorXd& query, const Eigen::VectorXi& observed) {
+  const auto context = context_pass(m, g, contexts, observed);
+  auto p = personalize(m, g, context, query, observed);
+  p.forward_seconds += context.seconds;
   return p;
 }
 

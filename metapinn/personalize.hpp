@@ -18,8 +18,26 @@ struct Personalization {
   double forward_seconds = 0.0;  ///< encoders + hypernetworks + networks on all nodes
 };
 
+/// What the k context maps of one subject give, whatever the query: the tissue embedding c and the
+/// velocity F(x) on every node.
+struct ContextPass {
+  torch::Tensor c;          ///< [C]
+  torch::Tensor speed;      ///< [N] v' on the nodes
+  double seconds = 0.0;     ///< wall time of the pass
+};
+
+/// The context pass (velocity encoder on the k maps, velocity hypernetwork and F(x)).
+ContextPass context_pass(LoadedModel& model, const PreparedGeometry& geometry,
+                         const std::vector<Eigen::VectorXd>& contexts, const Eigen::VectorXi& observed);
+
+/// The query pass: source encoder on the query's early observations, PINN hypernetwork, T(x) and
+/// the residual. forward_seconds counts this pass only.
+Personalization personalize(LoadedModel& model, const PreparedGeometry& geometry, const ContextPass& context,
+                            const Eigen::VectorXd& query, const Eigen::VectorXi& observed);
+
 /// Personalises to one query: k context maps (observations, ms) and the query's observations
-/// (of which only the earliest early_fraction are used) on the same prepared geometry.
+/// (of which only the earliest early_fraction are used) on the same prepared geometry; one
+/// context pass and one query pass (forward_seconds counts both).
 Personalization personalize(LoadedModel& model, const PreparedGeometry& geometry,
                             const std::vector<Eigen::VectorXd>& contexts, const Eigen::VectorXd& query,
                             const Eigen::VectorXi& observed);

@@ -126,8 +126,14 @@ std::vector<GraphLevel> to(const std::vector<GraphLevel>& levels, torch::Device 
 
 namespace functional {
 
+torch::Tensor spline_edge_weights(const SplineBasis& basis, const torch::Tensor& weight) {
+  const int64_t K3 = weight.size(0), in = weight.size(1), out = weight.size(2);
+  return torch::mm(basis.kernel, weight.reshape({K3, in * out})).view({basis.source.size(0), in, out});
+}
+
 torch::Tensor spline_conv(const torch::Tensor& x_in, const SplineBasis& basis, const torch::Tensor& weight,
-                          const torch::Tensor& root, const torch::Tensor& bias, int path) {
+                          const torch::Tensor& root, const torch::Tensor& bias, int path,
+                          const torch::Tensor& edge_weights) {
   const bool batched = x_in.dim() == 3;
   TORCH_CHECK(x_in.dim() == 2 || batched, "spline_conv: x must be [N, in] or [B, N, in]");
   torch::Tensor x = batched ? x_in : x_in.unsqueeze(0);
@@ -147,7 +153,7 @@ torch::Tensor spline_conv(const torch::Tensor& x_in, const SplineBasis& basis, c
   } else {
     // Per-edge interpolated weights W_e = Σ_s b_s W_{k_s} (sparse [E, K³] · [K³, in·out]),
     // messages x_j W_e (batched over edges), mean over each node's incoming edges.
-    auto we = torch::mm(basis.kernel, weight.reshape({K3, in * out})).view({E, in, out});
+    auto we = edge_weights.defined() ? edge_weights : spline_edge_weights(basis, weight);
     auto xj = torch::mm(basis.gather, x.permute({1, 0, 2}).reshape({N, B * in})).view({E, B, in});
     auto messages = torch::bmm(xj, we);  // [E, B, out]
     agg = torch::mm(basis.scatter, messages.reshape({E, B * out})).view({N, B, out}).permute({1, 0, 2});
@@ -187,7 +193,11 @@ void SplineConvImpl::reset() {
 torch::Tensor SplineConvImpl::forward(const torch::Tensor& x, const SplineBasis& basis) {
   TORCH_CHECK(basis.kernel_size == options.kernel_size(), "SplineConv: basis kernel size ", basis.kernel_size,
               " does not match the layer's ", options.kernel_size());
-  return functional::spline_conv(x, basis, weight, root, bias);
+  if (torch::GradMode::is_enabled()) return functional::spline_conv(x, basis, weight, root, bias);
+  if (!cache_.graph.is_same(basis.source) || !cache_.weight.is_same(weight) ||
+      cache_.version != int64_t(weight._version()))
+    cache_ = {basis.source, weight, int64_t(weight._version()), functional::spline_edge_weights(basis, weight)};
+  return functional::spline_conv(x, basis, weight, root, bias, 0, cache_.edge_weights);
 }
 
 }  // namespace metaeik::metapinn

@@ -61,8 +61,14 @@ namespace functional {
 ///                kernels, then the sparse aggregation operator (K³·N·in·out: far more work, but
 ///                a single large product)
 /// @return        [B, N, out] (or [N, out])
+/// @param edge_weights  optional [E, in, out] result of spline_edge_weights(basis, weight) (path 0)
 torch::Tensor spline_conv(const torch::Tensor& x, const SplineBasis& basis, const torch::Tensor& weight,
-                          const torch::Tensor& root, const torch::Tensor& bias, int path = 0);
+                          const torch::Tensor& root, const torch::Tensor& bias, int path = 0,
+                          const torch::Tensor& edge_weights = {});
+
+/// Per-edge interpolated weights W_e = Σ_s b_s W_{k_s} → [E, in, out]; they depend on the weights
+/// and the graph only, not on the features.
+torch::Tensor spline_edge_weights(const SplineBasis& basis, const torch::Tensor& weight);
 
 /// Cluster-mean pooling of [B, N, C] to [B, Nc, C].
 torch::Tensor pool_mean(const torch::Tensor& x, const GraphLevel& level);
@@ -81,12 +87,22 @@ class SplineConvImpl : public torch::nn::Cloneable<SplineConvImpl> {
  public:
   explicit SplineConvImpl(SplineConvOptions options);
   void reset() override;
+  /// With autograd off (inference) the per-edge weights of the last graph are kept and reused
+  /// while the weights are unchanged: repeated personalisations on one geometry skip their cost.
   torch::Tensor forward(const torch::Tensor& x, const SplineBasis& basis);
 
   SplineConvOptions options;
   torch::Tensor weight;  ///< [kernel_size³, in, out]
   torch::Tensor root;    ///< [in, out]
   torch::Tensor bias;    ///< [out]
+
+ private:
+  struct EdgeWeightCache {
+    torch::Tensor graph;    ///< basis.source of the graph (held, so it identifies the graph)
+    torch::Tensor weight;   ///< the weight tensor they were computed from
+    int64_t version = -1;   ///< its _version() then
+    torch::Tensor edge_weights;
+  } cache_;
 };
 TORCH_MODULE(SplineConv);
 

@@ -136,6 +136,32 @@ TEST(SplineConv, FiniteDifferenceGradients) {
   }
 }
 
+TEST(SplineConv, InferenceReusesEdgeWeightsOnlyWhileValid) {
+  // Without autograd the per-edge weights are cached per graph and weight version; the result must
+  // equal the autograd path after switching graphs and after an in-place weight update.
+  torch::manual_seed(3);
+  auto g1 = small_graph();
+  auto g2 = geometry::mesh_edge_graph(geometry::cube_mesh(2, 1.0));
+  auto b1 = spline_basis(g1, 5, torch::kFloat64), b2 = spline_basis(g2, 5, torch::kFloat64);
+  SplineConv conv(SplineConvOptions(3, 4));
+  conv->to(torch::kFloat64);
+  auto x1 = torch::randn({g1.num_nodes(), 3}, f64()), x2 = torch::randn({g2.num_nodes(), 3}, f64());
+  auto check = [&] {
+    auto r1 = conv->forward(x1, b1).detach(), r2 = conv->forward(x2, b2).detach();
+    torch::NoGradGuard guard;
+    for (int rep = 0; rep < 2; ++rep) {
+      EXPECT_TRUE(torch::allclose(conv->forward(x1, b1), r1, 1e-12, 1e-12));
+      EXPECT_TRUE(torch::allclose(conv->forward(x2, b2), r2, 1e-12, 1e-12));
+    }
+  };
+  check();
+  {
+    torch::NoGradGuard guard;
+    conv->weight.mul_(-0.5);
+  }
+  check();
+}
+
 TEST(Encoder, PoolsThroughTheHierarchyToAnEmbedding) {
   auto g = geometry::mesh_edge_graph(geometry::cube_mesh(5, 1.0));
   auto h = geometry::coarsen(g, {6, 2, 0});
@@ -166,12 +192,13 @@ TEST(EncoderInputs, CoordinatesAndUpwindSlownessOnObservedNodes) {
   }
   MetaPinn model(ModelOptions{}, 0.6);
   auto in = model->encoder_inputs(f, levels, nodes);
-  ASSERT_EQ(in.sizes(), torch::IntArrayRef({1, n, 6}));
+  ASSERT_EQ(in.sizes(), torch::IntArrayRef({1, n, 9}));
   for (int i = 0; i < n; ++i) {
     const bool observed = mesh.points(i, 2) < 0.5;
     const double expected = observed && mesh.points(i, 0) > 0 ? 0.5 : 0.0;
     EXPECT_NEAR(in[0][i][5].item<double>(), expected, 1e-6) << "node " << i;
     EXPECT_NEAR(in[0][i][2].item<double>(), observed ? mesh.points(i, 0) : 0.0, 1e-6);
+    EXPECT_NEAR(in[0][i][6].item<double>(), expected * mesh.points(i, 0), 1e-6);
   }
 }
 
@@ -242,6 +269,32 @@ TEST(PdeResidual, AutogradGradientMatchesFiniteDifferences) {
     auto fd = (model->time(x + e, flat, sources) - model->time(x - e, flat, sources)) / (2 * h);
     EXPECT_TRUE(torch::allclose(g.select(2, d), fd, 1e-7, 1e-8)) << "component " << d;
   }
+}
+
+TEST(Embeddings, StandardizedWithRunningStatisticsFromTraining) {
+  // Training passes over one fixed batch make the running statistics those of the batch; in eval
+  // mode the batch's embeddings then have mean 0 and variance 1 per feature, and eval passes do not
+  // change the statistics.
+  torch::manual_seed(6);
+  auto g = geometry::mesh_edge_graph(geometry::cube_mesh(3, 1.0));
+  auto levels = graph_levels(geometry::coarsen(g, {6, 2, 0}), 5, torch::kFloat32);
+  const int n = g.num_nodes();
+  auto nodes = torch::rand({n, 3});
+  auto f = torch::cat({torch::rand({4, n, 1}), torch::ones({4, n, 1})}, 2);
+  MetaPinn model(ModelOptions{}, 0.6);
+  model->train();
+  torch::NoGradGuard guard;
+  for (int i = 0; i < 400; ++i) model->source_embedding(f, levels, nodes);
+  model->eval();
+  auto s = model->source_embedding(f, levels, nodes);
+  auto raw_var = (model->s_moment - model->s_mean.pow(2));
+  auto keep = raw_var > 1e-3;  // features that vary across the batch
+  ASSERT_GT(keep.sum().item<int64_t>(), 0);
+  EXPECT_LT(s.mean(0).abs().max().item<double>(), 1e-3);
+  EXPECT_LT((s.var(0, /*unbiased=*/false).masked_select(keep) - 1).abs().max().item<double>(), 1e-2);
+  auto before = model->s_mean.clone();
+  model->source_embedding(f, levels, nodes);
+  EXPECT_TRUE(torch::equal(before, model->s_mean));
 }
 
 TEST(SourcePoints, SoftArgminOfTheEarliestObservations) {
