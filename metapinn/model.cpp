@@ -96,7 +96,6 @@ std::string ModelOptions::signature() const {
   if (encoder_coordinates || encoder_slowness)
     os << " encoder_inputs=at,mask" << (encoder_coordinates ? ",xyz" : "") << (encoder_slowness ? ",slowness,slowness*xyz" : "");
   if (source_distance) os << " pinn_inputs=xyz,source_distance";
-  if (standardize_embeddings) os << " standardized_embeddings";
   return os.str();
 }
 
@@ -190,10 +189,6 @@ void MetaPinnImpl::reset() {
       "pinn_hyper", HyperNet(2 * C, options.hyper_hidden, options.pinn_sizes(), options.hyper_init_scale));
   velocity_hyper = register_module(
       "velocity_hyper", HyperNet(C, options.hyper_hidden, options.velocity_sizes(), options.hyper_init_scale));
-  c_mean = register_buffer("c_mean", torch::zeros({C}));
-  c_moment = register_buffer("c_moment", torch::ones({C}));
-  s_mean = register_buffer("s_mean", torch::zeros({C}));
-  s_moment = register_buffer("s_moment", torch::ones({C}));
   // The deep ReLU velocity-net starts from He-uniform weights and zero biases (the default
   // Linear init shrinks the signal ~2.5× per layer, so 8 layers start out constant in x).
   {
@@ -246,33 +241,14 @@ torch::Tensor MetaPinnImpl::encoder_inputs(const torch::Tensor& features, const 
   return torch::cat(parts, 2);
 }
 
-namespace {
-/// (z − mean)/std per feature with running statistics; in training mode they are first updated
-/// with the rows of z [B, C].
-torch::Tensor standardize(const torch::Tensor& z, torch::Tensor& mean, torch::Tensor& moment, bool training) {
-  constexpr double kMomentum = 0.05, kMinVariance = 1e-4;
-  if (training) {
-    torch::NoGradGuard guard;
-    auto zd = z.detach();
-    mean.mul_(1 - kMomentum).add_(zd.mean(0), kMomentum);
-    moment.mul_(1 - kMomentum).add_(zd.pow(2).mean(0), kMomentum);
-  }
-  auto variance = (moment - mean.pow(2)).clamp_min(kMinVariance);
-  return (z - mean) / variance.sqrt();
-}
-}  // namespace
-
 torch::Tensor MetaPinnImpl::context_embedding(const torch::Tensor& context, const std::vector<GraphLevel>& levels,
                                               const torch::Tensor& nodes) {
-  auto c = velocity_encoder->forward(encoder_inputs(context, levels, nodes), levels).mean(0);
-  if (!options.standardize_embeddings) return c;
-  return standardize(c.unsqueeze(0), c_mean, c_moment, is_training()).squeeze(0);
+  return velocity_encoder->forward(encoder_inputs(context, levels, nodes), levels).mean(0);
 }
 
 torch::Tensor MetaPinnImpl::source_embedding(const torch::Tensor& features, const std::vector<GraphLevel>& levels,
                                              const torch::Tensor& nodes) {
-  auto s = source_encoder->forward(encoder_inputs(features, levels, nodes), levels);
-  return options.standardize_embeddings ? standardize(s, s_mean, s_moment, is_training()) : s;
+  return source_encoder->forward(encoder_inputs(features, levels, nodes), levels);
 }
 
 torch::Tensor MetaPinnImpl::pinn_weights(const torch::Tensor& c, const torch::Tensor& s) {

@@ -71,11 +71,6 @@ struct ModelOptions {
   /// is nearly proportional to d, so the generated PINN only has to learn the corrections
   /// (a factored-Eikonal input, as in factored PINN Eikonal solvers).
   bool source_distance = true;
-  /// Standardise the embeddings c and s per feature with running statistics gathered in training
-  /// (momentum updates of the mean and second moment, used in both modes) before the
-  /// hypernetworks: the differences between subjects and between sources, small next to the
-  /// features' common offset, then reach the hypernetworks at unit scale.
-  bool standardize_embeddings = true;
 
   std::vector<int64_t> pinn_sizes() const;      ///< [3 or 4, w, ..., w, 1]
   std::vector<int64_t> velocity_sizes() const;  ///< [3, w, ..., w, 1]
@@ -167,8 +162,6 @@ class MetaPinnImpl : public torch::nn::Cloneable<MetaPinnImpl> {
 
   ModelOptions options;
   double speed_scale;  ///< v' = v / speed_scale (speed_scale = L/τ, mm/ms)
-  /// Running mean and second moment of c and s (buffers; see standardize_embeddings).
-  torch::Tensor c_mean, c_moment, s_mean, s_moment;
   Encoder velocity_encoder{nullptr}, source_encoder{nullptr};
   HyperNet pinn_hyper{nullptr}, velocity_hyper{nullptr};
 };

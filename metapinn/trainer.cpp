@@ -50,7 +50,6 @@ TrainConfig read_train_config(const core::Json& json, const std::string& source)
     m.get("encoder_coordinates", o.encoder_coordinates);
     m.get("encoder_slowness", o.encoder_slowness);
     m.get("source_distance", o.source_distance);
-    m.get("standardize_embeddings", o.standardize_embeddings);
     m.finish();
   }
   {
@@ -104,8 +103,7 @@ core::Json to_json(const TrainConfig& c) {
                 {"v_max", m.v_max},                       {"velocity_steepness", m.velocity_steepness},
                 {"hyper_init_scale", m.hyper_init_scale}, {"encoder_coordinates", m.encoder_coordinates},
                 {"encoder_slowness", m.encoder_slowness},
-                {"source_distance", m.source_distance},
-                {"standardize_embeddings", m.standardize_embeddings}};
+                {"source_distance", m.source_distance}};
   const auto& d = c.data;
   j["data"] = {{"graph", d.graph},           {"knn", d.knn},
                {"levels", d.levels},         {"speed_scale", d.speed_scale},

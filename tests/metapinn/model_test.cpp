@@ -271,32 +271,6 @@ TEST(PdeResidual, AutogradGradientMatchesFiniteDifferences) {
   }
 }
 
-TEST(Embeddings, StandardizedWithRunningStatisticsFromTraining) {
-  // Training passes over one fixed batch make the running statistics those of the batch; in eval
-  // mode the batch's embeddings then have mean 0 and variance 1 per feature, and eval passes do not
-  // change the statistics.
-  torch::manual_seed(6);
-  auto g = geometry::mesh_edge_graph(geometry::cube_mesh(3, 1.0));
-  auto levels = graph_levels(geometry::coarsen(g, {6, 2, 0}), 5, torch::kFloat32);
-  const int n = g.num_nodes();
-  auto nodes = torch::rand({n, 3});
-  auto f = torch::cat({torch::rand({4, n, 1}), torch::ones({4, n, 1})}, 2);
-  MetaPinn model(ModelOptions{}, 0.6);
-  model->train();
-  torch::NoGradGuard guard;
-  for (int i = 0; i < 400; ++i) model->source_embedding(f, levels, nodes);
-  model->eval();
-  auto s = model->source_embedding(f, levels, nodes);
-  auto raw_var = (model->s_moment - model->s_mean.pow(2));
-  auto keep = raw_var > 1e-3;  // features that vary across the batch
-  ASSERT_GT(keep.sum().item<int64_t>(), 0);
-  EXPECT_LT(s.mean(0).abs().max().item<double>(), 1e-3);
-  EXPECT_LT((s.var(0, /*unbiased=*/false).masked_select(keep) - 1).abs().max().item<double>(), 1e-2);
-  auto before = model->s_mean.clone();
-  model->source_embedding(f, levels, nodes);
-  EXPECT_TRUE(torch::equal(before, model->s_mean));
-}
-
 TEST(SourcePoints, SoftArgminOfTheEarliestObservations) {
   // Four observed nodes on a line, the earliest at x = 2; one unobserved node earlier still.
   auto nodes = torch::tensor({0.0, 1.0, 2.0, 3.0, 9.0}, torch::kFloat32).view({5, 1}).expand({5, 3}).contiguous();
