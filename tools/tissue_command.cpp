@@ -54,7 +54,7 @@ void add_tissue_command(CLI::App& app) {
   cmd->add_option("--dx", args->dx, "Override grid.dx (and dy, dz), mm");
   cmd->add_option("--dt", args->dt, "Override time.dt, ms");
   cmd->add_option("--duration", args->duration, "Override time.duration, ms");
-  cmd->add_option("--scheme", args->scheme, "Override diffusion.scheme (fd or fem)");
+  cmd->add_option("--scheme", args->scheme, "Override diffusion.scheme (fd, fem or fem-svi)");
   cmd->add_option("--threads", args->threads, "OpenMP threads (0 = default)");
   cmd->add_flag("--overwrite", args->overwrite, "Replace an existing output directory");
   cmd->callback([args, cmd] {
