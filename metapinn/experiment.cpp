@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <future>
 #include <map>
 #include <memory>
 #include <set>
@@ -403,21 +404,33 @@ std::vector<ExperimentRow> run_experiment(const ExperimentConfig& config, const 
   }
 
   // --- meta methods: train or load, then personalise at every k -------------------------------
+  // Models without a stored run are trained side by side (each training uses its own config's
+  // torch threads; the quick configs use one each).
+  std::map<std::string, fs::path> run_dirs;
+  std::vector<std::future<void>> trainings;
   for (const std::string name : {"meta_neural", "meta_pinn"}) {
     if (!wants(name)) continue;
     const auto& spec = name == "meta_pinn" ? config.meta_pinn : config.meta_neural;
-    fs::path run_dir = spec.model;
-    if (spec.model.empty()) {
-      const TrainConfig& tc = train_configs.at(name);
-      run_dir = out / "models" / name;
-      spdlog::info("experiment: training {} ({} epochs) into {}", method_label(name), tc.train.epochs,
-                   run_dir.string());
-      spdlog::debug("experiment: {} training config {}", name, to_json(tc).dump());
+    if (!spec.model.empty()) {
+      run_dirs[name] = spec.model;
+      continue;
+    }
+    const fs::path run_dir = run_dirs[name] = out / "models" / name;
+    const TrainConfig& tc = train_configs.at(name);
+    spdlog::info("experiment: training {} ({} epochs) into {}", method_label(name), tc.train.epochs,
+                 run_dir.string());
+    spdlog::debug("experiment: {} training config {}", name, to_json(tc).dump());
+    trainings.push_back(std::async(std::launch::async, [&corpus, &config, &tc, name, run_dir] {
       core::Stopwatch tw;
       train(tc, corpus, run_dir, false, config.device);
       spdlog::info("experiment: {} trained in {:.0f} s", method_label(name), tw.seconds());
-    }
-    auto model = load_model(run_dir, config.device, spec.checkpoint);
+    }));
+  }
+  for (auto& t : trainings) t.get();
+  for (const std::string name : {"meta_neural", "meta_pinn"}) {
+    if (!wants(name)) continue;
+    const auto& spec = name == "meta_pinn" ? config.meta_pinn : config.meta_neural;
+    auto model = load_model(run_dirs.at(name), config.device, spec.checkpoint);
     if (config.threads > 0) torch::set_num_threads(config.threads);
     std::vector<PreparedGeometry> prepared;
     for (const auto& g : corpus.geometries)

@@ -71,8 +71,12 @@ struct ModelOptions {
   /// is nearly proportional to d, so the generated PINN only has to learn the corrections
   /// (a factored-Eikonal input, as in factored PINN Eikonal solvers).
   bool source_distance = true;
+  /// Extra inputs of T(x) besides the coordinates: a learned linear projection of [c, s] to this
+  /// many features (constant over x), 0 = none. Conditions T on the embeddings directly (as in
+  /// auto-decoder networks) in addition to the generated weights.
+  int64_t pinn_latent = 0;
 
-  std::vector<int64_t> pinn_sizes() const;      ///< [3 or 4, w, ..., w, 1]
+  std::vector<int64_t> pinn_sizes() const;      ///< [3 (+1 distance) (+latent), w, ..., w, 1]
   std::vector<int64_t> velocity_sizes() const;  ///< [3, w, ..., w, 1]
   int64_t embedding() const { return encoder_channels.back(); }
   /// One-line description of the architecture (checkpoints of another architecture are refused).
@@ -152,7 +156,10 @@ class MetaPinnImpl : public torch::nn::Cloneable<MetaPinnImpl> {
   torch::Tensor source_points(const torch::Tensor& query_features, const torch::Tensor& nodes) const;
   /// T'(x') of each query: x [Q, M, 3], weights [Q, P_T], sources [Q, 3] (used when
   /// options.source_distance; may be undefined otherwise) → [Q, M]
-  torch::Tensor time(const torch::Tensor& x, const torch::Tensor& weights, const torch::Tensor& sources) const;
+  torch::Tensor time(const torch::Tensor& x, const torch::Tensor& weights, const torch::Tensor& sources,
+                     const torch::Tensor& latent = {}) const;
+  /// The latent inputs of T(x) from c [C] and s [Q, C] → [Q, pinn_latent] (undefined when 0).
+  torch::Tensor pinn_latent(const torch::Tensor& c, const torch::Tensor& s);
   /// v'(x'): x [M, 3], weights [P_F] → [M], within [v_min, v_max]/speed_scale
   torch::Tensor speed(const torch::Tensor& x, const torch::Tensor& weights) const;
 
@@ -164,6 +171,7 @@ class MetaPinnImpl : public torch::nn::Cloneable<MetaPinnImpl> {
   double speed_scale;  ///< v' = v / speed_scale (speed_scale = L/τ, mm/ms)
   Encoder velocity_encoder{nullptr}, source_encoder{nullptr};
   HyperNet pinn_hyper{nullptr}, velocity_hyper{nullptr};
+  torch::nn::Linear latent{nullptr};  ///< [c, s] → pinn_latent (when pinn_latent > 0)
 };
 TORCH_MODULE(MetaPinn);
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <mutex>
 #include <numeric>
 
 #include <spdlog/spdlog.h>
@@ -50,6 +51,7 @@ TrainConfig read_train_config(const core::Json& json, const std::string& source)
     m.get("encoder_coordinates", o.encoder_coordinates);
     m.get("encoder_slowness", o.encoder_slowness);
     m.get("source_distance", o.source_distance);
+    m.get("pinn_latent", o.pinn_latent, int64_t(0), int64_t(1024));
     m.finish();
   }
   {
@@ -103,7 +105,8 @@ core::Json to_json(const TrainConfig& c) {
                 {"v_max", m.v_max},                       {"velocity_steepness", m.velocity_steepness},
                 {"hyper_init_scale", m.hyper_init_scale}, {"encoder_coordinates", m.encoder_coordinates},
                 {"encoder_slowness", m.encoder_slowness},
-                {"source_distance", m.source_distance}};
+                {"source_distance", m.source_distance},
+                {"pinn_latent", m.pinn_latent}};
   const auto& d = c.data;
   j["data"] = {{"graph", d.graph},           {"knn", d.knn},
                {"levels", d.levels},         {"speed_scale", d.speed_scale},
@@ -224,7 +227,6 @@ void train(TrainConfig config, const Corpus& corpus, const fs::path& run_dir, bo
   }
   const torch::Device device = parse_device(device_name);
   if (t.threads > 0) torch::set_num_threads(t.threads);
-  torch::manual_seed(t.seed);
 
   const fs::path last_path = run_dir / "last.pt", best_path = run_dir / "best.pt", log_path = run_dir / "log.csv";
   if (resume) {
@@ -261,7 +263,15 @@ void train(TrainConfig config, const Corpus& corpus, const fs::path& run_dir, bo
     maps[m].times = torch::nan_to_num(times, 0.0).to(device, torch::kFloat32);
   }
 
-  MetaPinn model(config.model, config.data.speed_scale);
+  // The initial weights come from torch's global generator: seed and draw under a lock, so runs
+  // trained side by side (the experiment trains its two meta models at once) stay reproducible.
+  MetaPinn model{nullptr};
+  {
+    static std::mutex init_mutex;
+    std::lock_guard<std::mutex> lock(init_mutex);
+    torch::manual_seed(t.seed);
+    model = MetaPinn(config.model, config.data.speed_scale);
+  }
   model->to(device);
   torch::optim::AdamW optimizer(model->parameters(),
                                 torch::optim::AdamWOptions(t.lr).weight_decay(t.weight_decay));
