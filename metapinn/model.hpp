@@ -53,7 +53,7 @@ struct ModelOptions {
   double v_min = 0.1;                ///< lower bound of F(x), mm/ms
   double v_max = 0.6;                ///< upper bound of F(x), mm/ms
   double velocity_steepness = 1.0;   ///< F = v_min + (v_max − v_min)·sigmoid(steepness·z)
-  double hyper_init_scale = 0.1;     ///< scale of the hypernetworks' last layer at initialisation
+  double hyper_init_scale = 1.0;     ///< scale of the hypernetworks' last layer at initialisation (1 = torch default; at 0.1 the generated networks hardly depended on c and the quick run never used the scar)
   /// Append the scaled node coordinates x' (times the mask) to the encoders' per-node inputs
   /// ([AT, mask, mask·x', mask·y', mask·z'], then the slowness channels below).
   /// Spline convolutions followed by a global max pool are (nearly) translation invariant, so
