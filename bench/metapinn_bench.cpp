@@ -138,10 +138,16 @@ int main(int argc, char** argv) {
     lm.model->eval();
     std::vector<Eigen::VectorXd> contexts;
     for (int i = 0; i < t.k; ++i) contexts.push_back(corpus.maps[i].observation);
-    std::vector<double> latency;
+    std::vector<double> latency, context_pass, query_pass;
     for (int r = 0; r < 5 * reps + 2; ++r) {
       auto p = metapinn::personalize(lm, g, contexts, corpus.maps.back().observation, observed);
-      if (r >= 2) latency.push_back(p.forward_seconds);
+      const auto c = metapinn::context_pass(lm, g, contexts, observed);
+      const auto q = metapinn::personalize(lm, g, c, corpus.maps.back().observation, observed);
+      if (r >= 2) {
+        latency.push_back(p.forward_seconds);
+        context_pass.push_back(c.seconds);
+        query_pass.push_back(q.forward_seconds);
+      }
     }
     core::Stopwatch prep;
     metapinn::prepare_geometry(mesh.points, mesh.tets, observed, config.data, int(config.model.kernel_size), device);
@@ -159,6 +165,8 @@ int main(int argc, char** argv) {
                   "| measurement | median | min | reps |\n|---|---|---|---|\n"
                   "| training episode: k = %d contexts + %d queries, forward + backward + AdamW step | %.1f ms | %.1f ms | %zu |\n"
                   "| personalisation (one feed-forward pass: AT, velocity, residual on all nodes) | %.1f ms | %.1f ms | %zu |\n"
+                  "| of which the context pass (velocity encoder on the k maps, F on the nodes; once per subject) | %.1f ms | %.1f ms | %zu |\n"
+                  "| of which the query pass (source encoder, PINN hypernetwork, T and residual) | %.1f ms | %.1f ms | %zu |\n"
                   "| velocity encoder on the k context maps, forward | %.1f ms | %.1f ms | %zu |\n"
                   "| velocity encoder on the k context maps, forward + backward | %.1f ms | %.1f ms | %zu |\n"
                   "| geometry preparation (graph, 6-level coarsening, spline bases; once per geometry) | %.1f ms | | 1 |\n\n"
@@ -166,7 +174,9 @@ int main(int argc, char** argv) {
                   config_path.substr(config_path.find_last_of('/') + 1).c_str(), threads,
                   std::thread::hardware_concurrency(), n, mesh.num_tets(), config.data.graph.c_str(), g.levels.size(),
                   (long long)params, t.k, nq, 1e3 * e.median, 1e3 * e.min, episode.size(), 1e3 * l.median,
-                  1e3 * l.min, latency.size(), 1e3 * stats(enc_fwd).median, 1e3 * stats(enc_fwd).min, enc_fwd.size(),
+                  1e3 * l.min, latency.size(), 1e3 * stats(context_pass).median, 1e3 * stats(context_pass).min,
+                  context_pass.size(), 1e3 * stats(query_pass).median, 1e3 * stats(query_pass).min, query_pass.size(),
+                  1e3 * stats(enc_fwd).median, 1e3 * stats(enc_fwd).min, enc_fwd.size(),
                   1e3 * stats(enc_bwd).median, 1e3 * stats(enc_bwd).min, enc_bwd.size(), 1e3 * prep_s);
     std::ofstream(output) << buf;
     std::fputs(buf, stdout);
