@@ -67,7 +67,7 @@ torch::Tensor eikonal_residual(const torch::Tensor& T, const torch::Tensor& x, c
 }  // namespace functional
 
 std::vector<int64_t> ModelOptions::pinn_sizes() const {
-  std::vector<int64_t> s{3 + (source_distance ? 1 : 0) + pinn_latent};
+  std::vector<int64_t> s{source_distance ? 4 : 3};
   for (int64_t l = 0; l < pinn_hidden_layers; ++l) s.push_back(pinn_width);
   s.push_back(1);
   return s;
@@ -96,7 +96,6 @@ std::string ModelOptions::signature() const {
   if (encoder_coordinates || encoder_slowness)
     os << " encoder_inputs=at,mask" << (encoder_coordinates ? ",xyz" : "") << (encoder_slowness ? ",slowness,slowness*xyz" : "");
   if (source_distance) os << " pinn_inputs=xyz,source_distance";
-  if (pinn_latent > 0) os << " pinn_latent=" << pinn_latent;
   return os.str();
 }
 
@@ -190,7 +189,6 @@ void MetaPinnImpl::reset() {
       "pinn_hyper", HyperNet(2 * C, options.hyper_hidden, options.pinn_sizes(), options.hyper_init_scale));
   velocity_hyper = register_module(
       "velocity_hyper", HyperNet(C, options.hyper_hidden, options.velocity_sizes(), options.hyper_init_scale));
-  if (options.pinn_latent > 0) latent = register_module("latent", torch::nn::Linear(2 * C, options.pinn_latent));
   // The deep ReLU velocity-net starts from He-uniform weights and zero biases (the default
   // Linear init shrinks the signal ~2.5× per layer, so 8 layers start out constant in x).
   {
@@ -274,13 +272,8 @@ torch::Tensor MetaPinnImpl::source_points(const torch::Tensor& features, const t
   return torch::matmul(w, nodes);                                                 // [Q, 3]
 }
 
-torch::Tensor MetaPinnImpl::pinn_latent(const torch::Tensor& c, const torch::Tensor& s) {
-  if (options.pinn_latent <= 0) return {};
-  return latent->forward(torch::cat({c.unsqueeze(0).expand({s.size(0), c.size(0)}), s}, 1));
-}
-
-torch::Tensor MetaPinnImpl::time(const torch::Tensor& x, const torch::Tensor& weights, const torch::Tensor& sources,
-                                 const torch::Tensor& latent_inputs) const {
+torch::Tensor MetaPinnImpl::time(const torch::Tensor& x, const torch::Tensor& weights,
+                                 const torch::Tensor& sources) const {
   torch::Tensor input = x;
   if (options.source_distance) {
     TORCH_CHECK(sources.defined() && sources.dim() == 2 && sources.size(0) == x.size(0),
@@ -288,10 +281,6 @@ torch::Tensor MetaPinnImpl::time(const torch::Tensor& x, const torch::Tensor& we
     constexpr double kEps2 = 1e-4;  // ε = 0.01 in x' keeps ∇d finite at the source
     auto d = torch::sqrt((x - sources.unsqueeze(1)).pow(2).sum(-1, /*keepdim=*/true) + kEps2);
     input = torch::cat({x, d}, -1);
-  }
-  if (options.pinn_latent > 0) {
-    TORCH_CHECK(latent_inputs.defined() && latent_inputs.size(0) == x.size(0), "time: need latent inputs per query");
-    input = torch::cat({input, latent_inputs.unsqueeze(1).expand({x.size(0), x.size(1), options.pinn_latent})}, -1);
   }
   return functional::mlp(input, weights, options.pinn_sizes(), functional::Activation::kTanh).squeeze(-1);
 }
@@ -319,7 +308,7 @@ EpisodeOutput MetaPinnImpl::run(const EpisodeInput& in, bool residual, bool crea
   if (residual) x.requires_grad_(true);
   torch::Tensor sources;
   if (options.source_distance) sources = source_points(in.query_features, in.nodes);
-  auto T = time(x, wt, sources, pinn_latent(c, s));  // [Q, M]
+  auto T = time(x, wt, sources);  // [Q, M]
   out.times = T.narrow(1, 0, N);
   auto v_points = speed(points, wv);
   out.speed = v_points.narrow(0, 0, N);

@@ -53,7 +53,9 @@ struct ModelOptions {
   double v_min = 0.1;                ///< lower bound of F(x), mm/ms
   double v_max = 0.6;                ///< upper bound of F(x), mm/ms
   double velocity_steepness = 1.0;   ///< F = v_min + (v_max − v_min)·sigmoid(steepness·z)
-  double hyper_init_scale = 1.0;     ///< scale of the hypernetworks' last layer at initialisation (1 = torch default; at 0.1 the generated networks hardly depended on c and the quick run never used the scar)
+  /// Scale of the hypernetworks' last layer at initialisation (1 = torch's default). At 0.1 the
+  /// generated networks hardly depended on the embeddings (bench/results/metapinn.md).
+  double hyper_init_scale = 1.0;
   /// Append the scaled node coordinates x' (times the mask) to the encoders' per-node inputs
   /// ([AT, mask, mask·x', mask·y', mask·z'], then the slowness channels below).
   /// Spline convolutions followed by a global max pool are (nearly) translation invariant, so
@@ -71,12 +73,8 @@ struct ModelOptions {
   /// is nearly proportional to d, so the generated PINN only has to learn the corrections
   /// (a factored-Eikonal input, as in factored PINN Eikonal solvers).
   bool source_distance = true;
-  /// Extra inputs of T(x) besides the coordinates: a learned linear projection of [c, s] to this
-  /// many features (constant over x), 0 = none. Conditions T on the embeddings directly (as in
-  /// auto-decoder networks) in addition to the generated weights.
-  int64_t pinn_latent = 0;
 
-  std::vector<int64_t> pinn_sizes() const;      ///< [3 (+1 distance) (+latent), w, ..., w, 1]
+  std::vector<int64_t> pinn_sizes() const;      ///< [3 or 4, w, ..., w, 1]
   std::vector<int64_t> velocity_sizes() const;  ///< [3, w, ..., w, 1]
   int64_t embedding() const { return encoder_channels.back(); }
   /// One-line description of the architecture (checkpoints of another architecture are refused).
@@ -156,10 +154,7 @@ class MetaPinnImpl : public torch::nn::Cloneable<MetaPinnImpl> {
   torch::Tensor source_points(const torch::Tensor& query_features, const torch::Tensor& nodes) const;
   /// T'(x') of each query: x [Q, M, 3], weights [Q, P_T], sources [Q, 3] (used when
   /// options.source_distance; may be undefined otherwise) → [Q, M]
-  torch::Tensor time(const torch::Tensor& x, const torch::Tensor& weights, const torch::Tensor& sources,
-                     const torch::Tensor& latent = {}) const;
-  /// The latent inputs of T(x) from c [C] and s [Q, C] → [Q, pinn_latent] (undefined when 0).
-  torch::Tensor pinn_latent(const torch::Tensor& c, const torch::Tensor& s);
+  torch::Tensor time(const torch::Tensor& x, const torch::Tensor& weights, const torch::Tensor& sources) const;
   /// v'(x'): x [M, 3], weights [P_F] → [M], within [v_min, v_max]/speed_scale
   torch::Tensor speed(const torch::Tensor& x, const torch::Tensor& weights) const;
 
@@ -171,7 +166,6 @@ class MetaPinnImpl : public torch::nn::Cloneable<MetaPinnImpl> {
   double speed_scale;  ///< v' = v / speed_scale (speed_scale = L/τ, mm/ms)
   Encoder velocity_encoder{nullptr}, source_encoder{nullptr};
   HyperNet pinn_hyper{nullptr}, velocity_hyper{nullptr};
-  torch::nn::Linear latent{nullptr};  ///< [c, s] → pinn_latent (when pinn_latent > 0)
 };
 TORCH_MODULE(MetaPinn);
 

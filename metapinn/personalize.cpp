@@ -42,16 +42,14 @@ Personalization personalize(LoadedModel& m, const PreparedGeometry& g, const Con
   core::Stopwatch watch;
   const auto& d = m.config.data;
   auto qf = map_features(query, observed, g.scaling, d.feature_time, d.early_fraction).unsqueeze(0).to(m.device);
-  torch::Tensor wt, sources, latent;
+  torch::Tensor wt, sources;
   {
     torch::NoGradGuard guard;
     if (m.model->options.source_distance) sources = m.model->source_points(qf, g.nodes);
-    auto s = m.model->source_embedding(qf, g.levels, g.nodes);
-    wt = m.model->pinn_weights(context.c, s);
-    latent = m.model->pinn_latent(context.c, s);
+    wt = m.model->pinn_weights(context.c, m.model->source_embedding(qf, g.levels, g.nodes));
   }
   auto x = g.nodes.unsqueeze(0).clone().requires_grad_(true);
-  auto T = m.model->time(x, wt, sources, latent);
+  auto T = m.model->time(x, wt, sources);
   auto r = functional::eikonal_residual(T, x, context.speed.unsqueeze(0), false);
   Personalization p;
   p.times = to_eigen(T) * g.scaling.time;

@@ -51,7 +51,6 @@ TrainConfig read_train_config(const core::Json& json, const std::string& source)
     m.get("encoder_coordinates", o.encoder_coordinates);
     m.get("encoder_slowness", o.encoder_slowness);
     m.get("source_distance", o.source_distance);
-    m.get("pinn_latent", o.pinn_latent, int64_t(0), int64_t(1024));
     m.finish();
   }
   {
@@ -105,8 +104,7 @@ core::Json to_json(const TrainConfig& c) {
                 {"v_max", m.v_max},                       {"velocity_steepness", m.velocity_steepness},
                 {"hyper_init_scale", m.hyper_init_scale}, {"encoder_coordinates", m.encoder_coordinates},
                 {"encoder_slowness", m.encoder_slowness},
-                {"source_distance", m.source_distance},
-                {"pinn_latent", m.pinn_latent}};
+                {"source_distance", m.source_distance}};
   const auto& d = c.data;
   j["data"] = {{"graph", d.graph},           {"knn", d.knn},
                {"levels", d.levels},         {"speed_scale", d.speed_scale},

@@ -251,31 +251,23 @@ TEST(FunctionalMlp, EqualsTorchModuleWithTheSameWeights) {
 }
 
 TEST(PdeResidual, AutogradGradientMatchesFiniteDifferences) {
-  // Through the generated PINN, its source-distance input d(x) = sqrt(|x − x̂₀|² + ε²) and, with
-  // pinn_latent, its constant latent inputs.
-  for (int64_t latent : {0, 4}) {
-    torch::manual_seed(5);
-    ModelOptions o;
-    o.pinn_latent = latent;
-    MetaPinn model(o, 0.6);
-    model->to(torch::kFloat64);
-    const auto sizes = model->options.pinn_sizes();
-    EXPECT_EQ(sizes[0], 4 + latent);
-    auto flat = torch::randn({2, functional::mlp_parameter_count(sizes)}, f64()) * 0.5;
-    auto sources = torch::rand({2, 3}, f64());
-    torch::Tensor z;
-    if (latent > 0) z = model->pinn_latent(torch::randn({128}, f64()), torch::randn({2, 128}, f64())).detach();
-    auto x = torch::rand({2, 30, 3}, f64()).requires_grad_(true);
-    auto T = model->time(x, flat, sources, z);
-    auto g = functional::spatial_gradient(T, x, false);
-    const double h = 1e-6;
-    torch::NoGradGuard guard;
-    for (int d = 0; d < 3; ++d) {
-      auto e = torch::zeros({1, 1, 3}, f64());
-      e[0][0][d] = h;
-      auto fd = (model->time(x + e, flat, sources, z) - model->time(x - e, flat, sources, z)) / (2 * h);
-      EXPECT_TRUE(torch::allclose(g.select(2, d), fd, 1e-7, 1e-8)) << "component " << d << ", latent " << latent;
-    }
+  // Through the generated PINN and its source-distance input d(x) = sqrt(|x − x̂₀|² + ε²).
+  torch::manual_seed(5);
+  MetaPinn model(ModelOptions{}, 0.6);
+  model->to(torch::kFloat64);
+  const auto sizes = model->options.pinn_sizes();
+  auto flat = torch::randn({2, functional::mlp_parameter_count(sizes)}, f64()) * 0.5;
+  auto sources = torch::rand({2, 3}, f64());
+  auto x = torch::rand({2, 30, 3}, f64()).requires_grad_(true);
+  auto T = model->time(x, flat, sources);
+  auto g = functional::spatial_gradient(T, x, false);
+  const double h = 1e-6;
+  torch::NoGradGuard guard;
+  for (int d = 0; d < 3; ++d) {
+    auto e = torch::zeros({1, 1, 3}, f64());
+    e[0][0][d] = h;
+    auto fd = (model->time(x + e, flat, sources) - model->time(x - e, flat, sources)) / (2 * h);
+    EXPECT_TRUE(torch::allclose(g.select(2, d), fd, 1e-7, 1e-8)) << "component " << d;
   }
 }
 
