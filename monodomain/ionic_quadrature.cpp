@@ -66,18 +66,7 @@ void solve_mass_axis(const Grid& g, int axis, double* v) {
       for (long q = 0; q < width; ++q) vp[q] -= cp[p] * vn[q];
     }
   };
-  const long nx = g.nx, nxy = static_cast<long>(g.nx) * g.ny;
-  const bool parallel = static_cast<long>(g.size()) > kParallel;
-  if (axis == 0) {
-#pragma omp parallel for schedule(static) if (parallel)
-    for (long l = 0; l < static_cast<long>(g.ny) * g.nz; ++l) line(l * nx, 1, 1);
-  } else if (axis == 1) {
-#pragma omp parallel for schedule(static) if (parallel)
-    for (long k = 0; k < g.nz; ++k) line(k * nxy, nx, nx);
-  } else {
-#pragma omp parallel for schedule(static) if (parallel)
-    for (long j = 0; j < g.ny; ++j) line(j * nx, nx, nxy);
-  }
+  for_each_grid_line(g, axis, static_cast<long>(g.size()) > kParallel, line);
 }
 
 IonicQuadrature::IonicQuadrature(const Grid& g, SviStates states, double v_tolerance)

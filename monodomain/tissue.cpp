@@ -131,8 +131,13 @@ void fem_axis(const Grid& g, int axis, double d, const double* v, double* w) {
       for (long q = 0; q < width; ++q) wp[q] *= scale;
     }
   };
+  for_each_grid_line(g, axis, g.size() > kParallelNodes, line);
+}
+
+}  // namespace
+
+void for_each_grid_line(const Grid& g, int axis, bool parallel, const std::function<void(long, long, long)>& line) {
   const long nx = g.nx, nxy = static_cast<long>(g.nx) * g.ny;
-  const bool parallel = g.size() > kParallelNodes;
   if (axis == 0) {
 #pragma omp parallel for schedule(static) if (parallel)
     for (long l = 0; l < static_cast<long>(g.ny) * g.nz; ++l) line(l * nx, 1, 1);
@@ -144,8 +149,6 @@ void fem_axis(const Grid& g, int axis, double d, const double* v, double* w) {
     for (long j = 0; j < g.ny; ++j) line(j * nx, nx, nxy);
   }
 }
-
-}  // namespace
 
 void apply_diffusion(const Grid& g, const std::array<double, 9>& D, const double* v, double* out,
                      const std::string& scheme) {

@@ -87,6 +87,12 @@ bool is_fem_scheme(const std::string& scheme);
 /// spectral radius: 4 Σ D_aa/h_a² (+ mixed terms) for "fd", 12 Σ D_aa/h_a² for "fem"/"fem-svi").
 double max_stable_dt(const Grid& g, const std::array<double, 9>& D, const std::string& scheme = "fd");
 
+/// Runs line(base, width, stride) over the grid lines along `axis` for a 1D operator along that
+/// axis: node p of the lines starting at base + q (0 ≤ q < width) is base + q + p·stride
+/// (x: one line at a time; y, z: an x-row of lines at a time). OpenMP over the calls when
+/// `parallel`.
+void for_each_grid_line(const Grid& g, int axis, bool parallel, const std::function<void(long, long, long)>& line);
+
 /// out = ∇·(D∇V) on the grid (no-flux boundaries), scheme "fd" or "fem" (fem needs an
 /// axis-aligned D). OpenMP over nodes/lines.
 void apply_diffusion(const Grid& g, const std::array<double, 9>& D, const double* v, double* out,
