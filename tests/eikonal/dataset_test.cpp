@@ -21,9 +21,12 @@
 #include "geometry/structured.hpp"
 #include "geometry/vtk_io.hpp"
 #include "tests/support/cli.hpp"
+#include "tests/support/errors.hpp"
 
 namespace metaeik::eikonal {
 namespace {
+
+using test::error_of;
 
 namespace fs = std::filesystem;
 using core::Json;
@@ -50,15 +53,6 @@ DatasetConfig read_config(const Json& j, const fs::path& base = {}) {
 std::string read_bytes(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const core::Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 /// The small dataset, generated once for the whole suite.

@@ -15,9 +15,12 @@
 
 #include "core/error.hpp"
 #include "geometry/structured.hpp"
+#include "tests/support/errors.hpp"
 
 namespace metaeik::eikonal {
 namespace {
+
+using test::error_of;
 
 using geometry::box_point_index;
 using geometry::BoxSplit;
@@ -482,15 +485,6 @@ TEST(Fim, BatchEqualsIndividualSolves) {
 }
 
 // ---- bad input: one-line errors ------------------------------------------------------------------
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const core::Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 TEST(FimErrors, Mesh) {
   geometry::TetMesh empty;

@@ -18,9 +18,12 @@
 #include "geometry/labels.hpp"
 #include "geometry/surface.hpp"
 #include "geometry/vtk_io.hpp"
+#include "tests/support/errors.hpp"
 
 namespace metaeik::geometry {
 namespace {
+
+using test::error_of;
 
 constexpr int kTarget = 1500;
 
@@ -46,15 +49,6 @@ const TetMesh& biv_mesh() {
 double cap_volume(double a, double c, double h) {
   auto area = [&](double z) { return M_PI * a * a * (1 - z * z / (c * c)); };
   return (h + c) / 6 * (area(-c) + 4 * area(0.5 * (h - c)) + area(h));
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const core::Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 TEST(GeneratorOptions, AnalyticVolumesOfTheLandBenchmark) {

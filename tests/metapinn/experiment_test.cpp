@@ -15,6 +15,7 @@
 #include "geometry/vtk_io.hpp"
 #include "metapinn/experiment.hpp"
 #include "tests/support/cli.hpp"
+#include "tests/support/errors.hpp"
 
 namespace fs = std::filesystem;
 using namespace metaeik;
@@ -22,14 +23,7 @@ using namespace metaeik::metapinn;
 
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const core::Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using test::error_of;
 
 ExperimentConfig parse(const std::string& text) {
   return read_experiment_config(core::Json::parse(text), "exp.json", "/base");

@@ -10,20 +10,14 @@
 #include "geometry/structured.hpp"
 #include "metapinn/multi_pinn.hpp"
 #include "metapinn/personalize.hpp"
+#include "tests/support/errors.hpp"
 
 using namespace metaeik;
 using namespace metaeik::metapinn;
 
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const core::Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using test::error_of;
 
 Eigen::VectorXd point_source(const geometry::TetMesh& mesh, const Eigen::RowVector3d& x0, double v) {
   Eigen::VectorXd t(mesh.num_points());

@@ -12,12 +12,15 @@
 #include "geometry/structured.hpp"
 #include "metapinn/personalize.hpp"
 #include "metapinn/trainer.hpp"
+#include "tests/support/errors.hpp"
 
 namespace fs = std::filesystem;
 using namespace metaeik;
 using namespace metaeik::metapinn;
 
 namespace {
+
+using test::error_of;
 
 Corpus analytic_corpus() {
   Corpus c;
@@ -76,15 +79,6 @@ std::vector<std::vector<std::string>> read_csv(const fs::path& p) {
     rows.push_back(cells);
   }
   return rows;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const core::Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 struct TempDir {
