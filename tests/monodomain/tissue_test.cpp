@@ -12,6 +12,7 @@
 #include "monodomain/cell_model.hpp"
 #include "monodomain/tissue.hpp"
 #include "monodomain/vti_io.hpp"
+#include "tests/monodomain/mass_reference.hpp"
 
 namespace metaeik::monodomain {
 namespace {
@@ -41,26 +42,6 @@ double volume(const Grid& g, std::size_t c) {
   return w(i, g.nx, g.dx) * w(j, g.ny, g.dy) * w(k, g.nz, g.dz);
 }
 
-/// Consistent Q1 mass matrix applied to v (tensor product of 1D h/6 [2 1; 1 4 1; …]).
-std::vector<double> apply_mass(const Grid& g, std::vector<double> v) {
-  const int n[3] = {g.nx, g.ny, g.nz};
-  const double h[3] = {g.dx, g.dy, g.dz};
-  const long st[3] = {1, g.nx, static_cast<long>(g.nx) * g.ny};
-  for (int a = 0; a < 3; ++a) {
-    if (n[a] < 2) continue;
-    std::vector<double> w(v.size());
-    for (std::size_t c = 0; c < v.size(); ++c) {
-      const int idx = a == 0 ? c % g.nx : a == 1 ? (c / g.nx) % g.ny : c / (g.nx * g.ny);
-      double s = (idx == 0 || idx == n[a] - 1 ? 2 : 4) * v[c];
-      if (idx > 0) s += v[c - st[a]];
-      if (idx < n[a] - 1) s += v[c + st[a]];
-      w[c] = h[a] / 6 * s;
-    }
-    v = w;
-  }
-  return v;
-}
-
 TEST(Diffusion, UniformFieldHasZeroFluxExactly) {
   const Grid g = grid3(7, 6, 5, 0.3);
   std::vector<double> v(g.size(), -85.23), out(g.size(), 1.0);
@@ -81,7 +62,7 @@ TEST(Diffusion, ConservesTheIntegral) {
   for (std::size_t c = 0; c < g.size(); ++c) sum += volume(g, c) * out[c], scale += volume(g, c) * std::abs(out[c]);
   EXPECT_LT(std::abs(sum), 1e-12 * scale);
   apply_diffusion(g, tensor(0.1, 0.02, {0, 0, 1}), v.data(), out.data(), "fem");
-  const auto m_out = apply_mass(g, out);
+  const auto m_out = test::apply_mass(g, out);
   sum = scale = 0;
   for (double x : m_out) sum += x, scale += std::abs(x);
   EXPECT_LT(std::abs(sum), 1e-12 * scale);
