@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
     }
   }
   try {
-    torch::set_num_threads(threads);
+    metapinn::set_threads(threads);
     auto config = metapinn::load_train_config(config_path);
     const auto& t = config.train;
 
@@ -115,7 +115,7 @@ int main(int argc, char** argv) {
     for (int r = 0; r < reps + 2; ++r) {
       core::Stopwatch w;
       if (t.residual_points > 0) in.extra_points = metapinn::random_tet_points(g, t.residual_points, gen_t);
-      auto out = model->run(in, true, true);
+      auto out = model->run(in, true);
       auto loss = out.data_loss + out.pde_loss;
       opt.zero_grad();
       loss.backward();
@@ -164,9 +164,9 @@ int main(int argc, char** argv) {
                   "BiV mesh: %d nodes, %d tets; graph `%s`, %zu levels; %lld trainable parameters.\n\n"
                   "| measurement | median | min | reps |\n|---|---|---|---|\n"
                   "| training episode: k = %d contexts + %d queries, forward + backward + AdamW step | %.1f ms | %.1f ms | %zu |\n"
-                  "| personalisation (one feed-forward pass: AT, velocity, residual on all nodes) | %.1f ms | %.1f ms | %zu |\n"
+                  "| personalisation (one feed-forward pass: AT and velocity on all nodes) | %.1f ms | %.1f ms | %zu |\n"
                   "| of which the context pass (velocity encoder on the k maps, F on the nodes; once per subject) | %.1f ms | %.1f ms | %zu |\n"
-                  "| of which the query pass (source encoder, PINN hypernetwork, T and residual) | %.1f ms | %.1f ms | %zu |\n"
+                  "| of which the query pass (source encoder, PINN hypernetwork, T on the nodes; the residual is a metric, not timed) | %.1f ms | %.1f ms | %zu |\n"
                   "| velocity encoder on the k context maps, forward | %.1f ms | %.1f ms | %zu |\n"
                   "| velocity encoder on the k context maps, forward + backward | %.1f ms | %.1f ms | %zu |\n"
                   "| geometry preparation (graph, 6-level coarsening, spline bases; once per geometry) | %.1f ms | | 1 |\n\n"

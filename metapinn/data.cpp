@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include <dlfcn.h>
+
 #include "core/error.hpp"
 #include "eikonal/dataset.hpp"
 #include "geometry/graph.hpp"
@@ -136,6 +138,12 @@ double max_training_time(const Corpus& corpus, const DataOptions& options) {
       if (obs[i] && std::isfinite(m.observation[i])) best = std::max(best, m.observation[i] / scalings[gi].time);
   }
   return best > 0 ? best : 1.0;
+}
+
+void set_threads(int threads) {
+  torch::set_num_threads(threads);
+  using Setter = void (*)(int);
+  if (auto set = reinterpret_cast<Setter>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set(threads);
 }
 
 }  // namespace metaeik::metapinn

@@ -91,6 +91,11 @@ torch::Tensor map_features(const Eigen::VectorXd& observation_ms, const Eigen::V
 torch::Tensor random_tet_points(const PreparedGeometry& geometry, int64_t count, torch::Generator generator);
 
 /// Largest scaled observed time over the training maps (the default feature_time).
+/// Sets the torch intra-op threads and, where LibTorch's BLAS is OpenBLAS, OpenBLAS's own pool
+/// (Debian's LibTorch reaches OpenBLAS through libblas.so.3, so torch::set_num_threads does not
+/// reach it, and its idle threads spin). OpenBLAS's setting is process-wide.
+void set_threads(int threads);
+
 double max_training_time(const Corpus& corpus, const DataOptions& options);
 
 }  // namespace metaeik::metapinn

@@ -1,6 +1,7 @@
 #include "metapinn/model.hpp"
 
 #include <sstream>
+#include <tuple>
 
 #include "core/error.hpp"
 
@@ -51,6 +52,56 @@ torch::Tensor mlp(const torch::Tensor& x_in, const torch::Tensor& flat_in, const
   return batched ? x : x.squeeze(0);
 }
 
+std::pair<torch::Tensor, torch::Tensor> mlp_jvp(const torch::Tensor& x_in, const torch::Tensor& dx_in,
+                                                const torch::Tensor& flat_in, const std::vector<int64_t>& sizes,
+                                                Activation activation) {
+  const bool batched = flat_in.dim() == 2;
+  torch::Tensor flat = batched ? flat_in : flat_in.unsqueeze(0);
+  torch::Tensor x = batched ? x_in : x_in.unsqueeze(0);
+  torch::Tensor dx = batched ? dx_in : dx_in.unsqueeze(0);
+  const int64_t B = flat.size(0), D = dx.size(1), N = x.size(1);
+  TORCH_CHECK(flat.size(1) == mlp_parameter_count(sizes), "mlp_jvp: flat weights have ", flat.size(1),
+              " entries, the network needs ", mlp_parameter_count(sizes));
+  TORCH_CHECK(x.dim() == 3 && x.size(0) == B && x.size(2) == sizes[0] && dx.dim() == 4 && dx.size(0) == B &&
+                  dx.size(2) == N && dx.size(3) == sizes[0],
+              "mlp_jvp: need x [B, N, ", sizes[0], "] and dx [B, D, N, ", sizes[0], "]");
+  // Values and derivatives stacked as [B, (1 + D)·N, width]: one product per layer for all.
+  auto h = torch::cat({x.unsqueeze(1), dx}, 1).view({B, (1 + D) * N, sizes[0]});
+  int64_t offset = 0;
+  for (std::size_t l = 0; l + 1 < sizes.size(); ++l) {
+    const int64_t in = sizes[l], out = sizes[l + 1];
+    auto w = flat.narrow(1, offset, in * out).view({B, out, in});
+    offset += in * out;
+    auto b = flat.narrow(1, offset, out).view({B, 1, out});
+    offset += out;
+    auto z = torch::bmm(h, w.transpose(1, 2));  // [B, (1 + D)·N, out]
+    auto value = z.narrow(1, 0, N) + b;
+    auto derivative = z.narrow(1, N, D * N).view({B, D, N, out});
+    if (l + 2 < sizes.size()) {
+      torch::Tensor slope;  // activation'(value), from the activation's output where that is cheaper
+      switch (activation) {
+        case Activation::kTanh:
+          value = torch::tanh(value);
+          slope = 1.0 - value.pow(2);
+          break;
+        case Activation::kRelu:
+          slope = (value > 0).to(value.dtype());
+          value = torch::relu(value);
+          break;
+        case Activation::kElu:
+          slope = torch::where(value > 0, torch::ones_like(value), torch::exp(value));
+          value = torch::elu(value);
+          break;
+      }
+      derivative = derivative * slope.unsqueeze(1);
+    }
+    h = torch::cat({value.unsqueeze(1), derivative}, 1).view({B, (1 + D) * N, out});
+  }
+  auto all = h.view({B, 1 + D, N, sizes.back()});
+  auto y = all.select(1, 0), dy = all.narrow(1, 1, D);
+  return {batched ? y : y.squeeze(0), batched ? dy : dy.squeeze(0)};
+}
+
 torch::Tensor spatial_gradient(const torch::Tensor& T, const torch::Tensor& x, bool create_graph) {
   auto grads = torch::autograd::grad({T}, {x}, {torch::ones_like(T)}, /*retain_graph=*/true, create_graph);
   return grads[0];
@@ -58,10 +109,12 @@ torch::Tensor spatial_gradient(const torch::Tensor& T, const torch::Tensor& x, b
 
 torch::Tensor eikonal_residual(const torch::Tensor& T, const torch::Tensor& x, const torch::Tensor& speed,
                                bool create_graph) {
-  auto g = spatial_gradient(T, x, create_graph);
-  // Smooth |g| (the 1e-12 keeps the second derivative finite where ∇T = 0).
-  auto norm = torch::sqrt(g.pow(2).sum(-1) + 1e-12);
-  return norm * speed - 1.0;
+  return eikonal_residual(spatial_gradient(T, x, create_graph), speed);
+}
+
+torch::Tensor eikonal_residual(const torch::Tensor& gradient, const torch::Tensor& speed) {
+  // Smooth |g| (the 1e-12 keeps the derivative finite where ∇T = 0).
+  return torch::sqrt(gradient.pow(2).sum(-1) + 1e-12) * speed - 1.0;
 }
 
 }  // namespace functional
@@ -272,17 +325,40 @@ torch::Tensor MetaPinnImpl::source_points(const torch::Tensor& features, const t
   return torch::matmul(w, nodes);                                                 // [Q, 3]
 }
 
+namespace {
+constexpr double kSourceEps2 = 1e-4;  // ε = 0.01 in x' keeps ∇d finite at the source
+}  // namespace
+
 torch::Tensor MetaPinnImpl::time(const torch::Tensor& x, const torch::Tensor& weights,
                                  const torch::Tensor& sources) const {
   torch::Tensor input = x;
   if (options.source_distance) {
     TORCH_CHECK(sources.defined() && sources.dim() == 2 && sources.size(0) == x.size(0),
                 "time: need one source point per query");
-    constexpr double kEps2 = 1e-4;  // ε = 0.01 in x' keeps ∇d finite at the source
-    auto d = torch::sqrt((x - sources.unsqueeze(1)).pow(2).sum(-1, /*keepdim=*/true) + kEps2);
+    auto d = torch::sqrt((x - sources.unsqueeze(1)).pow(2).sum(-1, /*keepdim=*/true) + kSourceEps2);
     input = torch::cat({x, d}, -1);
   }
   return functional::mlp(input, weights, options.pinn_sizes(), functional::Activation::kTanh).squeeze(-1);
+}
+
+std::pair<torch::Tensor, torch::Tensor> MetaPinnImpl::time_and_gradient(const torch::Tensor& x,
+                                                                        const torch::Tensor& weights,
+                                                                        const torch::Tensor& sources) const {
+  TORCH_CHECK(x.dim() == 3 && x.size(2) == 3, "time: x must be [Q, M, 3]");
+  const int64_t Q = x.size(0), M = x.size(1);
+  // Derivatives of the inputs along the three axes: [Q, 3, M, d0].
+  auto eye = torch::eye(3, x.options()).view({1, 3, 1, 3}).expand({Q, 3, M, 3});
+  torch::Tensor input = x, dinput = eye;
+  if (options.source_distance) {
+    TORCH_CHECK(sources.defined() && sources.dim() == 2 && sources.size(0) == Q,
+                "time: need one source point per query");
+    auto r = x - sources.unsqueeze(1);                                                 // [Q, M, 3]
+    auto d = torch::sqrt(r.pow(2).sum(-1, /*keepdim=*/true) + kSourceEps2);           // [Q, M, 1]
+    input = torch::cat({x, d}, -1);
+    dinput = torch::cat({eye, (r / d).transpose(1, 2).unsqueeze(-1)}, -1);              // ∂d/∂x_a = r_a / d
+  }
+  auto [T, dT] = functional::mlp_jvp(input, dinput, weights, options.pinn_sizes(), functional::Activation::kTanh);
+  return {T.squeeze(-1), dT.squeeze(-1).transpose(1, 2)};
 }
 
 torch::Tensor MetaPinnImpl::speed(const torch::Tensor& x, const torch::Tensor& weights) const {
@@ -291,7 +367,7 @@ torch::Tensor MetaPinnImpl::speed(const torch::Tensor& x, const torch::Tensor& w
   return v / speed_scale;
 }
 
-EpisodeOutput MetaPinnImpl::run(const EpisodeInput& in, bool residual, bool create_graph) {
+EpisodeOutput MetaPinnImpl::run(const EpisodeInput& in, bool residual) {
   TORCH_CHECK(in.levels != nullptr, "episode: no graph levels");
   const auto& levels = *in.levels;
   const int64_t Q = in.query_features.size(0), N = in.nodes.size(0);
@@ -304,11 +380,14 @@ EpisodeOutput MetaPinnImpl::run(const EpisodeInput& in, bool residual, bool crea
   torch::Tensor points = in.nodes;
   if (residual && in.extra_points.defined() && in.extra_points.size(0) > 0)
     points = torch::cat({in.nodes, in.extra_points}, 0);
-  auto x = points.unsqueeze(0).expand({Q, points.size(0), 3}).clone();
-  if (residual) x.requires_grad_(true);
+  auto x = points.unsqueeze(0).expand({Q, points.size(0), 3});
   torch::Tensor sources;
   if (options.source_distance) sources = source_points(in.query_features, in.nodes);
-  auto T = time(x, wt, sources);  // [Q, M]
+  torch::Tensor T, gradient;
+  if (residual)
+    std::tie(T, gradient) = time_and_gradient(x, wt, sources);  // [Q, M], [Q, M, 3]
+  else
+    T = time(x, wt, sources);
   out.times = T.narrow(1, 0, N);
   auto v_points = speed(points, wv);
   out.speed = v_points.narrow(0, 0, N);
@@ -318,7 +397,7 @@ EpisodeOutput MetaPinnImpl::run(const EpisodeInput& in, bool residual, bool crea
     out.data_loss = diff2.sum() / (mask.sum() * Q).clamp_min(1.0);
   }
   if (residual) {
-    out.residual = functional::eikonal_residual(T, x, v_points.unsqueeze(0), create_graph);
+    out.residual = functional::eikonal_residual(gradient, v_points.unsqueeze(0));
     out.pde_loss = out.residual.pow(2).mean();
   }
   return out;

@@ -31,6 +31,14 @@ int64_t mlp_parameter_count(const std::vector<int64_t>& sizes);
 torch::Tensor mlp(const torch::Tensor& x, const torch::Tensor& flat, const std::vector<int64_t>& sizes,
                   Activation activation);
 
+/// The MLP of mlp() and its directional derivatives by forward-mode differentiation: with
+/// dx [B, D, N, d0] the derivatives of the input along D directions, returns y [B, N, dL] and
+/// dy [B, D, N, dL]. Built from ordinary tensor operations, so both are differentiable by autograd
+/// (first order), without the double backward that ∇ₓ by autograd needs inside a training loss.
+std::pair<torch::Tensor, torch::Tensor> mlp_jvp(const torch::Tensor& x, const torch::Tensor& dx,
+                                                const torch::Tensor& flat, const std::vector<int64_t>& sizes,
+                                                Activation activation);
+
 /// ∇ₓT by autograd. T [..., M] must be computed elementwise from x [..., M, 3] (requires grad).
 /// @return [..., M, 3]; differentiable when create_graph.
 torch::Tensor spatial_gradient(const torch::Tensor& T, const torch::Tensor& x, bool create_graph);
@@ -38,6 +46,9 @@ torch::Tensor spatial_gradient(const torch::Tensor& T, const torch::Tensor& x, b
 /// Eikonal residual |∇ₓT|·F − 1 (scaled units). @param speed broadcastable to T's shape.
 torch::Tensor eikonal_residual(const torch::Tensor& T, const torch::Tensor& x, const torch::Tensor& speed,
                                bool create_graph);
+
+/// The same from a given gradient [..., M, 3]: sqrt(|g|² + 10⁻¹²)·F − 1.
+torch::Tensor eikonal_residual(const torch::Tensor& gradient, const torch::Tensor& speed);
 
 }  // namespace functional
 
@@ -155,12 +166,15 @@ class MetaPinnImpl : public torch::nn::Cloneable<MetaPinnImpl> {
   /// T'(x') of each query: x [Q, M, 3], weights [Q, P_T], sources [Q, 3] (used when
   /// options.source_distance; may be undefined otherwise) → [Q, M]
   torch::Tensor time(const torch::Tensor& x, const torch::Tensor& weights, const torch::Tensor& sources) const;
+  /// T' and ∇ₓ'T' [Q, M, 3] together, by forward-mode differentiation (functional::mlp_jvp).
+  std::pair<torch::Tensor, torch::Tensor> time_and_gradient(const torch::Tensor& x, const torch::Tensor& weights,
+                                                            const torch::Tensor& sources) const;
   /// v'(x'): x [M, 3], weights [P_F] → [M], within [v_min, v_max]/speed_scale
   torch::Tensor speed(const torch::Tensor& x, const torch::Tensor& weights) const;
 
-  /// Full forward pass of an episode. With residual=false the PDE terms are skipped; with
-  /// create_graph the PDE loss is differentiable (training).
-  EpisodeOutput run(const EpisodeInput& in, bool residual, bool create_graph);
+  /// Full forward pass of an episode. With residual=false the PDE terms are skipped. Every
+  /// output is differentiable while autograd is on (training).
+  EpisodeOutput run(const EpisodeInput& in, bool residual);
 
   ModelOptions options;
   double speed_scale;  ///< v' = v / speed_scale (speed_scale = L/τ, mm/ms)

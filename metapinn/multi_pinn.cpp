@@ -8,6 +8,7 @@
 #include "core/error.hpp"
 #include "core/random.hpp"
 #include "core/timer.hpp"
+#include "metapinn/data.hpp"
 #include "metapinn/model.hpp"
 
 namespace metaeik::metapinn {
@@ -58,7 +59,7 @@ MultiPinnResult fit_multi_pinn(const geometry::Points& points, const geometry::T
                 "multi-PINN: need 0 < v_min < v_max, got " << o.v_min << ", " << o.v_max);
   METAEIK_CHECK(o.speed_scale > 0, "multi-PINN: speed_scale must be positive");
   METAEIK_CHECK(o.pde_nodes >= 0 && o.residual_points >= 0, "multi-PINN: pde_nodes and residual_points must be >= 0");
-  if (o.threads > 0) torch::set_num_threads(o.threads);
+  if (o.threads > 0) set_threads(o.threads);
   core::Stopwatch watch;
 
   // Scaling of metapinn/data.hpp.

@@ -42,20 +42,17 @@ Personalization personalize(LoadedModel& m, const PreparedGeometry& g, const Con
   core::Stopwatch watch;
   const auto& d = m.config.data;
   auto qf = map_features(query, observed, g.scaling, d.feature_time, d.early_fraction).unsqueeze(0).to(m.device);
-  torch::Tensor wt, sources;
-  {
-    torch::NoGradGuard guard;
-    if (m.model->options.source_distance) sources = m.model->source_points(qf, g.nodes);
-    wt = m.model->pinn_weights(context.c, m.model->source_embedding(qf, g.levels, g.nodes));
-  }
-  auto x = g.nodes.unsqueeze(0).clone().requires_grad_(true);
-  auto T = m.model->time(x, wt, sources);
-  auto r = functional::eikonal_residual(T, x, context.speed.unsqueeze(0), false);
+  torch::NoGradGuard guard;
+  torch::Tensor sources;
+  if (m.model->options.source_distance) sources = m.model->source_points(qf, g.nodes);
+  auto wt = m.model->pinn_weights(context.c, m.model->source_embedding(qf, g.levels, g.nodes));
+  auto x = g.nodes.unsqueeze(0);
   Personalization p;
-  p.times = to_eigen(T) * g.scaling.time;
+  p.times = to_eigen(m.model->time(x, wt, sources)) * g.scaling.time;
   p.speed = to_eigen(context.speed) * d.speed_scale;
-  p.residual = to_eigen(r);
   p.forward_seconds = watch.seconds();
+  auto gradient = m.model->time_and_gradient(x, wt, sources).second;
+  p.residual = to_eigen(functional::eikonal_residual(gradient, context.speed.unsqueeze(0)));
   return p;
 }
 

@@ -15,7 +15,9 @@ struct Personalization {
   Eigen::VectorXd times;     ///< #N predicted activation times, ms
   Eigen::VectorXd speed;     ///< #N predicted conduction velocity, mm/ms
   Eigen::VectorXd residual;  ///< #N |∇T|·F − 1 (dimensionless)
-  double forward_seconds = 0.0;  ///< encoders + hypernetworks + networks on all nodes
+  /// Wall time of the pass that yields T and F on all nodes (encoders, hypernetworks, networks);
+  /// the residual is a metric, evaluated afterwards and not counted.
+  double forward_seconds = 0.0;
 };
 
 /// What the k context maps of one subject give, whatever the query: the tissue embedding c and the
@@ -30,8 +32,8 @@ struct ContextPass {
 ContextPass context_pass(LoadedModel& model, const PreparedGeometry& geometry,
                          const std::vector<Eigen::VectorXd>& contexts, const Eigen::VectorXi& observed);
 
-/// The query pass: source encoder on the query's early observations, PINN hypernetwork, T(x) and
-/// the residual. forward_seconds counts this pass only.
+/// The query pass: source encoder on the query's early observations, PINN hypernetwork and T(x)
+/// (then, untimed, ∇T and the residual). forward_seconds counts this pass only.
 Personalization personalize(LoadedModel& model, const PreparedGeometry& geometry, const ContextPass& context,
                             const Eigen::VectorXd& query, const Eigen::VectorXi& observed);
 

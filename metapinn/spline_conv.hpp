@@ -21,9 +21,10 @@ struct SplineBasis {
   torch::Tensor weight_index;  ///< #E×8 int64 in [0, kernel_size³)
   torch::Tensor basis;         ///< #E×8 basis values (sum to 1 per edge)
   torch::Tensor inv_degree;    ///< #N×1 1/|N(i)| (0 for isolated nodes)
-  torch::Tensor gather;   ///< sparse #E×#N, row e selects x_j (j = source(e))
   torch::Tensor kernel;   ///< sparse #E×K³, row e holds the 8 basis values at their kernel indices
-  torch::Tensor scatter;  ///< sparse #N×#E, 1/|N(i)| at (target(e), e): mean aggregation
+  /// Edges grouped by target (incoming) and by source (outgoing), CSR style: the edges of node n
+  /// are in_edges[in_offsets[n] .. in_offsets[n+1]) (int64; #N+1 and #E entries).
+  torch::Tensor in_offsets, in_edges, out_offsets, out_edges;
   /// Sparse (COO, coalesced) #N × (#N·kernel_size³) operator of the whole aggregation:
   /// M[i, j·K³ + k] = Σ_{e=(j→i), s: k_s(e) = k} b_s(e) / |N(i)|, so that the neighbour term is
   /// M · (x W_k stacked per node and kernel). Built once per graph.
@@ -53,18 +54,37 @@ std::vector<GraphLevel> to(const std::vector<GraphLevel>& levels, torch::Device 
 
 namespace functional {
 
+/// Evaluation orders of spline_conv (identical results up to rounding).
+enum class SplinePath {
+  /// Per-edge interpolated weights W_e = Σ_s b_s W_{k_s}, then the mean of the messages x_j W_e
+  /// over each node's incoming edges by a fused loop over the edges (CPU; ~|E|·in·out multiply-adds
+  /// per map, one pass over W_e whatever the batch); on other devices, kGather.
+  kEdgeMessages,
+  /// The same messages with gather / batched matmul / index_add tensor operations (any device).
+  kGather,
+  /// x·W_k for every node and all K³ kernels, then the sparse aggregation operator (K³·N·in·out:
+  /// far more work, but a single large product).
+  kAggregate,
+};
+
 /// @param x       [B, N, in] (or [N, in]) node features
 /// @param weight  [kernel_size³, in, out]; root [in, out]; bias [out] (may be undefined)
-/// @param path    evaluation order (identical results up to rounding): 0 = per-edge interpolated
-///                weights W_e = Σ_s b_s W_{k_s} and x_j W_e, with sparse gather/scatter operators
-///                (default; ~8·|E|·in·out multiply-adds); 1 = x·W_k for every node and all K³
-///                kernels, then the sparse aggregation operator (K³·N·in·out: far more work, but
-///                a single large product)
+/// @param edge_weights  optional [E, in, out] result of spline_edge_weights(basis, weight) (edge paths)
 /// @return        [B, N, out] (or [N, out])
-/// @param edge_weights  optional [E, in, out] result of spline_edge_weights(basis, weight) (path 0)
 torch::Tensor spline_conv(const torch::Tensor& x, const SplineBasis& basis, const torch::Tensor& weight,
-                          const torch::Tensor& root, const torch::Tensor& bias, int path = 0,
-                          const torch::Tensor& edge_weights = {});
+                          const torch::Tensor& root, const torch::Tensor& bias,
+                          SplinePath path = SplinePath::kEdgeMessages, const torch::Tensor& edge_weights = {});
+
+/// Mean over each node's incoming edges of x_j W_e: x [B, N, in], edge_weights [E, in, out] →
+/// [B, N, out] (fused CPU loops, differentiable in both arguments). Single-precision features may
+/// also come with half-precision edge weights (inference only, see half_edge_weights_available).
+torch::Tensor edge_messages(const torch::Tensor& x, const SplineBasis& basis, const torch::Tensor& edge_weights);
+
+/// Whether this build can run edge_messages on half-precision (IEEE binary16) edge weights
+/// (GCC or Clang vector extensions). The message pass streams all E·in·out edge weights once per call and is
+/// bound by memory bandwidth, so halving them nearly halves its time; the sums stay in single
+/// precision, and each weight is rounded by at most 2⁻¹¹ relative.
+bool half_edge_weights_available();
 
 /// Per-edge interpolated weights W_e = Σ_s b_s W_{k_s} → [E, in, out]; they depend on the weights
 /// and the graph only, not on the features.
@@ -89,6 +109,8 @@ class SplineConvImpl : public torch::nn::Cloneable<SplineConvImpl> {
   void reset() override;
   /// With autograd off (inference) the per-edge weights of the last graph are kept and reused
   /// while the weights are unchanged: repeated personalisations on one geometry skip their cost.
+  /// Single-precision CPU models run one map at a time on a half-precision copy of them (where
+  /// half_edge_weights_available()).
   torch::Tensor forward(const torch::Tensor& x, const SplineBasis& basis);
 
   SplineConvOptions options;
@@ -102,6 +124,7 @@ class SplineConvImpl : public torch::nn::Cloneable<SplineConvImpl> {
     torch::Tensor weight;   ///< the weight tensor they were computed from
     int64_t version = -1;   ///< its _version() then
     torch::Tensor edge_weights;
+    torch::Tensor half_edge_weights;  ///< the same in half precision, made on first use
   } cache_;
 };
 TORCH_MODULE(SplineConv);

@@ -224,7 +224,7 @@ void train(TrainConfig config, const Corpus& corpus, const fs::path& run_dir, bo
                                            << " needs at least " << t.k + 1 << " (k contexts and one query)");
   }
   const torch::Device device = parse_device(device_name);
-  if (t.threads > 0) torch::set_num_threads(t.threads);
+  if (t.threads > 0) set_threads(t.threads);
 
   const fs::path last_path = run_dir / "last.pt", best_path = run_dir / "best.pt", log_path = run_dir / "log.csv";
   if (resume) {
@@ -338,7 +338,7 @@ void train(TrainConfig config, const Corpus& corpus, const fs::path& run_dir, bo
       in.nodes = g.nodes;
       if (t.residual_points > 0 && g.tet_points.defined())
         in.extra_points = random_tet_points(g, t.residual_points, gen).to(device);
-      auto out = model->run(in, true, /*create_graph=*/alpha > 0);
+      auto out = model->run(in, true);
       auto loss = alpha > 0 ? out.data_loss + alpha * out.pde_loss : out.data_loss;
       optimizer.zero_grad();
       loss.backward();

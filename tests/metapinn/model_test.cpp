@@ -77,7 +77,13 @@ TEST(SplineBasis, PartitionOfUnityAndIndexRange) {
   }
 }
 
-class SplineConvPaths : public ::testing::TestWithParam<std::tuple<int, int, int>> {};
+class SplineConvPaths : public ::testing::TestWithParam<std::tuple<int, int, functional::SplinePath>> {};
+
+std::string spline_case_name(const ::testing::TestParamInfo<SplineConvPaths::ParamType>& info) {
+  const auto [in, out, path] = info.param;
+  const char* names[] = {"EdgeMessages", "Gather", "Aggregate"};
+  return std::string(names[int(path)]) + "_in" + std::to_string(in) + "_out" + std::to_string(out);
+}
 
 TEST_P(SplineConvPaths, MatchesNaiveReferenceOutputsAndGradients) {
   const auto [in, out, path] = GetParam();
@@ -105,9 +111,52 @@ TEST_P(SplineConvPaths, MatchesNaiveReferenceOutputsAndGradients) {
                                                               bias.detach(), path)));
 }
 
-INSTANTIATE_TEST_SUITE_P(BothEvaluationOrders, SplineConvPaths,
-                         ::testing::Values(std::make_tuple(2, 3, 0), std::make_tuple(2, 3, 1),
-                                           std::make_tuple(4, 2, 0), std::make_tuple(4, 2, 1)));
+INSTANTIATE_TEST_SUITE_P(AllEvaluationOrders, SplineConvPaths,
+                         ::testing::Combine(::testing::Values(2, 4), ::testing::Values(3, 2),
+                                            ::testing::Values(functional::SplinePath::kEdgeMessages,
+                                                              functional::SplinePath::kGather,
+                                                              functional::SplinePath::kAggregate)),
+                         spline_case_name);
+
+TEST(SplineConv, FusedEdgeMessagesMatchGatherInSinglePrecision) {
+  // The model runs in float32 with wide layers: the fused loops (vectorised clones) against the
+  // tensor-op formulation, values and gradients, batched.
+  torch::manual_seed(4);
+  auto g = small_graph();
+  auto basis = spline_basis(g, 5, torch::kFloat32);
+  for (auto [in, out] : {std::pair<int, int>{16, 64}, {37, 19}}) {
+    auto x = torch::randn({3, g.num_nodes(), in}).requires_grad_(true);
+    auto W = torch::randn({125, in, out}).requires_grad_(true);
+    auto root = torch::randn({in, out}), bias = torch::randn({out});
+    auto probe = torch::randn({3, g.num_nodes(), out});
+    auto y = functional::spline_conv(x, basis, W, root, bias, functional::SplinePath::kEdgeMessages);
+    auto y_ref = functional::spline_conv(x, basis, W, root, bias, functional::SplinePath::kGather);
+    EXPECT_TRUE(torch::allclose(y, y_ref, 1e-4, 1e-4)) << (y - y_ref).abs().max().item<double>();
+    auto grads = torch::autograd::grad({(y * probe).sum()}, {x, W});
+    auto grads_ref = torch::autograd::grad({(y_ref * probe).sum()}, {x, W});
+    for (int a = 0; a < 2; ++a)
+      EXPECT_TRUE(torch::allclose(grads[a], grads_ref[a], 1e-4, 1e-4))
+          << "argument " << a << ": " << (grads[a] - grads_ref[a]).abs().max().item<double>();
+  }
+}
+
+TEST(SplineConv, HalfPrecisionEdgeWeightsAtInference) {
+  // Single-precision inference on one map runs on binary16 edge weights: the result must stay
+  // within the rounding of the weights (2⁻¹¹ relative each) of the single-precision pass.
+  if (!functional::half_edge_weights_available()) GTEST_SKIP() << "no half-precision edge weights in this build";
+  torch::manual_seed(7);
+  auto g = small_graph();
+  auto basis = spline_basis(g, 5, torch::kFloat32);
+  SplineConv conv(SplineConvOptions(24, 32));
+  auto x = torch::randn({1, g.num_nodes(), 24});
+  auto reference = conv->forward(x, basis).detach();  // autograd on: single-precision weights
+  torch::NoGradGuard guard;
+  auto y = conv->forward(x, basis);
+  EXPECT_FALSE(torch::equal(y, reference));  // the half-precision path did run
+  EXPECT_LT((y - reference).abs().max().item<double>(), 2e-3 * reference.abs().max().item<double>());
+  auto we = functional::spline_edge_weights(basis, conv->weight);
+  EXPECT_THROW(functional::edge_messages(x.to(torch::kFloat64), basis, we.to(torch::kHalf)), c10::Error);
+}
 
 TEST(SplineConv, FiniteDifferenceGradients) {
   torch::manual_seed(2);
@@ -268,6 +317,43 @@ TEST(PdeResidual, AutogradGradientMatchesFiniteDifferences) {
     e[0][0][d] = h;
     auto fd = (model->time(x + e, flat, sources) - model->time(x - e, flat, sources)) / (2 * h);
     EXPECT_TRUE(torch::allclose(g.select(2, d), fd, 1e-7, 1e-8)) << "component " << d;
+  }
+}
+
+TEST(PdeResidual, ForwardModeGradientMatchesAutograd) {
+  // time_and_gradient (forward mode) against ∇ₓ of time() by reverse-mode autograd, and the
+  // functional MLP's directional derivatives for every activation; both stay differentiable.
+  torch::manual_seed(6);
+  MetaPinn model(ModelOptions{}, 0.6);
+  model->to(torch::kFloat64);
+  auto flat = (torch::randn({2, functional::mlp_parameter_count(model->options.pinn_sizes())}, f64()) * 0.5)
+                  .requires_grad_(true);
+  auto sources = torch::rand({2, 3}, f64());
+  auto x = torch::rand({2, 30, 3}, f64()).requires_grad_(true);
+  auto T = model->time(x, flat, sources);
+  auto g = functional::spatial_gradient(T, x, true);
+  auto [T2, g2] = model->time_and_gradient(x, flat, sources);
+  EXPECT_TRUE(torch::allclose(T2, T, 1e-13, 1e-13));
+  EXPECT_TRUE(torch::allclose(g2, g, 1e-12, 1e-12)) << (g2 - g).abs().max().item<double>();
+  // The PDE loss's gradient with respect to the generated weights: double backward vs first order.
+  auto w = torch::autograd::grad({g.pow(2).sum()}, {flat})[0];
+  auto w2 = torch::autograd::grad({g2.pow(2).sum()}, {flat})[0];
+  EXPECT_TRUE(torch::allclose(w2, w, 1e-11, 1e-11));
+
+  const std::vector<int64_t> sizes{3, 7, 5, 2};
+  for (auto act : {functional::Activation::kTanh, functional::Activation::kRelu, functional::Activation::kElu}) {
+    auto f = torch::randn({functional::mlp_parameter_count(sizes)}, f64());
+    auto xs = torch::randn({40, 3}, f64()).requires_grad_(true);
+    auto dirs = torch::randn({2, 40, 3}, f64());
+    auto y = functional::mlp(xs, f, sizes, act);
+    auto [y2, dy] = functional::mlp_jvp(xs, dirs, f, sizes, act);
+    EXPECT_TRUE(torch::allclose(y2, y, 1e-13, 1e-13));
+    for (int out = 0; out < 2; ++out) {
+      auto jac = torch::autograd::grad({y.select(1, out).sum()}, {xs}, {}, true)[0];  // rows independent
+      for (int d = 0; d < 2; ++d)
+        EXPECT_TRUE(torch::allclose(dy[d].select(1, out), (jac * dirs[d]).sum(1), 1e-12, 1e-12))
+            << "activation " << int(act) << " output " << out << " direction " << d;
+    }
   }
 }
 
