@@ -6,7 +6,6 @@
 #include <future>
 #include <map>
 #include <memory>
-#include <numeric>
 #include <set>
 #include <sstream>
 
@@ -438,21 +437,14 @@ std::vector<ExperimentRow> run_experiment(const ExperimentConfig& config, const 
     // hierarchy and spline bases, then a pass on a blank map that fills the encoders' per-edge
     // weights for this geometry. Subjects run grouped by geometry, so every timed pass finds them.
     std::vector<PreparedGeometry> prepared;
-    auto bind = [&](int g) {
-      const Eigen::VectorXd blank = Eigen::VectorXd::Zero(corpus.geometries[g].points.rows());
-      personalize(model, prepared[g], {blank}, blank, corpus.geometries[g].observed);
-    };
     for (const auto& g : corpus.geometries) {
       core::Stopwatch w;
       prepared.push_back(prepare_geometry(g.points, g.tets, g.observed, model.config.data,
                                           int(model.config.model.kernel_size), model.device));
-      bind(int(prepared.size()) - 1);
+      bind_geometry(model, prepared.back(), g.observed);
       geometry_seconds[name].push_back(w.seconds());
     }
-    std::vector<int> by_geometry(S);
-    std::iota(by_geometry.begin(), by_geometry.end(), 0);
-    std::stable_sort(by_geometry.begin(), by_geometry.end(),
-                     [&](int a, int b) { return corpus.subjects[a].geometry < corpus.subjects[b].geometry; });
+    const auto by_geometry = subjects_by_geometry(corpus);
     core::Stopwatch watch;
     core::ProgressBar bar(name, test_count * all_ks.size());
     for (int k : all_ks) {
@@ -461,7 +453,7 @@ std::vector<ExperimentRow> run_experiment(const ExperimentConfig& config, const 
         const auto& subject = corpus.subjects[s];
         const auto& geometry = corpus.geometries[subject.geometry];
         if (tests[s].empty()) continue;
-        if (bound != subject.geometry) bind(bound = subject.geometry);
+        if (bound != subject.geometry) bind_geometry(model, prepared[bound = subject.geometry], geometry.observed);
         std::vector<Eigen::VectorXd> contexts;
         for (int i = 0; i < k; ++i) contexts.push_back(corpus.maps[pools[s][i]].observation);
         // One context pass per subject, shared by its test maps (each is charged an equal part).

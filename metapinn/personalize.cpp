@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 
 #include "core/error.hpp"
 #include "core/progress.hpp"
@@ -62,6 +63,19 @@ Personalization personalize(LoadedModel& m, const PreparedGeometry& g, const std
   auto p = personalize(m, g, context, query, observed);
   p.forward_seconds += context.seconds;
   return p;
+}
+
+void bind_geometry(LoadedModel& m, const PreparedGeometry& g, const Eigen::VectorXi& observed) {
+  const Eigen::VectorXd blank = Eigen::VectorXd::Zero(g.num_nodes);
+  personalize(m, g, std::vector<Eigen::VectorXd>{blank}, blank, observed);
+}
+
+std::vector<int> subjects_by_geometry(const Corpus& corpus) {
+  std::vector<int> order(corpus.subjects.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int a, int b) { return corpus.subjects[a].geometry < corpus.subjects[b].geometry; });
+  return order;
 }
 
 double pearson(const Eigen::VectorXd& a, const Eigen::VectorXd& b) {
@@ -133,9 +147,12 @@ std::vector<EvaluationRow> evaluate(LoadedModel& model, const Corpus& corpus, in
   std::vector<EvaluationRow> rows;
   std::unique_ptr<core::ProgressBar> bar;
   if (progress) bar = std::make_unique<core::ProgressBar>("evaluate", total);
-  for (int s = 0; s < int(corpus.subjects.size()); ++s) {
+  int bound = -1;  // geometry whose per-edge weights the encoders hold
+  for (int s : subjects_by_geometry(corpus)) {
     const auto& subject = corpus.subjects[s];
     const auto& geometry = corpus.geometries[subject.geometry];
+    if (bound != subject.geometry)
+      bind_geometry(model, (*prepared)[bound = subject.geometry], geometry.observed);
     auto pool = corpus.maps_of(s, "train");
     auto rng = core::make_rng(seed, 0x6576616cULL + std::uint64_t(s));
     std::shuffle(pool.begin(), pool.end(), rng);

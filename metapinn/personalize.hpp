@@ -44,6 +44,14 @@ Personalization personalize(LoadedModel& model, const PreparedGeometry& geometry
                             const std::vector<Eigen::VectorXd>& contexts, const Eigen::VectorXd& query,
                             const Eigen::VectorXi& observed);
 
+/// Makes the encoders' per-edge weights for this geometry with one pass on a blank map (they depend
+/// on the geometry and the model only; each layer keeps those of its last graph). Passes that follow
+/// on the same geometry reuse them, so timed passes should run grouped by geometry.
+void bind_geometry(LoadedModel& model, const PreparedGeometry& geometry, const Eigen::VectorXi& observed);
+
+/// The corpus's subjects in geometry order (stable), for passes grouped by geometry.
+std::vector<int> subjects_by_geometry(const Corpus& corpus);
+
 struct MapMetrics {
   double at_rel_error = 0, at_corr = 0;      ///< RMSE/range of truth, Pearson (all nodes)
   double at_rel_error_endo = 0, at_corr_endo = 0;  ///< observed (endocardial) nodes

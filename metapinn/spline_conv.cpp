@@ -364,7 +364,12 @@ struct EdgeMessages : torch::autograd::Function<EdgeMessages> {
       messages_forward(x.data_ptr<scalar_t>(), we.data_ptr<scalar_t>(), *basis, y.data_ptr<scalar_t>(), B, in, out);
     });
     ctx->save_for_backward({x, we});
-    ctx->saved_data["basis"] = int64_t(reinterpret_cast<std::uintptr_t>(basis));
+    // The graph's index tensors (shared, not copied), so the backward does not rely on `basis`.
+    ctx->saved_data["source"] = basis->source;
+    ctx->saved_data["target"] = basis->target;
+    ctx->saved_data["inv_degree"] = basis->inv_degree;
+    ctx->saved_data["out_offsets"] = basis->out_offsets;
+    ctx->saved_data["out_edges"] = basis->out_edges;
     return y;
   }
 
@@ -373,7 +378,13 @@ struct EdgeMessages : torch::autograd::Function<EdgeMessages> {
     const auto saved = ctx->get_saved_variables();
     const auto& x = saved[0];
     const auto& we = saved[1];
-    const auto* basis = reinterpret_cast<const SplineBasis*>(std::uintptr_t(ctx->saved_data["basis"].toInt()));
+    SplineBasis basis;
+    basis.num_nodes = int(x.size(1));
+    basis.source = ctx->saved_data["source"].toTensor();
+    basis.target = ctx->saved_data["target"].toTensor();
+    basis.inv_degree = ctx->saved_data["inv_degree"].toTensor();
+    basis.out_offsets = ctx->saved_data["out_offsets"].toTensor();
+    basis.out_edges = ctx->saved_data["out_edges"].toTensor();
     auto g = grads[0].contiguous();
     const int64_t B = x.size(0), in = x.size(2), out = we.size(2);
     torch::Tensor gx, gwe;
@@ -381,9 +392,9 @@ struct EdgeMessages : torch::autograd::Function<EdgeMessages> {
     if (ctx->needs_input_grad(1)) gwe = torch::zeros_like(we);
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "edge_messages_backward", [&] {
       if (gx.defined())
-        messages_grad_x(g.data_ptr<scalar_t>(), we.data_ptr<scalar_t>(), *basis, gx.data_ptr<scalar_t>(), B, in, out);
+        messages_grad_x(g.data_ptr<scalar_t>(), we.data_ptr<scalar_t>(), basis, gx.data_ptr<scalar_t>(), B, in, out);
       if (gwe.defined())
-        messages_grad_weights(x.data_ptr<scalar_t>(), g.data_ptr<scalar_t>(), *basis, gwe.data_ptr<scalar_t>(), B, in,
+        messages_grad_weights(x.data_ptr<scalar_t>(), g.data_ptr<scalar_t>(), basis, gwe.data_ptr<scalar_t>(), B, in,
                               out);
     });
     return {gx, gwe, torch::Tensor()};
