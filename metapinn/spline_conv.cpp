@@ -86,6 +86,7 @@ SplineBasis spline_basis(const geometry::Graph& graph, int kernel_size, torch::D
                  .to(dtype);
   std::tie(b.in_offsets, b.in_edges) = csr(b.target, N);
   std::tie(b.out_offsets, b.out_edges) = csr(b.source, N);
+  std::tie(b.kernel_offsets, b.kernel_entries) = csr(b.weight_index.reshape({E * 8}), K3);
   return b;
 }
 
@@ -129,7 +130,9 @@ std::vector<GraphLevel> to(const std::vector<GraphLevel>& levels, torch::Device 
     l.basis.inv_degree = move(l.basis.inv_degree);
     l.basis.aggregate = move(l.basis.aggregate);
     l.basis.kernel = move(l.basis.kernel);
-    for (auto* t : {&l.basis.in_offsets, &l.basis.in_edges, &l.basis.out_offsets, &l.basis.out_edges}) *t = move(*t);
+    for (auto* t : {&l.basis.in_offsets, &l.basis.in_edges, &l.basis.out_offsets, &l.basis.out_edges,
+                    &l.basis.kernel_offsets, &l.basis.kernel_entries})
+      *t = move(*t);
     l.pooling = move(l.pooling);
     l.cluster = move(l.cluster);
     l.cluster_count = move(l.cluster_count);
@@ -166,17 +169,31 @@ METAEIK_SIMD_CLONES void add_product(const WT* W, const T* x, int64_t xs, T* __r
     }
 }
 
+// Σ_o a[o]·w[o]. Floats in eight interleaved partial sums (a fixed order, so still deterministic),
+// which the compiler may vectorise; a single running sum may not be reordered.
+template <typename T>
+inline T dot(const T* a, const T* w, int64_t n) {
+  T sum = 0;
+  for (int64_t o = 0; o < n; ++o) sum += a[o] * w[o];
+  return sum;
+}
+template <>
+inline float dot(const float* a, const float* w, int64_t n) {
+  float part[8] = {};
+  int64_t o = 0;
+  for (; o + 8 <= n; o += 8)
+    for (int l = 0; l < 8; ++l) part[l] += a[o + l] * w[o + l];
+  float sum = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+  for (; o < n; ++o) sum += a[o] * w[o];
+  return sum;
+}
+
 // gx[b, :] += scale · W g[b, :]ᵀ.
 template <typename T>
 METAEIK_SIMD_CLONES void add_transposed_product(const T* W, const T* g, int64_t gs, T scale, T* __restrict gx,
                                                 int64_t gxs, int64_t B, int64_t in, int64_t out) {
   for (int64_t c = 0; c < in; ++c, W += out)
-    for (int64_t b = 0; b < B; ++b) {
-      const T* gr = g + b * gs;
-      T sum = 0;
-      for (int64_t o = 0; o < out; ++o) sum += gr[o] * W[o];
-      gx[b * gxs + c] += scale * sum;
-    }
+    for (int64_t b = 0; b < B; ++b) gx[b * gxs + c] += scale * dot(g + b * gs, W, out);
 }
 
 // W += scale · Σ_b x[b, :]ᵀ g[b, :].
@@ -189,6 +206,12 @@ METAEIK_SIMD_CLONES void add_outer_products(const T* x, int64_t xs, const T* g, 
       const T* __restrict gr = g + b * gs;
       for (int64_t o = 0; o < out; ++o) W[o] += a * gr[o];
     }
+}
+
+// y += a·w over n entries.
+template <typename T>
+METAEIK_SIMD_CLONES void add_scaled(const T* w, T a, T* __restrict y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] += a * w[i];
 }
 
 #if defined(__GNUC__)
@@ -401,6 +424,55 @@ struct EdgeMessages : torch::autograd::Function<EdgeMessages> {
   }
 };
 
+// W_e = Σ_s b_s W_{k_s}; backward: gW_k = Σ over the entries (e, s) of kernel k of b_s gW_e.
+// Threads own edges (forward) or kernels (backward), so results do not depend on their number.
+struct EdgeWeights : torch::autograd::Function<EdgeWeights> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& weight_in,
+                               const SplineBasis* basis) {
+    auto weight = weight_in.contiguous();
+    const int64_t E = basis->source.size(0), n = weight.size(1) * weight.size(2);
+    auto we = torch::zeros({E, weight.size(1), weight.size(2)}, weight.options());
+    const int64_t* index = basis->weight_index.data_ptr<int64_t>();
+    AT_DISPATCH_FLOATING_TYPES(weight.scalar_type(), "edge_weights", [&] {
+      const scalar_t* W = weight.data_ptr<scalar_t>();
+      const scalar_t* b = basis->basis.data_ptr<scalar_t>();
+      scalar_t* out = we.data_ptr<scalar_t>();
+      at::parallel_for(0, E, 64, [&](int64_t begin, int64_t end) {
+        for (int64_t e = begin; e < end; ++e)
+          for (int s = 0; s < 8; ++s) add_scaled(W + index[e * 8 + s] * n, b[e * 8 + s], out + e * n, n);
+      });
+    });
+    ctx->saved_data["basis"] = basis->basis;
+    ctx->saved_data["kernel_offsets"] = basis->kernel_offsets;
+    ctx->saved_data["kernel_entries"] = basis->kernel_entries;
+    ctx->saved_data["shape"] = weight.sizes();
+    return we;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                  torch::autograd::variable_list grads) {
+    auto g = grads[0].contiguous();
+    const auto b = ctx->saved_data["basis"].toTensor();
+    const auto offsets = ctx->saved_data["kernel_offsets"].toTensor();
+    const auto entries = ctx->saved_data["kernel_entries"].toTensor();
+    auto gW = torch::zeros(ctx->saved_data["shape"].toIntVector(), g.options());
+    const int64_t K3 = gW.size(0), n = gW.size(1) * gW.size(2);
+    const int64_t* off = offsets.data_ptr<int64_t>();
+    const int64_t* entry = entries.data_ptr<int64_t>();
+    AT_DISPATCH_FLOATING_TYPES(g.scalar_type(), "edge_weights_backward", [&] {
+      const scalar_t* gw = g.data_ptr<scalar_t>();
+      const scalar_t* bv = b.data_ptr<scalar_t>();
+      scalar_t* out = gW.data_ptr<scalar_t>();
+      at::parallel_for(0, K3, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t k = begin; k < end; ++k)
+          for (int64_t p = off[k]; p < off[k + 1]; ++p)
+            add_scaled(gw + (entry[p] / 8) * n, bv[entry[p]], out + k * n, n);
+      });
+    });
+    return {gW, torch::Tensor()};
+  }
+};
+
 }  // namespace
 
 bool half_edge_weights_available() {
@@ -435,6 +507,10 @@ torch::Tensor edge_messages(const torch::Tensor& x, const SplineBasis& basis, co
 
 torch::Tensor spline_edge_weights(const SplineBasis& basis, const torch::Tensor& weight) {
   const int64_t K3 = weight.size(0), in = weight.size(1), out = weight.size(2);
+  TORCH_CHECK(K3 == int64_t(basis.kernel_size) * basis.kernel_size * basis.kernel_size,
+              "spline_edge_weights: weight has ", K3, " kernels, the basis ", basis.kernel_size, "^3");
+  if (weight.is_cpu() && basis.basis.is_cpu() && weight.scalar_type() == basis.basis.scalar_type())
+    return EdgeWeights::apply(weight, &basis);
   return torch::mm(basis.kernel, weight.reshape({K3, in * out})).view({basis.source.size(0), in, out});
 }
 

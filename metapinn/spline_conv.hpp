@@ -25,6 +25,8 @@ struct SplineBasis {
   /// Edges grouped by target (incoming) and by source (outgoing), CSR style: the edges of node n
   /// are in_edges[in_offsets[n] .. in_offsets[n+1]) (int64; #N+1 and #E entries).
   torch::Tensor in_offsets, in_edges, out_offsets, out_edges;
+  /// The E·8 (edge, corner) entries e·8 + s grouped by kernel index k_s(e), CSR style (K³+1, E·8).
+  torch::Tensor kernel_offsets, kernel_entries;
   /// Sparse (COO, coalesced) #N × (#N·kernel_size³) operator of the whole aggregation:
   /// M[i, j·K³ + k] = Σ_{e=(j→i), s: k_s(e) = k} b_s(e) / |N(i)|, so that the neighbour term is
   /// M · (x W_k stacked per node and kernel). Built once per graph.
@@ -87,7 +89,7 @@ torch::Tensor edge_messages(const torch::Tensor& x, const SplineBasis& basis, co
 bool half_edge_weights_available();
 
 /// Per-edge interpolated weights W_e = Σ_s b_s W_{k_s} → [E, in, out]; they depend on the weights
-/// and the graph only, not on the features.
+/// and the graph only, not on the features. Differentiable in `weight` (fused loops on the CPU).
 torch::Tensor spline_edge_weights(const SplineBasis& basis, const torch::Tensor& weight);
 
 /// Cluster-mean pooling of [B, N, C] to [B, Nc, C].

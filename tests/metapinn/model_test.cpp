@@ -134,6 +134,13 @@ TEST(SplineConv, FusedEdgeMessagesMatchGatherInSinglePrecision) {
     EXPECT_TRUE(torch::allclose(y, y_ref, 1e-4, 1e-4)) << (y - y_ref).abs().max().item<double>();
     auto grads = torch::autograd::grad({(y * probe).sum()}, {x, W});
     auto grads_ref = torch::autograd::grad({(y_ref * probe).sum()}, {x, W});
+    // The fused per-edge weights against the sparse interpolation matrix, and their gradient.
+    auto we = functional::spline_edge_weights(basis, W);
+    auto we_ref = torch::mm(basis.kernel, W.reshape({125, in * out})).view_as(we);
+    EXPECT_TRUE(torch::allclose(we, we_ref, 1e-5, 1e-5));
+    auto wprobe = torch::randn_like(we);
+    EXPECT_TRUE(torch::allclose(torch::autograd::grad({(we * wprobe).sum()}, {W})[0],
+                                torch::autograd::grad({(we_ref * wprobe).sum()}, {W})[0], 1e-4, 1e-4));
     for (int a = 0; a < 2; ++a)
       EXPECT_TRUE(torch::allclose(grads[a], grads_ref[a], 1e-4, 1e-4))
           << "argument " << a << ": " << (grads[a] - grads_ref[a]).abs().max().item<double>();
