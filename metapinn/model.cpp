@@ -117,6 +117,10 @@ torch::Tensor eikonal_residual(const torch::Tensor& gradient, const torch::Tenso
   return torch::sqrt(gradient.pow(2).sum(-1) + 1e-12) * speed - 1.0;
 }
 
+torch::Tensor saturation_penalty(const torch::Tensor& logits, double live) {
+  return torch::relu(logits.abs() - live).pow(2).mean();
+}
+
 }  // namespace functional
 
 std::vector<int64_t> ModelOptions::pinn_sizes() const {
@@ -361,10 +365,17 @@ std::pair<torch::Tensor, torch::Tensor> MetaPinnImpl::time_and_gradient(const to
   return {T.squeeze(-1), dT.squeeze(-1).transpose(1, 2)};
 }
 
+torch::Tensor MetaPinnImpl::speed_logits(const torch::Tensor& x, const torch::Tensor& weights) const {
+  return options.velocity_steepness *
+         functional::mlp(x, weights, options.velocity_sizes(), functional::Activation::kRelu).squeeze(-1);
+}
+
+torch::Tensor MetaPinnImpl::speed_of_logits(const torch::Tensor& logits) const {
+  return (options.v_min + (options.v_max - options.v_min) * torch::sigmoid(logits)) / speed_scale;
+}
+
 torch::Tensor MetaPinnImpl::speed(const torch::Tensor& x, const torch::Tensor& weights) const {
-  auto z = functional::mlp(x, weights, options.velocity_sizes(), functional::Activation::kRelu).squeeze(-1);
-  auto v = options.v_min + (options.v_max - options.v_min) * torch::sigmoid(options.velocity_steepness * z);
-  return v / speed_scale;
+  return speed_of_logits(speed_logits(x, weights));
 }
 
 EpisodeOutput MetaPinnImpl::run(const EpisodeInput& in, bool residual) {
@@ -389,7 +400,8 @@ EpisodeOutput MetaPinnImpl::run(const EpisodeInput& in, bool residual) {
   else
     T = time(x, wt, sources);
   out.times = T.narrow(1, 0, N);
-  auto v_points = speed(points, wv);
+  auto logits = speed_logits(points, wv);
+  auto v_points = speed_of_logits(logits);
   out.speed = v_points.narrow(0, 0, N);
   if (in.query_times.defined() && in.observed.defined()) {
     auto mask = in.observed.to(T.dtype()).unsqueeze(0);  // [1, N]
@@ -399,6 +411,7 @@ EpisodeOutput MetaPinnImpl::run(const EpisodeInput& in, bool residual) {
   if (residual) {
     out.residual = functional::eikonal_residual(gradient, v_points.unsqueeze(0));
     out.pde_loss = out.residual.pow(2).mean();
+    out.logit_penalty = functional::saturation_penalty(logits);
   }
   return out;
 }

@@ -50,6 +50,10 @@ torch::Tensor eikonal_residual(const torch::Tensor& T, const torch::Tensor& x, c
 /// The same from a given gradient [..., M, 3]: sqrt(|g|² + 10⁻¹²)·F − 1.
 torch::Tensor eikonal_residual(const torch::Tensor& gradient, const torch::Tensor& speed);
 
+/// mean(max(0, |s| − live)²) of sigmoid logits s: zero while every sigmoid still passes a gradient
+/// (sigmoid'(4) ≈ 0.018), growing as they saturate.
+torch::Tensor saturation_penalty(const torch::Tensor& logits, double live = 4.0);
+
 }  // namespace functional
 
 /// Architecture. Every field is part of the signature stored in checkpoints.
@@ -141,6 +145,8 @@ struct EpisodeOutput {
   torch::Tensor residual;  ///< [Q, N(+M)] |∇T|·F − 1 on the residual points (nodes first)
   torch::Tensor data_loss;
   torch::Tensor pde_loss;
+  /// functional::saturation_penalty of the velocity-net logits on the residual points.
+  torch::Tensor logit_penalty;
 };
 
 class MetaPinnImpl : public torch::nn::Cloneable<MetaPinnImpl> {
@@ -171,6 +177,10 @@ class MetaPinnImpl : public torch::nn::Cloneable<MetaPinnImpl> {
                                                             const torch::Tensor& sources) const;
   /// v'(x'): x [M, 3], weights [P_F] → [M], within [v_min, v_max]/speed_scale
   torch::Tensor speed(const torch::Tensor& x, const torch::Tensor& weights) const;
+  /// The velocity-net's logits s = steepness·F_net(x) [M], with v = v_min + (v_max − v_min)·sigmoid(s).
+  torch::Tensor speed_logits(const torch::Tensor& x, const torch::Tensor& weights) const;
+  /// v' from the logits (see speed_logits).
+  torch::Tensor speed_of_logits(const torch::Tensor& logits) const;
 
   /// Full forward pass of an episode. With residual=false the PDE terms are skipped. Every
   /// output is differentiable while autograd is on (training).

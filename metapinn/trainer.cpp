@@ -78,6 +78,7 @@ TrainConfig read_train_config(const core::Json& json, const std::string& source)
     t.get("grad_clip", o.grad_clip, 0.0, 1e9);
     t.get("alpha", o.alpha, 0.0, 1e9);
     t.get("alpha_ramp_epochs", o.alpha_ramp_epochs, 0, 10000000);
+    t.get("velocity_logit_penalty", o.velocity_logit_penalty, 0.0, 1e9);
     t.get("residual_points", o.residual_points, 0, 10000000);
     t.get("val_every", o.val_every, 1, 10000000);
     t.get("val_queries", o.val_queries, 0, 10000000);
@@ -121,6 +122,7 @@ core::Json to_json(const TrainConfig& c) {
                 {"grad_clip", t.grad_clip},
                 {"alpha", t.alpha},
                 {"alpha_ramp_epochs", t.alpha_ramp_epochs},
+                {"velocity_logit_penalty", t.velocity_logit_penalty},
                 {"residual_points", t.residual_points},
                 {"val_every", t.val_every},
                 {"val_queries", t.val_queries},
@@ -340,6 +342,7 @@ void train(TrainConfig config, const Corpus& corpus, const fs::path& run_dir, bo
         in.extra_points = random_tet_points(g, t.residual_points, gen).to(device);
       auto out = model->run(in, true);
       auto loss = alpha > 0 ? out.data_loss + alpha * out.pde_loss : out.data_loss;
+      if (alpha > 0 && t.velocity_logit_penalty > 0) loss = loss + t.velocity_logit_penalty * out.logit_penalty;
       optimizer.zero_grad();
       loss.backward();
       if (t.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), t.grad_clip);

@@ -26,6 +26,9 @@ struct TrainOptions {
   double grad_clip = 1.0;        ///< max global gradient norm (0 = off)
   double alpha = 1.0;            ///< final weight of the PDE loss
   int alpha_ramp_epochs = 50;    ///< α rises linearly from 0 to `alpha` over these epochs
+  /// Weight of EpisodeOutput::logit_penalty (0 = off): keeps the velocity-net out of the flat
+  /// ends of its sigmoid bound, where F stops learning.
+  double velocity_logit_penalty = 0.0;
   int residual_points = 0;       ///< extra random residual points inside tets per episode
   int val_every = 5;             ///< validate every n epochs (and after the last)
   int val_queries = 2;           ///< validation queries per subject (0 = every map of val_split)

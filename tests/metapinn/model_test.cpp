@@ -364,6 +364,18 @@ TEST(PdeResidual, ForwardModeGradientMatchesAutograd) {
   }
 }
 
+TEST(VelocityNet, LogitsAndTheirSaturationPenalty) {
+  // speed() is the sigmoid bound of speed_logits(); the penalty is zero inside |s| ≤ 4.
+  torch::manual_seed(8);
+  MetaPinn model(ModelOptions{}, 0.6);
+  auto w = torch::randn({functional::mlp_parameter_count(model->options.velocity_sizes())});
+  auto x = torch::rand({20, 3});
+  EXPECT_TRUE(torch::allclose(model->speed_of_logits(model->speed_logits(x, w)), model->speed(x, w)));
+  auto s = torch::tensor({0.0, 3.9, -4.0, 6.0, -10.0}, torch::kFloat64);
+  EXPECT_DOUBLE_EQ(functional::saturation_penalty(s).item<double>(), (4.0 + 36.0) / 5.0);
+  EXPECT_DOUBLE_EQ(functional::saturation_penalty(s.narrow(0, 0, 3)).item<double>(), 0.0);
+}
+
 TEST(SourcePoints, SoftArgminOfTheEarliestObservations) {
   // Four observed nodes on a line, the earliest at x = 2; one unobserved node earlier still.
   auto nodes = torch::tensor({0.0, 1.0, 2.0, 3.0, 9.0}, torch::kFloat32).view({5, 1}).expand({5, 3}).contiguous();

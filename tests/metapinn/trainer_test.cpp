@@ -161,6 +161,10 @@ TEST(Trainer, BadInputsGiveOneLineErrors) {
             "'" + (tmp.path / "empty").string() + "' is not a training run (config.json is missing)");
   EXPECT_EQ(error_of([] { read_train_config(core::Json::parse(R"({"train": {"lr": -1}})"), "cfg.json"); }),
             "cfg.json: key 'train.lr': value -1 is out of range [0, 10]");
+  EXPECT_EQ(error_of([] {
+              read_train_config(core::Json::parse(R"({"train": {"velocity_logit_penalty": -0.5}})"), "cfg.json");
+            }),
+            "cfg.json: key 'train.velocity_logit_penalty': value -0.5 is out of range [0, 1e+09]");
   EXPECT_EQ(error_of([] { read_train_config(core::Json::parse(R"({"model": {"depth": 3}})"), "cfg.json"); }),
             "cfg.json: key 'model.depth': unknown key");
 }
