@@ -24,6 +24,17 @@ torch::Tensor activate(const torch::Tensor& x, Activation a) {
   }
   return x;
 }
+// Weight [B, out, in] and bias [B, 1, out] of the next layer of flat MLP parameters [B, P]
+// (layout of mlp()); advances `offset` past them.
+std::pair<torch::Tensor, torch::Tensor> next_layer(const torch::Tensor& flat, int64_t in, int64_t out,
+                                                   int64_t& offset) {
+  const int64_t B = flat.size(0);
+  auto w = flat.narrow(1, offset, in * out).view({B, out, in});
+  offset += in * out;
+  auto b = flat.narrow(1, offset, out).view({B, 1, out});
+  offset += out;
+  return {w, b};
+}
 }  // namespace
 
 torch::Tensor mlp(const torch::Tensor& x_in, const torch::Tensor& flat_in, const std::vector<int64_t>& sizes,
@@ -41,11 +52,7 @@ torch::Tensor mlp(const torch::Tensor& x_in, const torch::Tensor& flat_in, const
               " features");
   int64_t offset = 0;
   for (std::size_t l = 0; l + 1 < sizes.size(); ++l) {
-    const int64_t in = sizes[l], out = sizes[l + 1];
-    auto w = flat.narrow(1, offset, in * out).view({B, out, in});
-    offset += in * out;
-    auto b = flat.narrow(1, offset, out).view({B, 1, out});
-    offset += out;
+    const auto [w, b] = next_layer(flat, sizes[l], sizes[l + 1], offset);
     x = torch::baddbmm(b, x, w.transpose(1, 2));
     if (l + 2 < sizes.size()) x = activate(x, activation);
   }
@@ -69,11 +76,8 @@ std::pair<torch::Tensor, torch::Tensor> mlp_jvp(const torch::Tensor& x_in, const
   auto h = torch::cat({x.unsqueeze(1), dx}, 1).view({B, (1 + D) * N, sizes[0]});
   int64_t offset = 0;
   for (std::size_t l = 0; l + 1 < sizes.size(); ++l) {
-    const int64_t in = sizes[l], out = sizes[l + 1];
-    auto w = flat.narrow(1, offset, in * out).view({B, out, in});
-    offset += in * out;
-    auto b = flat.narrow(1, offset, out).view({B, 1, out});
-    offset += out;
+    const int64_t out = sizes[l + 1];
+    const auto [w, b] = next_layer(flat, sizes[l], out, offset);
     auto z = torch::bmm(h, w.transpose(1, 2));  // [B, (1 + D)·N, out]
     auto value = z.narrow(1, 0, N) + b;
     auto derivative = z.narrow(1, N, D * N).view({B, D, N, out});
