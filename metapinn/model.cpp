@@ -334,18 +334,20 @@ torch::Tensor MetaPinnImpl::source_points(const torch::Tensor& features, const t
 }
 
 namespace {
-constexpr double kSourceEps2 = 1e-4;  // ε = 0.01 in x' keeps ∇d finite at the source
+/// The offsets r = x − x̂₀ [Q, M, 3] and distances d = sqrt(|r|² + ε²) [Q, M, 1] of the
+/// source-distance input of T (ε = 0.01 in x' keeps ∇d finite at the source).
+std::pair<torch::Tensor, torch::Tensor> source_offsets(const torch::Tensor& x, const torch::Tensor& sources) {
+  TORCH_CHECK(sources.defined() && sources.dim() == 2 && sources.size(0) == x.size(0),
+              "time: need one source point per query");
+  auto r = x - sources.unsqueeze(1);
+  return {r, torch::sqrt(r.pow(2).sum(-1, /*keepdim=*/true) + 1e-4)};
+}
 }  // namespace
 
 torch::Tensor MetaPinnImpl::time(const torch::Tensor& x, const torch::Tensor& weights,
                                  const torch::Tensor& sources) const {
   torch::Tensor input = x;
-  if (options.source_distance) {
-    TORCH_CHECK(sources.defined() && sources.dim() == 2 && sources.size(0) == x.size(0),
-                "time: need one source point per query");
-    auto d = torch::sqrt((x - sources.unsqueeze(1)).pow(2).sum(-1, /*keepdim=*/true) + kSourceEps2);
-    input = torch::cat({x, d}, -1);
-  }
+  if (options.source_distance) input = torch::cat({x, source_offsets(x, sources).second}, -1);
   return functional::mlp(input, weights, options.pinn_sizes(), functional::Activation::kTanh).squeeze(-1);
 }
 
@@ -358,12 +360,9 @@ std::pair<torch::Tensor, torch::Tensor> MetaPinnImpl::time_and_gradient(const to
   auto eye = torch::eye(3, x.options()).view({1, 3, 1, 3}).expand({Q, 3, M, 3});
   torch::Tensor input = x, dinput = eye;
   if (options.source_distance) {
-    TORCH_CHECK(sources.defined() && sources.dim() == 2 && sources.size(0) == Q,
-                "time: need one source point per query");
-    auto r = x - sources.unsqueeze(1);                                                 // [Q, M, 3]
-    auto d = torch::sqrt(r.pow(2).sum(-1, /*keepdim=*/true) + kSourceEps2);           // [Q, M, 1]
+    const auto [r, d] = source_offsets(x, sources);
     input = torch::cat({x, d}, -1);
-    dinput = torch::cat({eye, (r / d).transpose(1, 2).unsqueeze(-1)}, -1);              // ∂d/∂x_a = r_a / d
+    dinput = torch::cat({eye, (r / d).transpose(1, 2).unsqueeze(-1)}, -1);  // ∂d/∂x_a = r_a / d
   }
   auto [T, dT] = functional::mlp_jvp(input, dinput, weights, options.pinn_sizes(), functional::Activation::kTanh);
   return {T.squeeze(-1), dT.squeeze(-1).transpose(1, 2)};
