@@ -4,6 +4,7 @@
 
 #include "core/error.hpp"
 #include "monodomain/fitzhugh_nagumo.hpp"
+#include "monodomain/fitzhugh_nagumo_cubic.hpp"
 #include "monodomain/mitchell_schaeffer.hpp"
 #include "monodomain/ten_tusscher.hpp"
 
@@ -54,6 +55,17 @@ std::unique_ptr<CellModel> make_cell_model(const std::string& model, const std::
     r.get("i_app", p.i_app);
     r.finish();
     return std::make_unique<FitzHughNagumo>(p);
+  }
+  if (model == "fhn-cubic") {
+    METAEIK_CHECK(variant.empty(), source << ": model fhn-cubic has no variants (got \"" << variant << "\")");
+    FhnCubicParameters p;
+    r.get("a", p.a);
+    r.get("c", p.c, 1e-12, 1e12);
+    r.get("e", p.e);
+    r.get("g", p.g, 1e-12, 1e12);
+    r.get("i_app", p.i_app);
+    r.finish();
+    return std::make_unique<FitzHughNagumoCubic>(p);
   }
   if (model == "ms") {
     METAEIK_CHECK(variant.empty(), source << ": model ms has no variants (got \"" << variant << "\")");

@@ -242,4 +242,119 @@ void write_line_chart(const std::filesystem::path& png, const std::string& title
   c.save(png);
 }
 
+void write_scatter_chart(const std::filesystem::path& png, const std::string& title, const std::string& x_label,
+                         const std::string& y_label, const std::vector<ScatterSeries>& series, bool log_x,
+                         bool log_y) {
+  METAEIK_CHECK(!series.empty(), png.string() << ": scatter chart needs at least one series");
+  Canvas c(800, 520);
+  Frame f;
+  auto xv = [&](double x) { return log_x ? std::log10(x) : x; };
+  auto yv = [&](double y) { return log_y ? std::log10(y) : y; };
+  auto usable = [&](double x, double y) {
+    return std::isfinite(x) && std::isfinite(y) && (!log_x || x > 0) && (!log_y || y > 0);
+  };
+  double xlo = std::numeric_limits<double>::infinity(), xhi = -xlo;
+  f.lo = xlo, f.hi = xhi;
+  for (const auto& s : series) {
+    METAEIK_CHECK(s.x.size() == s.y.size(), png.string() << ": series '" << s.name << "' has mismatched x and y");
+    for (std::size_t i = 0; i < s.x.size(); ++i) {
+      if (!usable(s.x[i], s.y[i])) continue;
+      xlo = std::min(xlo, xv(s.x[i])), xhi = std::max(xhi, xv(s.x[i]));
+      f.lo = std::min(f.lo, yv(s.y[i])), f.hi = std::max(f.hi, yv(s.y[i]));
+    }
+  }
+  if (!std::isfinite(xlo)) xlo = 0, xhi = 1;
+  if (xhi <= xlo) xhi = xlo + 1;
+  if (log_x) xlo = std::floor(xlo), xhi = std::ceil(xhi - 1e-9);
+  if (xhi <= xlo) xhi = xlo + 1;
+  if (!std::isfinite(f.lo)) f.lo = 0, f.hi = 1;
+  if (f.hi <= f.lo) f.hi = f.lo + 1;
+  draw_axes(c, f, title, y_label, log_y);
+  const int plot_w = c.width() - f.left - f.right;
+  auto px = [&](double x) { return f.left + int((x - xlo) / (xhi - xlo) * plot_w); };
+  const double xstep = log_x ? std::max(1.0, std::round(nice_step(xhi - xlo))) : nice_step(xhi - xlo);
+  for (double x = std::ceil(xlo / xstep) * xstep; x <= xhi + 1e-9 * xstep; x += xstep)
+    c.text(log_x ? "1e" + tick_label(x) : tick_label(x), px(x), f.y0() - 8, 14, 1, 2);
+  c.text(x_label, f.left + plot_w / 2, f.y0() - 40, 16, 1, 1);
+  for (std::size_t s = 0; s < series.size(); ++s) {
+    const Rgb& colour = kPalette[s % std::size(kPalette)];
+    int last_x = -1, last_y = -1;
+    for (std::size_t i = 0; i < series[s].x.size(); ++i) {
+      if (!usable(series[s].x[i], series[s].y[i])) continue;
+      const int X = px(xv(series[s].x[i])), Y = f.py(c, yv(series[s].y[i]));
+      if (series[s].line) {
+        if (last_x >= 0) c.line(last_x, last_y, X, Y, colour, 2);
+        c.fill_rect(X - 2, Y - 2, X + 3, Y + 3, colour);
+        last_x = X, last_y = Y;
+      } else {
+        c.fill_rect(X - 3, Y - 3, X + 4, Y + 4, colour);
+      }
+    }
+  }
+  std::vector<std::string> names;
+  for (const auto& s : series) names.push_back(s.name);
+  legend(c, names, 30);
+  c.save(png);
+}
+
+void write_line_chart_grid(const std::filesystem::path& png, const std::string& title, const std::string& x_label,
+                           int rows, int cols, const std::vector<LinePanel>& panels) {
+  METAEIK_CHECK(rows > 0 && cols > 0 && int(panels.size()) <= rows * cols && !panels.empty(),
+                png.string() << ": chart grid of " << rows << "x" << cols << " cannot hold " << panels.size() << " panels");
+  const int pw = 360, ph = 240, top = 60, bottom = 70, left = 20;
+  Canvas c(left + cols * pw, bottom + rows * ph + top);
+  for (std::size_t p = 0; p < panels.size(); ++p) {
+    const int col = int(p) % cols, row = int(p) / cols;
+    // Panel plot area in canvas pixels (y up): margins for ticks and the panel title.
+    const int x0 = left + col * pw + 62, x1 = left + (col + 1) * pw - 12;
+    const int y0 = bottom + (rows - 1 - row) * ph + 30, y1 = bottom + (rows - row) * ph - 26;
+    double xlo = std::numeric_limits<double>::infinity(), xhi = -xlo, ylo = xlo, yhi = -xlo;
+    for (const auto& s : panels[p].series) {
+      METAEIK_CHECK(s.x.size() == s.y.size(), png.string() << ": series '" << s.name << "' has mismatched x and y");
+      for (std::size_t i = 0; i < s.x.size(); ++i) {
+        if (!std::isfinite(s.y[i])) continue;
+        xlo = std::min(xlo, s.x[i]), xhi = std::max(xhi, s.x[i]);
+        ylo = std::min(ylo, s.y[i]), yhi = std::max(yhi, s.y[i]);
+      }
+    }
+    if (!std::isfinite(xlo)) xlo = 0, xhi = 1, ylo = 0, yhi = 1;
+    if (xhi <= xlo) xhi = xlo + 1;
+    if (yhi <= ylo) yhi = ylo + std::max(1e-12, std::abs(ylo) * 1e-3);
+    const double ystep = nice_step(yhi - ylo);
+    ylo = std::floor(ylo / ystep) * ystep, yhi = std::ceil(yhi / ystep - 1e-9) * ystep;
+    auto px = [&](double x) { return x0 + int((x - xlo) / (xhi - xlo) * (x1 - x0)); };
+    auto py = [&](double y) { return y0 + int((y - ylo) / (yhi - ylo) * (y1 - y0)); };
+    for (double v = ylo; v <= yhi + 1e-9 * ystep; v += ystep) {
+      c.line(x0, py(v), x1, py(v), kGrey);
+      c.text(tick_label(v), x0 - 5, py(v), 11, 2, 1);
+    }
+    const double xstep = nice_step(xhi - xlo);
+    for (double x = std::ceil(xlo / xstep) * xstep; x <= xhi + 1e-9 * xstep; x += xstep)
+      c.text(tick_label(x), px(x), y0 - 5, 11, 1, 2);
+    c.line(x0, y0, x0, y1, kBlack);
+    c.line(x0, y0, x1, y0, kBlack);
+    c.text(panels[p].title, (x0 + x1) / 2, y1 + 14, 13, 1, 1);
+    c.text(panels[p].y_label, x0 - 48, (y0 + y1) / 2, 11, 1, 1, 90);
+    for (std::size_t s = 0; s < panels[p].series.size(); ++s) {
+      const auto& ser = panels[p].series[s];
+      int lx = -1, ly = -1;
+      for (std::size_t i = 0; i < ser.x.size(); ++i) {
+        if (!std::isfinite(ser.y[i])) {
+          lx = -1;
+          continue;
+        }
+        const int X = px(ser.x[i]), Y = py(ser.y[i]);
+        if (lx >= 0) c.line(lx, ly, X, Y, kPalette[s % std::size(kPalette)], 1);
+        lx = X, ly = Y;
+      }
+    }
+  }
+  c.text(title, c.width() / 2, c.height() - 20, 20, 1, 1);
+  c.text(x_label, c.width() / 2, 45, 16, 1, 1);
+  std::vector<std::string> names;
+  for (const auto& s : panels.front().series) names.push_back(s.name);
+  legend(c, names, 15);
+  c.save(png);
+}
+
 }  // namespace metaeik::tools

@@ -28,4 +28,26 @@ struct LineSeries {
 void write_line_chart(const std::filesystem::path& png, const std::string& title, const std::string& x_label,
                       const std::string& y_label, const std::vector<LineSeries>& series, bool log_y = false);
 
+struct ScatterSeries {
+  std::string name;
+  std::vector<double> x, y;
+  bool line = false;  ///< join the points (in the given order) instead of drawing markers
+};
+
+/// Points (or joined points) over numeric x and y axes; `log_x`/`log_y` plot log10 of positive values.
+void write_scatter_chart(const std::filesystem::path& png, const std::string& title, const std::string& x_label,
+                         const std::string& y_label, const std::vector<ScatterSeries>& series, bool log_x = false,
+                         bool log_y = false);
+
+/// One panel of a chart grid.
+struct LinePanel {
+  std::string title, y_label;
+  std::vector<LineSeries> series;
+};
+
+/// Panels in a rows × cols grid (row-major), a shared x label and one legend (the series names
+/// of the first panel; every panel should use the same series order, hence the same colours).
+void write_line_chart_grid(const std::filesystem::path& png, const std::string& title, const std::string& x_label,
+                           int rows, int cols, const std::vector<LinePanel>& panels);
+
 }  // namespace metaeik::tools

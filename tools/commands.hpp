@@ -28,6 +28,10 @@ void add_personalize_command(CLI::App& app);
 void add_evaluate_command(CLI::App& app);
 /// `experiment` (tools/experiment_command.cpp): the paper-style comparison with baselines.
 void add_experiment_command(CLI::App& app);
+/// `fhn dataset|train|zoo|sweep|merge|bench` (tools/fhn_command.cpp): FitzHugh–Nagumo neural surrogates.
+void add_fhn_command(CLI::App& app);
+/// `lstm train|simulate` (tools/lstm_command.cpp): LSTM tissue simulator and latent-ODE baseline.
+void add_lstm_command(CLI::App& app);
 #endif
 
 }  // namespace metaeik::tools

@@ -33,6 +33,8 @@ int main(int argc, char** argv) {
   tools::add_personalize_command(app);
   tools::add_evaluate_command(app);
   tools::add_experiment_command(app);
+  tools::add_fhn_command(app);
+  tools::add_lstm_command(app);
 #endif
 
   try {
