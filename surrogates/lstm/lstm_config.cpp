@@ -38,6 +38,7 @@ LstmRunConfig read_lstm_config(const core::Json& json, const std::string& source
     l.get("lr", c.lstm.lr, 1e-12, 10.0);
     l.get("batch_size", c.lstm.batch_size, 1, 100000);
     l.get("epochs", c.lstm.epochs, 0, 100000);
+    l.get("input_noise", c.lstm.input_noise, 0.0, 100.0);
     l.finish();
   }
   {
@@ -91,7 +92,8 @@ core::Json to_json(const LstmRunConfig& c) {
             {"dropout", c.lstm.dropout},
             {"lr", c.lstm.lr},
             {"batch_size", c.lstm.batch_size},
-            {"epochs", c.lstm.epochs}}},
+            {"epochs", c.lstm.epochs},
+            {"input_noise", c.lstm.input_noise}}},
           {"latent_ode",
            {{"latent", c.latent_ode.latent},
             {"ode_hidden", c.latent_ode.ode_hidden},

@@ -36,6 +36,7 @@ struct LstmOptions {
   double lr = 1e-3;      ///< Adam learning rate
   int batch_size = 16;
   int epochs = 3;
+  double input_noise = 0;  ///< σ of Gaussian noise added to the teacher-forced input frames (z-score units; 0 = published)
 };
 
 struct LatentOdeOptions {

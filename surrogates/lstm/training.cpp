@@ -196,8 +196,13 @@ torch::Tensor batch_loss(Model& m, const LstmRunConfig& cfg, const Problem& p, c
                          bool sample, double* mse) {
   const int64_t w = p.window;
   if (m.lstm) {
-    const auto x = window_inputs(p, starts, w - 1);
+    auto x = window_inputs(p, starts, w - 1);
     const auto y = window_frames(p, starts, 1, w - 1);
+    if (sample && cfg.lstm.input_noise > 0) {  // noise on the frame inputs only, not on the phase
+      auto noise = torch::zeros_like(x);
+      noise.narrow(2, 0, y.size(2)).normal_(0, cfg.lstm.input_noise);
+      x = x + noise;
+    }
     auto [pred, state] = m.lstm->forward(x);
     auto loss = torch::mse_loss(pred, y);
     if (mse) *mse = loss.item<double>();
