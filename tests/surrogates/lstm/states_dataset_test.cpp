@@ -11,34 +11,10 @@
 #include "core/config.hpp"
 #include "tests/support/cli.hpp"
 #include "tests/support/errors.hpp"
+#include "tests/surrogates/lstm/states_fixture.hpp"
 
 namespace metaeik::surrogates::lstm {
 namespace {
-
-/// A tiny states directory: `frames` frames of 2 variables (V, Cai) on a 3×2 grid, value
-/// V = 100·f + c, Cai = −f (so statistics are known in closed form).
-void write_states(const std::filesystem::path& dir, std::size_t frames, core::Json header_patch = {},
-                  long long drop_bytes = 0) {
-  std::filesystem::create_directories(dir);
-  const std::size_t n = 6;
-  core::Json h{{"file", "states.bin"},
-               {"dtype", "float32"},
-               {"byte_order", "little"},
-               {"layout", {"frame", "variable", "node"}},
-               {"shape", {frames, 2, n}},
-               {"variables", {"V", "Cai"}},
-               {"interval_ms", 1},
-               {"grid", {{"nodes", {3, 2, 1}}, {"spacing_mm", {1, 1, 1}}}}};
-  if (!header_patch.is_null()) h.merge_patch(header_patch);
-  std::ofstream(dir / "states.json") << h.dump();
-  std::vector<float> v;
-  for (std::size_t f = 0; f < frames; ++f) {
-    for (std::size_t c = 0; c < n; ++c) v.push_back(float(100 * f + c));
-    for (std::size_t c = 0; c < n; ++c) v.push_back(-float(f));
-  }
-  std::ofstream bin(dir / "states.bin", std::ios::binary);
-  bin.write(reinterpret_cast<const char*>(v.data()), static_cast<std::streamsize>(v.size() * 4 - drop_bytes));
-}
 
 TEST(StatesDataset, LoadsSelectedVariablesInRequestedOrder) {
   test::TempDir tmp("lstm_load");
