@@ -39,7 +39,7 @@ void write_fhn_figures(const std::filesystem::path& dir) {
       series.push_back(s);
     }
     write_bar_chart(dir / ("fig2_mae_by_class_" + key.first + "_" + key.second + ".png"),
-                    "Problem " + key.first + " (" + key.second + "): median validation MAE by shape and size",
+                    key.first + "/" + key.second + ": median val MAE by class and size",
                     "median val MAE (x 1e-3)", classes, series);
   }
   std::vector<ScatterSeries> scatter;
@@ -66,7 +66,7 @@ void write_fhn_figures(const std::filesystem::path& dir) {
   }
   for (auto& [p, e] : euler) scatter.push_back(e);
   write_scatter_chart(dir / "fig3_error_vs_time.png",
-                      "Validation MAE vs inference time (" + std::to_string(samples) + " samples x 50 ms)",
+                      "Error vs time (" + std::to_string(samples) + " samples x 50 ms)",
                       "seconds (log10)", "MAE (log10)", scatter, true, true);
 }
 

@@ -88,7 +88,7 @@ void write_sweep_summary(const std::filesystem::path& dir) {
       train += r->train_seconds;
       if (!best || r->val_mae < best->val_mae) best = r;
     }
-    const auto pub = kPublished.find(key.first);
+    const auto pub = key.second == "ddnn" ? kPublished.find(key.first) : kPublished.end();
     md << "| " << key.first << " | " << key.second << " | " << list.size() << " | "
        << sci(*std::min_element(mae.begin(), mae.end())) << " | " << sci(median(mae)) << " | "
        << sci(*std::max_element(mae.begin(), mae.end())) << " | " << best->architecture << " | "
