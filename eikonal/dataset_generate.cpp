@@ -188,10 +188,13 @@ geometry::TetMesh prepare_geometry(const GeometrySpec& spec, const std::string& 
                            << " is not a surface label 0-4 (map it with surface_map)");
     }
     mesh.set_point_labels("surface", labels);
-    if (!mesh.has_point_array("aha") && need_aha) {
-      METAEIK_CHECK(spec.aha == "shape", prefix << ".aha': " << spec.file.string()
-                                                << " has no 'aha' array; use \"shape\" or blob scars");
-      mesh.set_point_labels("aha", geometry::aha_segments(mesh, geometry::estimate_aha_frame(mesh)));
+    // Every geometry carries AHA labels, whatever its scars: the segment-wise physics baseline and
+    // the stratified reports need them.
+    if (!mesh.has_point_array("aha")) {
+      METAEIK_CHECK(spec.aha == "shape" || !need_aha, prefix << ".aha': " << spec.file.string()
+                                                             << " has no 'aha' array; use \"shape\" or blob scars");
+      if (spec.aha == "shape")
+        mesh.set_point_labels("aha", geometry::aha_segments(mesh, geometry::estimate_aha_frame(mesh)));
     }
   }
   METAEIK_CHECK(mesh.has_point_array("surface"), prefix << "': the mesh has no 'surface' labels");

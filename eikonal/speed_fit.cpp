@@ -26,6 +26,15 @@ Eigen::VectorXi aha_group_regions(const Eigen::VectorXi& aha) {
   return region;
 }
 
+Eigen::VectorXi aha_segment_regions(const Eigen::VectorXi& aha) {
+  Eigen::VectorXi region(aha.size());
+  for (Eigen::Index i = 0; i < aha.size(); ++i) {
+    METAEIK_CHECK(aha[i] >= 0 && aha[i] <= 18, "aha label " << aha[i] << " of node " << i << " is not 0-18");
+    region[i] = aha[i] == 0 ? 18 : aha[i] - 1;
+  }
+  return region;
+}
+
 namespace {
 
 struct Objective {

@@ -33,6 +33,10 @@ struct SpeedFitResult {
 /// region 5 ("other"), which is then a sixth free speed if any node has it.
 Eigen::VectorXi aha_group_regions(const Eigen::VectorXi& aha);
 
+/// One region per segment: AHA segments 1–17 and the RV (18) give regions 0–17; nodes with label 0
+/// get region 18 ("other"). The physics-based baseline that is not handed the scar layout.
+Eigen::VectorXi aha_segment_regions(const Eigen::VectorXi& aha);
+
 /// Fits one speed per region. @param region #P region index per node, 0..R−1.
 /// @param observed #P activation times (ms), used where mask != 0.
 SpeedFitResult fit_region_speeds(const FimSolver& solver, const Eigen::VectorXi& region,

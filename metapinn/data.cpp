@@ -32,6 +32,7 @@ Corpus Corpus::from_dataset(const eikonal::Dataset& dataset) {
   for (int s = 0; s < int(dataset.subjects().size()); ++s) {
     CorpusSubject cs;
     cs.geometry = dataset.subjects()[s].geometry;
+    for (int t = 0; t < s; ++t) cs.scar += dataset.subjects()[t].geometry == cs.geometry;
     cs.name = dataset.geometries()[cs.geometry].name + "/" + dataset.subjects()[s].scar;
     cs.speed = dataset.speed(s);
     c.subjects.push_back(std::move(cs));
@@ -46,6 +47,22 @@ Corpus Corpus::from_dataset(const eikonal::Dataset& dataset) {
     c.maps.push_back(std::move(cm));
   }
   return c;
+}
+
+std::vector<int> held_out_subjects(const Corpus& corpus, const std::string& holdout, int geometry) {
+  std::vector<int> out;
+  if (holdout == "geometry")
+    METAEIK_CHECK(geometry >= 0 && geometry < int(corpus.geometries.size()),
+                  "holdout_geometry " << geometry << " is not a geometry of the data (0-"
+                                      << int(corpus.geometries.size()) - 1 << ")");
+  for (int s = 0; s < int(corpus.subjects.size()); ++s) {
+    const auto& subject = corpus.subjects[s];
+    if ((holdout == "diagonal" && subject.scar == subject.geometry) ||
+        (holdout == "geometry" && subject.geometry == geometry))
+      out.push_back(s);
+  }
+  METAEIK_CHECK(holdout == "none" || !out.empty(), "holdout '" << holdout << "' selects no subject of the data");
+  return out;
 }
 
 namespace {

@@ -31,6 +31,7 @@ struct CorpusGeometry {
 };
 struct CorpusSubject {
   int geometry = 0;
+  int scar = 0;  ///< scar configuration: the subject's position among its geometry's subjects
   std::string name;
   Eigen::VectorXd speed;  ///< #N true conduction velocity (mm/ms); empty if unknown
 };
@@ -58,6 +59,11 @@ struct DataOptions {
   int levels = 6;                ///< graphs in the coarsening hierarchy (5–6 in the paper)
   double speed_scale = 0.6;      ///< v' = v / speed_scale (mm/ms)
   double early_fraction = 0.2;   ///< the source encoder sees observations ≤ min + f·(max − min)
+  /// What the source encoder sees of a query: "observed" = its observed (endocardial) nodes in the
+  /// earliest early_fraction of their time range (ours, what a user has); "reference" = the true
+  /// times of the earliest early_fraction of ALL nodes (the reference code's input; it needs the
+  /// complete map, so it is for comparisons only).
+  std::string query_input = "observed";
   double feature_time = 0.0;     ///< t' that maps to feature 1 (0 = derive from the training data)
   std::uint64_t graph_seed = 0;  ///< seed of the coarsening
 };
@@ -86,6 +92,11 @@ PreparedGeometry prepare_geometry(const geometry::Points& points, const geometry
 /// early_fraction < 1 only observations ≤ min + early_fraction·(max − min) are kept.
 torch::Tensor map_features(const Eigen::VectorXd& observation_ms, const Eigen::VectorXi& observed,
                            const Scaling& scaling, double feature_time, double early_fraction);
+
+/// Subjects that a `holdout` ("none", "diagonal", "geometry"; TrainOptions) keeps out of training:
+/// "diagonal" = scar configuration g on geometry g for every geometry g (every scar configuration
+/// is still seen on the other geometries), "geometry" = every subject of geometry `geometry`.
+std::vector<int> held_out_subjects(const Corpus& corpus, const std::string& holdout, int geometry);
 
 /// `count` uniformly random points inside random tets (barycentric sampling) → [count, 3] x'.
 torch::Tensor random_tet_points(const PreparedGeometry& geometry, int64_t count, torch::Generator generator);

@@ -1,28 +1,19 @@
 #include "metapinn/experiment.hpp"
 
 #include <algorithm>
-#include <cmath>
-#include <cstdio>
-#include <future>
+#include <atomic>
 #include <map>
-#include <memory>
-#include <set>
-#include <sstream>
+#include <thread>
 
-#include <omp.h>
 #include <spdlog/spdlog.h>
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
-#include "core/progress.hpp"
-#include "core/random.hpp"
 #include "core/timer.hpp"
 #include "eikonal/dataset.hpp"
 #include "eikonal/dataset_generate.hpp"
-#include "geometry/vtk_io.hpp"
+#include "metapinn/experiment_detail.hpp"
 #include "metapinn/personalize.hpp"
-#include "monodomain/vti_io.hpp"
-#include "tools/charts.hpp"
 
 namespace fs = std::filesystem;
 
@@ -30,9 +21,7 @@ namespace metaeik::metapinn {
 
 namespace {
 
-const std::vector<std::string> kMethods{"physics", "meta_neural", "multi_pinn", "meta_pinn"};
-
-bool is_meta(const std::string& m) { return m == "meta_pinn" || m == "meta_neural"; }
+const std::vector<std::string> kMethods{"physics", "physics_groups", "meta_neural", "multi_pinn", "meta_pinn"};
 
 std::string resolve(const std::string& p, const fs::path& base) {
   if (p.empty() || fs::path(p).is_absolute() || base.empty()) return p;
@@ -40,16 +29,23 @@ std::string resolve(const std::string& p, const fs::path& base) {
 }
 
 MetaModelSpec read_meta_spec(core::JsonReader r, MetaModelSpec spec, const fs::path& base) {
-  if (r.has("model") && r.has("train"))
-    METAEIK_FAIL(r.error_prefix("model") << "give either 'model' (a trained run) or 'train', not both");
-  r.get("model", spec.model);
-  if (r.has("model")) spec.train = nullptr;
+  if ((r.has("model") || r.has("models")) && r.has("train"))
+    METAEIK_FAIL(r.error_prefix(r.has("model") ? "model" : "models")
+                 << "give either 'model'/'models' (trained runs) or 'train', not both");
+  if (r.has("model") && r.has("models")) METAEIK_FAIL(r.error_prefix("models") << "give either 'model' or 'models'");
+  if (r.has("model")) {
+    std::string model;
+    r.get("model", model);
+    spec.models = {model};
+  }
+  r.get("models", spec.models);
+  if (!spec.models.empty()) spec.train = nullptr;
   core::Json train = spec.train;
   r.get("train", train);
   METAEIK_CHECK(train.is_null() || train.is_string() || train.is_object(),
                 r.error_prefix("train") << "expected a path (string) or an object, got " << core::json_type_name(train));
   spec.train = train.is_string() && r.has("train") ? core::Json(resolve(train.get<std::string>(), base)) : train;
-  spec.model = resolve(spec.model, base);
+  for (auto& m : spec.models) m = resolve(m, base);
   r.get("epochs", spec.epochs, 0, 10000000);
   r.get_choice("checkpoint", spec.checkpoint, {"best", "last"});
   r.finish();
@@ -58,8 +54,8 @@ MetaModelSpec read_meta_spec(core::JsonReader r, MetaModelSpec spec, const fs::p
 
 core::Json meta_spec_json(const MetaModelSpec& s) {
   core::Json j = {{"epochs", s.epochs}, {"checkpoint", s.checkpoint}};
-  if (!s.model.empty())
-    j["model"] = s.model;
+  if (!s.models.empty())
+    j["models"] = s.models;
   else
     j["train"] = s.train;
   return j;
@@ -67,64 +63,19 @@ core::Json meta_spec_json(const MetaModelSpec& s) {
 
 TrainConfig train_config_of(const MetaModelSpec& spec, const std::string& name) {
   METAEIK_CHECK(spec.train.is_string() || spec.train.is_object(),
-                name << ": needs 'model' (a trained run) or 'train' (a training config)");
+                name << ": needs 'model'/'models' (trained runs) or 'train' (a training config)");
   TrainConfig c = spec.train.is_string() ? load_train_config(spec.train.get<std::string>())
                                          : read_train_config(spec.train, "experiment " + name + ".train");
   if (spec.epochs > 0) c.train.epochs = spec.epochs;
   return c;
 }
 
-// Scalar of a metric over rows, with NaN-aware mean ± std.
-MeanStd finite_mean_std(const std::vector<double>& v) {
-  std::vector<double> f;
-  for (double x : v)
-    if (std::isfinite(x)) f.push_back(x);
-  if (f.empty()) return {NAN, NAN};
-  return mean_std(f);
-}
-
-std::string pm(const MeanStd& m, int digits = 3) {
-  if (!std::isfinite(m.mean)) return "n/a";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f ± %.*f", digits, m.mean, digits, m.std);
-  return buf;
-}
-
-std::string num(double x, const char* fmt = "%.4g") {
-  if (!std::isfinite(x)) return "n/a";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, fmt, x);
-  return buf;
-}
-
-ExperimentRow row_of(const std::string& method, int subject, int map, int k, const MapMetrics& m, double seconds) {
-  ExperimentRow r;
-  r.method = method;
-  r.subject = subject;
-  r.map = map;
-  r.k = k;
-  r.at_rel_error = m.at_rel_error;
-  r.at_corr = m.at_corr;
-  r.v_rel_error = m.v_rel_error;
-  r.v_corr = m.v_corr;
-  r.residual = m.residual;
-  r.seconds = seconds;
-  r.at_rel_error_endo = m.at_rel_error_endo;
-  r.at_corr_endo = m.at_corr_endo;
-  r.at_rel_error_rest = m.at_rel_error_rest;
-  r.at_corr_rest = m.at_corr_rest;
-  return r;
-}
-
-/// Prediction kept for the example .vtu files.
-struct Example {
-  Eigen::VectorXd times, speed, residual;
-};
-
 }  // namespace
 
 std::string method_label(const std::string& m) {
-  if (m == "physics") return "physics-based";
+  if (m == "physics") return "physics-based (18 segments)";
+  if (m == "physics_groups") return "physics-based (AHA groups, oracle)";
+  if (m == "meta_pinn_other") return "meta-PINN, other subject's contexts";
   if (m == "meta_neural") return "meta-neural";
   if (m == "multi_pinn") return "multi-PINN";
   if (m == "meta_pinn") return "meta-PINN";
@@ -206,7 +157,18 @@ ExperimentConfig read_experiment_config(const core::Json& json, const std::strin
   for (const auto& m : c.methods)
     METAEIK_CHECK(std::find(kMethods.begin(), kMethods.end(), m) != kMethods.end(),
                   r.error_prefix("methods") << "unknown method '" << m
-                                            << "' (choose from physics, meta_neural, multi_pinn, meta_pinn)");
+                                            << "' (choose from physics, physics_groups, meta_neural, multi_pinn, "
+                                               "meta_pinn)");
+  r.get("seeds", c.seeds);
+  METAEIK_CHECK(!c.seeds.empty(), r.error_prefix("seeds") << "must name at least one training seed");
+  r.get("parallel_trainings", c.parallel_trainings, 1, 64);
+  r.get("context_control", c.context_control);
+  r.get_choice("holdout", c.holdout, {"none", "diagonal", "geometry"});
+  r.get("holdout_geometry", c.holdout_geometry, 0, 1000000);
+  for (const auto* spec : {&c.meta_pinn, &c.meta_neural})
+    METAEIK_CHECK(spec->models.empty() || spec->models.size() == c.seeds.size(),
+                  r.error_prefix(spec == &c.meta_pinn ? "meta_pinn.models" : "meta_neural.models")
+                      << "gives " << spec->models.size() << " runs for " << c.seeds.size() << " seeds");
   r.get_choice("device", c.device, {"cpu", "cuda"});
   r.get("threads", c.threads, 0, 4096);
   r.finish();
@@ -251,12 +213,74 @@ core::Json to_json(const ExperimentConfig& c) {
   j["examples"] = c.examples;
   j["seed"] = c.seed;
   j["methods"] = c.methods;
+  j["seeds"] = c.seeds;
+  j["parallel_trainings"] = c.parallel_trainings;
+  j["context_control"] = c.context_control;
+  j["holdout"] = c.holdout;
+  j["holdout_geometry"] = c.holdout_geometry;
   j["device"] = c.device;
   j["threads"] = c.threads;
   return j;
 }
 
 // -------------------------------------------------------------------------------------- runner --
+namespace {
+
+/// Generates the configured dataset into OUT/dataset, or returns the given directory.
+fs::path prepare_dataset(const ExperimentConfig& config, const fs::path& out) {
+  if (!config.dataset_dir.empty()) return config.dataset_dir;
+  const fs::path data_dir = out / "dataset";
+  eikonal::DatasetConfig dc;
+  if (config.dataset_generate.is_null())
+    dc = eikonal::default_dataset_config();
+  else if (config.dataset_generate.is_string())
+    dc = eikonal::load_dataset_config(config.dataset_generate.get<std::string>());
+  else {
+    core::JsonReader gr(config.dataset_generate, "experiment dataset.generate");
+    dc = eikonal::read_dataset_config(gr);
+  }
+  spdlog::info("experiment: generating the dataset into {}", data_dir.string());
+  eikonal::generate_dataset(dc, data_dir, false);
+  return data_dir;
+}
+
+/// One training of a meta model.
+struct TrainingJob {
+  std::string name;
+  std::uint64_t seed;
+  TrainConfig config;
+  fs::path run_dir;
+};
+
+/// Trains the jobs, `parallel` at a time (each with its own config's torch threads).
+void run_trainings(const std::vector<TrainingJob>& jobs, const Corpus& corpus, const std::string& device,
+                   int parallel) {
+  std::atomic<std::size_t> next{0};
+  std::vector<std::string> errors(jobs.size());
+  auto worker = [&] {
+    for (std::size_t j; (j = next++) < jobs.size();) {
+      try {
+        core::Stopwatch tw;
+        spdlog::info("experiment: training {} seed {} ({} epochs) into {}", method_label(jobs[j].name), jobs[j].seed,
+                     jobs[j].config.train.epochs, jobs[j].run_dir.string());
+        train(jobs[j].config, corpus, jobs[j].run_dir, false, device);
+        spdlog::info("experiment: {} seed {} trained in {:.0f} s", method_label(jobs[j].name), jobs[j].seed,
+                     tw.seconds());
+      } catch (const std::exception& e) {
+        errors[j] = e.what();
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < std::min<int>(parallel, int(jobs.size())); ++t) threads.emplace_back(worker);
+  for (auto& t : threads) t.join();
+  for (std::size_t j = 0; j < jobs.size(); ++j)
+    METAEIK_CHECK(errors[j].empty(), "training " << method_label(jobs[j].name) << " seed " << jobs[j].seed << ": "
+                                                 << errors[j]);
+}
+
+}  // namespace
+
 std::vector<ExperimentRow> run_experiment(const ExperimentConfig& config, const fs::path& out, bool force) {
   auto wants = [&](const std::string& m) {
     return std::find(config.methods.begin(), config.methods.end(), m) != config.methods.end();
@@ -264,21 +288,34 @@ std::vector<ExperimentRow> run_experiment(const ExperimentConfig& config, const 
   // Training configs are read now: a bad one fails before any work, and later edits of the
   // file do not change a running experiment. experiment.json stores them resolved.
   ExperimentConfig resolved = config;
-  std::map<std::string, TrainConfig> train_configs;
+  std::vector<TrainingJob> jobs;
+  std::map<std::string, std::vector<std::pair<std::uint64_t, fs::path>>> runs;  // method → (seed, run dir)
   for (const std::string name : {"meta_neural", "meta_pinn"}) {
     const auto& spec = name == "meta_pinn" ? config.meta_pinn : config.meta_neural;
-    if (!wants(name) || !spec.model.empty()) continue;
+    if (!wants(name)) continue;
+    if (!spec.models.empty()) {
+      for (std::size_t i = 0; i < config.seeds.size(); ++i) runs[name].push_back({config.seeds[i], spec.models[i]});
+      continue;
+    }
     TrainConfig tc = train_config_of(spec, name);
     if (config.threads > 0) tc.train.threads = config.threads;
+    tc.train.holdout = config.holdout;
+    tc.train.holdout_geometry = config.holdout_geometry;
     if (name == "meta_neural") {  // same schedule, no PDE loss: the velocity-net receives no gradient
       tc.train.alpha = 0.0;
       tc.train.alpha_ramp_epochs = 0;
       tc.train.residual_points = 0;
     }
-    train_configs[name] = tc;
     auto& rspec = name == "meta_pinn" ? resolved.meta_pinn : resolved.meta_neural;
     rspec.train = metapinn::to_json(tc);
     rspec.epochs = 0;
+    for (auto seed : config.seeds) {
+      TrainConfig seeded = tc;
+      seeded.train.seed = seed;
+      const fs::path dir = out / "models" / name / ("seed_" + std::to_string(seed));
+      jobs.push_back({name, seed, seeded, dir});
+      runs[name].push_back({seed, dir});
+    }
   }
   if (fs::exists(out)) {
     METAEIK_CHECK(force, "'" << out.string() << "' already exists; use --force to replace it");
@@ -292,396 +329,55 @@ std::vector<ExperimentRow> run_experiment(const ExperimentConfig& config, const 
   core::Stopwatch total_watch;
   if (config.threads > 0) set_threads(config.threads);
 
-  // Dataset.
-  fs::path data_dir = config.dataset_dir;
-  if (data_dir.empty()) {
-    data_dir = out / "dataset";
-    eikonal::DatasetConfig dc;
-    if (config.dataset_generate.is_null())
-      dc = eikonal::default_dataset_config();
-    else if (config.dataset_generate.is_string())
-      dc = eikonal::load_dataset_config(config.dataset_generate.get<std::string>());
-    else {
-      core::JsonReader gr(config.dataset_generate, "experiment dataset.generate");
-      dc = eikonal::read_dataset_config(gr);
-    }
-    spdlog::info("experiment: generating the dataset into {}", data_dir.string());
-    eikonal::generate_dataset(dc, data_dir, false);
-  }
+  const fs::path data_dir = prepare_dataset(config, out);
   spdlog::info("experiment: loading the dataset {}", data_dir.string());
   const auto dataset = eikonal::Dataset::load(data_dir);
   const Corpus corpus = Corpus::from_dataset(dataset);
 
-  // Test maps (positions in corpus.maps) and context pools per subject.
+  detail::ExperimentState st(config, out, data_dir, dataset, corpus);
+  st.all_ks = config.k_ablation;
+  st.all_ks.push_back(config.k);
+  std::sort(st.all_ks.begin(), st.all_ks.end());
+  st.all_ks.erase(std::unique(st.all_ks.begin(), st.all_ks.end()), st.all_ks.end());
+  // Query maps per subject: the test split, or the held-out tasks' maps after their contexts.
   const int S = int(corpus.subjects.size());
-  std::vector<std::vector<int>> tests(S), pools(S);
-  std::vector<int> all_ks = config.k_ablation;
-  all_ks.push_back(config.k);
-  std::sort(all_ks.begin(), all_ks.end());
-  all_ks.erase(std::unique(all_ks.begin(), all_ks.end()), all_ks.end());
-  std::size_t test_count = 0;
-  for (int s = 0; s < S; ++s) {
-    tests[s] = corpus.maps_of(s, "test");
-    if (config.max_test_maps_per_subject > 0 && int(tests[s].size()) > config.max_test_maps_per_subject)
-      tests[s].resize(config.max_test_maps_per_subject);
-    test_count += tests[s].size();
-    pools[s] = corpus.maps_of(s, "train");
-    auto rng = core::make_rng(config.seed, 0x6576616cULL + std::uint64_t(s));
-    std::shuffle(pools[s].begin(), pools[s].end(), rng);
-    if (wants("meta_pinn") || wants("meta_neural"))
-      METAEIK_CHECK(int(pools[s].size()) >= all_ks.back(),
-                    "k = " << all_ks.back() << " is larger than the " << pools[s].size()
-                           << " training maps of subject " << s);
+  st.tests.resize(S);
+  std::vector<int> subjects;
+  if (config.holdout == "none")
+    for (int s = 0; s < S; ++s) subjects.push_back(s);
+  else
+    subjects = held_out_subjects(corpus, config.holdout, config.holdout_geometry);
+  for (int s : subjects) {
+    const auto plan = evaluation_plan(corpus, s, st.plan_options(st.all_ks.back(), "train"));
+    st.tests[s] = plan.queries;
+    if (plan.queries.empty()) continue;
+    st.test_subjects.push_back(s);
+    st.test_count += plan.queries.size();
   }
-  METAEIK_CHECK(test_count > 0, data_dir.string() << ": the dataset holds no test maps");
-  spdlog::info("experiment: {} subjects, {} test maps, methods: {}", S, test_count, [&] {
+  METAEIK_CHECK(st.test_count > 0, data_dir.string() << ": the dataset holds no test maps");
+  spdlog::info("experiment: {} subjects, {} query maps, methods: {}", st.test_subjects.size(), st.test_count, [&] {
     std::string s;
     for (const auto& m : config.methods) s += (s.empty() ? "" : ", ") + m;
     return s;
   }());
+  // Example maps: the first query map of evenly spread subjects.
+  const int E = std::min<int>(config.examples, int(st.test_subjects.size()));
+  for (int e = 0; e < E; ++e) st.example_maps.insert(st.tests[st.test_subjects[std::size_t(e) * st.test_subjects.size() / E]][0]);
 
-  // Example maps: the first test map of evenly spread subjects.
-  std::set<int> example_maps;
-  for (int e = 0; e < std::min(config.examples, S); ++e) {
-    const int s = int((long long)e * S / std::max(1, std::min(config.examples, S)));
-    if (!tests[s].empty()) example_maps.insert(tests[s][0]);
-  }
-  std::map<std::pair<std::string, int>, Example> examples;  // (method, corpus map) → prediction
+  for (const std::string m : {"physics", "physics_groups"})
+    if (wants(m)) detail::run_physics(st, m);
+  run_trainings(jobs, corpus, config.device, config.parallel_trainings);
+  for (const std::string name : {"meta_neural", "meta_pinn"})
+    if (wants(name))
+      detail::run_meta(st, name, runs.at(name), name == "meta_pinn" ? config.meta_pinn.checkpoint
+                                                                    : config.meta_neural.checkpoint);
+  if (wants("multi_pinn")) detail::run_multi_pinn(st);
 
-  std::vector<ExperimentRow> rows;
-  std::map<std::string, double> method_seconds;  // total wall time of each stage
-  struct PassTimes {  // meta methods at the main k: context passes (per subject), query passes (per map)
-    std::vector<double> context, query;
-  };
-  std::map<std::string, PassTimes> pass_times;
-  std::map<std::string, std::vector<double>> geometry_seconds;  // meta methods: set-up per geometry
-
-  // --- physics-based: BOBYQA over AHA-group speeds, FIM forward model -----------------------
-  if (wants("physics")) {
-    core::Stopwatch watch;
-    spdlog::info("experiment: physics-based fits (BOBYQA, ≤ {} FIM solves per map)", config.physics.max_evaluations);
-    std::vector<std::unique_ptr<eikonal::FimSolver>> solvers;
-    std::vector<Eigen::VectorXi> regions;
-    eikonal::FimOptions fo;
-    fo.threads = 1;  // maps run in parallel, each solve single-threaded
-    for (int g = 0; g < int(dataset.geometries().size()); ++g) {
-      solvers.push_back(std::make_unique<eikonal::FimSolver>(dataset.mesh(g), fo));
-      regions.push_back(eikonal::aha_group_regions(dataset.mesh(g).point_labels("aha")));
-    }
-    std::vector<int> jobs;
-    for (int s = 0; s < S; ++s)
-      for (int q : tests[s]) jobs.push_back(q);
-    std::vector<eikonal::SpeedFitResult> fits(jobs.size());
-    core::ProgressBar bar("physics", jobs.size());
-    const int threads = config.physics_threads > 0 ? config.physics_threads : omp_get_max_threads();
-    std::string error;
-#pragma omp parallel for schedule(dynamic) num_threads(threads)
-    for (std::size_t j = 0; j < jobs.size(); ++j) {
-      try {
-        const auto& cm = corpus.maps[jobs[j]];
-        const int g = corpus.subjects[cm.subject].geometry;
-        fits[j] = eikonal::fit_region_speeds(*solvers[g], regions[g], dataset.maps()[cm.id].sources, cm.observation,
-                                             corpus.geometries[g].observed, config.physics);
-      } catch (const std::exception& e) {
-#pragma omp critical
-        error = e.what();
-      }
-      bar.advance();
-    }
-    METAEIK_CHECK(error.empty(), "physics-based fit: " << error);
-    for (std::size_t j = 0; j < jobs.size(); ++j) {
-      const auto& cm = corpus.maps[jobs[j]];
-      const auto& subject = corpus.subjects[cm.subject];
-      Personalization p;
-      p.times = fits[j].times;
-      p.speed = fits[j].node_speed;
-      p.residual = Eigen::VectorXd::Constant(p.times.size(), NAN);
-      auto m = map_metrics(p, cm.truth, subject.speed, corpus.geometries[subject.geometry].observed);
-      m.residual = NAN;
-      rows.push_back(row_of("physics", cm.subject, cm.id, 0, m, fits[j].seconds));
-      if (example_maps.count(jobs[j])) examples[{"physics", jobs[j]}] = {p.times, p.speed, {}};
-    }
-    method_seconds["physics"] = watch.seconds();
-  }
-
-  // --- meta methods: train or load, then personalise at every k -------------------------------
-  // Models without a stored run are trained side by side (each training uses its own config's
-  // torch threads; the quick configs use one each).
-  std::map<std::string, fs::path> run_dirs;
-  std::vector<std::future<void>> trainings;
-  for (const std::string name : {"meta_neural", "meta_pinn"}) {
-    if (!wants(name)) continue;
-    const auto& spec = name == "meta_pinn" ? config.meta_pinn : config.meta_neural;
-    if (!spec.model.empty()) {
-      run_dirs[name] = spec.model;
-      continue;
-    }
-    const fs::path run_dir = run_dirs[name] = out / "models" / name;
-    const TrainConfig& tc = train_configs.at(name);
-    spdlog::info("experiment: training {} ({} epochs) into {}", method_label(name), tc.train.epochs,
-                 run_dir.string());
-    spdlog::debug("experiment: {} training config {}", name, to_json(tc).dump());
-    trainings.push_back(std::async(std::launch::async, [&corpus, &config, &tc, name, run_dir] {
-      core::Stopwatch tw;
-      train(tc, corpus, run_dir, false, config.device);
-      spdlog::info("experiment: {} trained in {:.0f} s", method_label(name), tw.seconds());
-    }));
-  }
-  for (auto& t : trainings) t.get();
-  for (const std::string name : {"meta_neural", "meta_pinn"}) {
-    if (!wants(name)) continue;
-    const auto& spec = name == "meta_pinn" ? config.meta_pinn : config.meta_neural;
-    auto model = load_model(run_dirs.at(name), config.device, spec.checkpoint);
-    if (config.threads > 0) set_threads(config.threads);
-    // Per geometry (once per heart, like the physics-based FIM solver set-up): the graph
-    // hierarchy and spline bases, then a pass on a blank map that fills the encoders' per-edge
-    // weights for this geometry. Subjects run grouped by geometry, so every timed pass finds them.
-    std::vector<PreparedGeometry> prepared;
-    for (const auto& g : corpus.geometries) {
-      core::Stopwatch w;
-      prepared.push_back(prepare_geometry(g.points, g.tets, g.observed, model.config.data,
-                                          int(model.config.model.kernel_size), model.device));
-      bind_geometry(model, prepared.back(), g.observed);
-      geometry_seconds[name].push_back(w.seconds());
-    }
-    const auto by_geometry = subjects_by_geometry(corpus);
-    core::Stopwatch watch;
-    core::ProgressBar bar(name, test_count * all_ks.size());
-    for (int k : all_ks) {
-      int bound = -1;  // geometry whose per-edge weights the encoders hold
-      for (int s : by_geometry) {
-        const auto& subject = corpus.subjects[s];
-        const auto& geometry = corpus.geometries[subject.geometry];
-        if (tests[s].empty()) continue;
-        if (bound != subject.geometry) bind_geometry(model, prepared[bound = subject.geometry], geometry.observed);
-        std::vector<Eigen::VectorXd> contexts;
-        for (int i = 0; i < k; ++i) contexts.push_back(corpus.maps[pools[s][i]].observation);
-        // One context pass per subject, shared by its test maps (each is charged an equal part).
-        const auto context = context_pass(model, prepared[subject.geometry], contexts, geometry.observed);
-        const double context_share = context.seconds / double(tests[s].size());
-        if (k == config.k) pass_times[name].context.push_back(context.seconds);
-        for (int q : tests[s]) {
-          const auto& cm = corpus.maps[q];
-          auto p = personalize(model, prepared[subject.geometry], context, cm.observation, geometry.observed);
-          if (k == config.k) pass_times[name].query.push_back(p.forward_seconds);
-          auto m = map_metrics(p, cm.truth, subject.speed, geometry.observed);
-          if (name == "meta_neural") m.v_rel_error = m.v_corr = m.residual = NAN;  // AT only
-          rows.push_back(row_of(name, s, cm.id, k, m, p.forward_seconds + context_share));
-          if (k == config.k && example_maps.count(q)) {
-            if (name == "meta_neural")
-              examples[{name, q}] = {p.times, {}, {}};
-            else
-              examples[{name, q}] = {p.times, p.speed, p.residual};
-          }
-          bar.advance();
-        }
-      }
-    }
-    method_seconds[name] = watch.seconds();
-  }
-
-  // --- multi-PINN: one PINN per test map + a shared velocity-net per subject, from scratch ----
-  if (wants("multi_pinn")) {
-    core::Stopwatch watch;
-    spdlog::info("experiment: multi-PINN fits ({} Adam steps per subject)", config.multi_pinn.iterations);
-    core::ProgressBar bar("multi-PINN", std::size_t(S));
-    for (int s = 0; s < S; ++s) {
-      if (tests[s].empty()) {
-        bar.advance();
-        continue;
-      }
-      const auto& subject = corpus.subjects[s];
-      const auto& geometry = corpus.geometries[subject.geometry];
-      std::vector<Eigen::VectorXd> obs;
-      for (int q : tests[s]) obs.push_back(corpus.maps[q].observation);
-      MultiPinnOptions o = config.multi_pinn;
-      o.seed = config.seed * 1000003ULL + std::uint64_t(s);
-      o.threads = config.threads;
-      auto fit = fit_multi_pinn(geometry.points, geometry.tets, geometry.observed, obs, o);
-      for (std::size_t j = 0; j < tests[s].size(); ++j) {
-        const auto& cm = corpus.maps[tests[s][j]];
-        Personalization p;
-        p.times = fit.times[j];
-        p.speed = fit.speed;
-        p.residual = fit.residual[j];
-        auto m = map_metrics(p, cm.truth, subject.speed, geometry.observed);
-        rows.push_back(row_of("multi_pinn", s, cm.id, 0, m, fit.seconds));
-        if (example_maps.count(tests[s][j])) examples[{"multi_pinn", tests[s][j]}] = {p.times, p.speed, p.residual};
-      }
-      bar.advance();
-    }
-    method_seconds["multi_pinn"] = watch.seconds();
-  }
-
-  // --- results.csv ------------------------------------------------------------------------------
-  core::write_file_atomically(out / "results.csv", [&](std::ostream& os) {
-    os << "method,subject,map,k,at_rel_error,at_corr,v_rel_error,v_corr,residual,seconds,at_rel_error_endo,"
-          "at_corr_endo,at_rel_error_rest,at_corr_rest\n";
-    os.precision(8);
-    for (const auto& r : rows)
-      os << r.method << ',' << r.subject << ',' << r.map << ',' << r.k << ',' << r.at_rel_error << ',' << r.at_corr
-         << ',' << r.v_rel_error << ',' << r.v_corr << ',' << r.residual << ',' << r.seconds << ','
-         << r.at_rel_error_endo << ',' << r.at_corr_endo << ',' << r.at_rel_error_rest << ',' << r.at_corr_rest
-         << '\n';
-  });
-
-  // --- summary.md -------------------------------------------------------------------------------
-  auto select = [&](const std::string& method, int k) {
-    std::vector<const ExperimentRow*> v;
-    for (const auto& r : rows)
-      if (r.method == method && (!is_meta(method) || r.k == k)) v.push_back(&r);
-    return v;
-  };
-  auto stat = [&](const std::vector<const ExperimentRow*>& v, double ExperimentRow::*f) {
-    std::vector<double> x;
-    for (const auto* r : v) x.push_back(r->*f);
-    return finite_mean_std(x);
-  };
-  std::vector<std::string> order;
-  for (const auto& m : kMethods)
-    if (wants(m)) order.push_back(m);
-  const double physics_time = wants("physics") ? stat(select("physics", 0), &ExperimentRow::seconds).mean : NAN;
-  const double multi_time = wants("multi_pinn") ? stat(select("multi_pinn", 0), &ExperimentRow::seconds).mean : NAN;
-
-  std::ostringstream md;
-  md << "# Experiment: meta-PINN vs. baselines\n\n"
-     << "Dataset `" << data_dir.string() << "`: " << dataset.geometries().size() << " geometries, " << S
-     << " subjects, " << test_count << " test maps"
-     << (config.max_test_maps_per_subject > 0
-             ? " (at most " + std::to_string(config.max_test_maps_per_subject) + " per subject)"
-             : "")
-     << ". Context maps: k = " << config.k << " training maps per subject (seed " << config.seed
-     << "). Relative error = RMSE / range of the truth; correlation = Pearson over all nodes; "
-        "PDE residual = mean |(|∇T|·F − 1)| per node. Time = wall time to personalise one map "
-        "(physics-based: one BOBYQA fit, single-threaded; meta methods: one forward pass to AT and velocity "
-        "on every node = the context pass, run once per subject and charged in equal parts to its test maps, "
-        "plus the map's own query pass, with the PDE residual evaluated afterwards like the other metrics; multi-PINN: the fit of the whole subject, which yields all its test maps). Total run time "
-     << num(total_watch.seconds(), "%.0f") << " s.\n\n";
-  for (const auto& [name, t] : pass_times)
-    if (!t.context.empty() && !t.query.empty())
-      md << method_label(name) << ": context pass " << num(1e3 * mean_std(t.context).mean, "%.1f")
-         << " ms per subject (k = " << config.k << "), query pass " << num(1e3 * mean_std(t.query).mean, "%.1f")
-         << " ms per map; a single map on its own costs both. Set-up once per geometry (graph hierarchy, "
-            "spline bases and the encoders' per-edge weights; not in the times below, like the FIM solver "
-            "set-up of the physics-based method): "
-         << num(1e3 * mean_std(geometry_seconds[name]).mean, "%.0f") << " ms.\n\n";
-  md << "## Comparison (k = " << config.k << ")\n\n"
-     << "| method | maps | AT rel. error | AT corr. | velocity rel. error | velocity corr. | PDE residual | "
-        "time per map (s) | time % of physics-based | time % of multi-PINN |\n"
-     << "|---|---|---|---|---|---|---|---|---|---|\n";
-  std::vector<tools::BarSeries> fig;
-  for (const auto& m : order) {
-    auto v = select(m, config.k);
-    const auto t = stat(v, &ExperimentRow::seconds);
-    md << "| " << method_label(m) << " | " << v.size() << " | " << pm(stat(v, &ExperimentRow::at_rel_error)) << " | "
-       << pm(stat(v, &ExperimentRow::at_corr)) << " | " << pm(stat(v, &ExperimentRow::v_rel_error)) << " | "
-       << pm(stat(v, &ExperimentRow::v_corr)) << " | " << pm(stat(v, &ExperimentRow::residual)) << " | "
-       << num(t.mean, "%.4g") << " | " << num(100.0 * t.mean / physics_time, "%.3g %%") << " | "
-       << num(100.0 * t.mean / multi_time, "%.3g %%") << " |\n";
-    tools::BarSeries b;
-    b.name = method_label(m);
-    for (auto f : {&ExperimentRow::at_rel_error, &ExperimentRow::at_corr, &ExperimentRow::v_rel_error,
-                   &ExperimentRow::v_corr}) {
-      const auto ms = stat(v, f);
-      b.values.push_back(ms.mean);
-      b.errors.push_back(std::isfinite(ms.std) ? ms.std : 0.0);
-    }
-    fig.push_back(b);
-  }
-  md << "\n";
-  std::vector<tools::BarSeries> kfig;
-  if (wants("meta_pinn") || wants("meta_neural")) {
-    md << "## k-ablation (context maps)\n\n"
-       << "| method | k | AT rel. error | AT corr. | velocity rel. error | velocity corr. | PDE residual |\n"
-       << "|---|---|---|---|---|---|---|\n";
-    for (const std::string m : {"meta_neural", "meta_pinn"}) {
-      if (!wants(m)) continue;
-      tools::BarSeries at{method_label(m) + " AT corr.", {}, {}}, vel{method_label(m) + " velocity corr.", {}, {}};
-      for (int k : config.k_ablation) {
-        auto v = select(m, k);
-        md << "| " << method_label(m) << " | " << k << " | " << pm(stat(v, &ExperimentRow::at_rel_error)) << " | "
-           << pm(stat(v, &ExperimentRow::at_corr)) << " | " << pm(stat(v, &ExperimentRow::v_rel_error)) << " | "
-           << pm(stat(v, &ExperimentRow::v_corr)) << " | " << pm(stat(v, &ExperimentRow::residual)) << " |\n";
-        const auto a = stat(v, &ExperimentRow::at_corr), b = stat(v, &ExperimentRow::v_corr);
-        at.values.push_back(a.mean);
-        at.errors.push_back(std::isfinite(a.std) ? a.std : 0.0);
-        vel.values.push_back(b.mean);
-        vel.errors.push_back(std::isfinite(b.std) ? b.std : 0.0);
-      }
-      kfig.push_back(at);
-      if (m == "meta_pinn") kfig.push_back(vel);
-    }
-    md << "\n";
-  }
-  md << "## Endocardium (observed) vs. rest (k = " << config.k << ")\n\n"
-     << "Stratified relative errors are RMSE over the stratum / range of the whole map's truth.\n\n"
-     << "| method | AT rel. error endo | AT rel. error rest | AT corr. endo | AT corr. rest |\n"
-     << "|---|---|---|---|---|\n";
-  for (const auto& m : order) {
-    auto v = select(m, config.k);
-    md << "| " << method_label(m) << " | " << pm(stat(v, &ExperimentRow::at_rel_error_endo)) << " | "
-       << pm(stat(v, &ExperimentRow::at_rel_error_rest)) << " | " << pm(stat(v, &ExperimentRow::at_corr_endo))
-       << " | " << pm(stat(v, &ExperimentRow::at_corr_rest)) << " |\n";
-  }
-  md << "\n## Stage wall times\n\n| stage | seconds |\n|---|---|\n";
-  for (const auto& m : order) md << "| " << method_label(m) << " (all maps) | " << num(method_seconds[m], "%.1f") << " |\n";
-  md << "\n## Paper (synthetic data, k = 5; for reference)\n\n"
-     << "meta-PINN: AT corr. 0.87 ± 0.15, velocity corr. 0.60 ± 0.19 (k = 3: 0.86 / 0.59; k = 1: 0.86 / 0.56); "
-        "PDE residual per node 0.31 ± 0.18 (individually trained PINN 0.29 ± 0.04); personalisation time "
-        "0.009 % of the physics-based and 0.003 % of the multi-PINN time.\n";
-  core::write_file_atomically(out / "summary.md", [&](std::ostream& os) { os << md.str(); });
-
-  // --- figures ----------------------------------------------------------------------------------
-  tools::write_bar_chart(out / "fig2.png", "Personalisation accuracy (k = " + std::to_string(config.k) + ")",
-                         "mean +/- std over test maps",
-                         {"AT rel. error", "AT corr.", "velocity rel. error", "velocity corr."}, fig);
-  if (!kfig.empty()) {
-    std::vector<std::string> groups;
-    for (int k : config.k_ablation) groups.push_back("k = " + std::to_string(k));
-    tools::write_bar_chart(out / "k_ablation.png", "k-ablation: correlation with the truth", "Pearson correlation",
-                           groups, kfig);
-  }
-
-  // --- example maps (.vtu + .pvd) ----------------------------------------------------------------
-  if (!examples.empty()) {
-    fs::create_directories(out / "examples");
-    std::vector<std::pair<double, std::string>> entries;
-    // Ordered by map, then method (physics, meta-neural, multi-PINN, meta-PINN): stepping through
-    // the collection's "time steps" in ParaView compares the methods on one map.
-    std::vector<std::pair<std::string, int>> keys;
-    for (int q : example_maps)
-      for (const auto& m : kMethods)
-        if (examples.count({m, q})) keys.push_back({m, q});
-    for (const auto& key : keys) {
-      const auto& ex = examples.at(key);
-      const auto& [method, q] = key;
-      const auto& cm = corpus.maps[q];
-      const auto& subject = corpus.subjects[cm.subject];
-      const auto& src = dataset.mesh(subject.geometry);
-      geometry::TetMesh mesh;
-      mesh.points = src.points;
-      mesh.tets = src.tets;
-      const int n = int(mesh.points.rows());
-      mesh.set_point_array("activation_time_true", cm.truth);
-      mesh.set_point_array("activation_time_pred", ex.times);
-      mesh.set_point_array("error", ex.times - cm.truth);
-      mesh.set_point_array("velocity_true", subject.speed);
-      mesh.set_point_array("velocity_pred",
-                           ex.speed.size() == n ? ex.speed : Eigen::VectorXd::Constant(n, NAN).eval());
-      if (ex.residual.size() == n) mesh.set_point_array("pde_residual", ex.residual);
-      mesh.set_point_labels("observed", corpus.geometries[subject.geometry].observed);
-      mesh.set_point_labels("surface", src.point_labels("surface"));
-      mesh.set_point_labels("aha", src.point_labels("aha"));
-      const std::string file =
-          method + "_s" + std::to_string(cm.subject) + "_map" + std::to_string(cm.id) + ".vtu";
-      geometry::write_mesh(mesh, out / "examples" / file);
-      entries.push_back({double(entries.size()), file});
-    }
-    monodomain::write_pvd(out / "examples" / "examples.pvd", entries);
-  }
+  st.total_seconds = total_watch.seconds();
+  detail::write_report(st);
   spdlog::info("experiment: wrote {} (results.csv, summary.md, fig2.png, examples/) in {:.0f} s", out.string(),
                total_watch.seconds());
-  return rows;
+  return st.rows;
 }
 
 }  // namespace metaeik::metapinn

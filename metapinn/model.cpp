@@ -406,10 +406,11 @@ EpisodeOutput MetaPinnImpl::run(const EpisodeInput& in, bool residual) {
   auto logits = speed_logits(points, wv);
   auto v_points = speed_of_logits(logits);
   out.speed = v_points.narrow(0, 0, N);
-  if (in.query_times.defined() && in.observed.defined()) {
-    auto mask = in.observed.to(T.dtype()).unsqueeze(0);  // [1, N]
+  if (in.query_times.defined() && (in.supervised.defined() || in.observed.defined())) {
+    auto mask = in.supervised.defined() ? in.supervised.to(T.dtype())
+                                        : in.observed.to(T.dtype()).unsqueeze(0).expand({Q, N});  // [Q, N]
     auto diff2 = (out.times - in.query_times).pow(2) * mask;
-    out.data_loss = diff2.sum() / (mask.sum() * Q).clamp_min(1.0);
+    out.data_loss = diff2.sum() / mask.sum().clamp_min(1.0);
   }
   if (residual) {
     out.residual = functional::eikonal_residual(gradient, v_points.unsqueeze(0));

@@ -133,8 +133,10 @@ struct EpisodeInput {
   const std::vector<GraphLevel>* levels = nullptr;
   torch::Tensor context;         ///< [k, N, 2] encoder features of the context maps
   torch::Tensor query_features;  ///< [Q, N, 2] early-activation features of the queries
-  torch::Tensor query_times;     ///< [Q, N] target times t' (used on observed nodes)
+  torch::Tensor query_times;     ///< [Q, N] target times t' (used where supervised)
   torch::Tensor observed;        ///< [N] bool, nodes with observations
+  /// [Q, N] optional data-loss weights (1 = supervised node of that query); undefined = `observed`.
+  torch::Tensor supervised;
   torch::Tensor nodes;           ///< [N, 3] x' of the nodes
   torch::Tensor extra_points;    ///< [M, 3] optional extra residual points (may be undefined)
 };

@@ -125,18 +125,57 @@ MapMetrics map_metrics(const Personalization& p, const Eigen::VectorXd& at, cons
   return m;
 }
 
-std::vector<EvaluationRow> evaluate(LoadedModel& model, const Corpus& corpus, int k, const std::string& split,
-                                    std::uint64_t seed, bool progress, const std::vector<PreparedGeometry>* prepared,
-                                    int max_queries) {
-  METAEIK_CHECK(k >= 1, "k must be at least 1, got " << k);
-  std::size_t total = 0;
-  for (int s = 0; s < int(corpus.subjects.size()); ++s) {
-    const int n = int(corpus.maps_of(s, "train").size());
-    METAEIK_CHECK(n >= k, "k = " << k << " is larger than the " << n << " training maps of subject " << s);
-    const std::size_t q = corpus.maps_of(s, split).size();
-    total += max_queries > 0 ? std::min<std::size_t>(q, max_queries) : q;
+EvaluationPlan evaluation_plan(const Corpus& corpus, int s, const EvaluateOptions& o) {
+  METAEIK_CHECK(o.k >= 1, "k must be at least 1, got " << o.k);
+  METAEIK_CHECK(o.contexts == "train" || o.contexts == "other" || o.contexts == "first",
+                "contexts: expected 'train', 'other' or 'first', got '" << o.contexts << "'");
+  EvaluationPlan plan;
+  plan.context_subject = s;
+  if (o.contexts == "first") {
+    auto all = corpus.maps_of(s);
+    const int start = std::max(o.k, o.query_start);
+    METAEIK_CHECK(int(all.size()) > start, "subject " << s << " has " << all.size() << " maps; "
+                                                      << start << " contexts leave no query");
+    plan.contexts.assign(all.begin(), all.begin() + o.k);
+    plan.queries.assign(all.begin() + start, all.end());
+  } else {
+    if (o.contexts == "other") {
+      const int g = corpus.subjects[s].geometry, S = int(corpus.subjects.size());
+      plan.context_subject = -1;
+      for (int i = 1; i < S && plan.context_subject < 0; ++i)
+        if (corpus.subjects[(s + i) % S].geometry == g) plan.context_subject = (s + i) % S;
+      METAEIK_CHECK(plan.context_subject >= 0, "contexts 'other': subject " << s
+                                                   << " is the only subject of its geometry");
+    }
+    auto pool = corpus.maps_of(plan.context_subject, "train");
+    METAEIK_CHECK(int(pool.size()) >= o.k, "k = " << o.k << " is larger than the " << pool.size()
+                                                  << " training maps of subject " << plan.context_subject);
+    auto rng = core::make_rng(o.seed, 0x6576616cULL + std::uint64_t(plan.context_subject));
+    std::shuffle(pool.begin(), pool.end(), rng);
+    plan.contexts.assign(pool.begin(), pool.begin() + o.k);
+    plan.queries = corpus.maps_of(s, o.split);
   }
-  METAEIK_CHECK(total > 0, "the data hold no maps in split '" << split << "'");
+  if (o.max_queries > 0 && int(plan.queries.size()) > o.max_queries) plan.queries.resize(o.max_queries);
+  return plan;
+}
+
+std::vector<EvaluationRow> evaluate(LoadedModel& model, const Corpus& corpus, const EvaluateOptions& options,
+                                    bool progress, const std::vector<PreparedGeometry>* prepared) {
+  std::vector<int> subjects = options.subjects;
+  if (subjects.empty())
+    for (int s : subjects_by_geometry(corpus)) subjects.push_back(s);
+  std::stable_sort(subjects.begin(), subjects.end(),
+                   [&](int a, int b) { return corpus.subjects[a].geometry < corpus.subjects[b].geometry; });
+  std::vector<EvaluationPlan> plans;
+  std::size_t total = 0;
+  for (int s : subjects) {
+    METAEIK_CHECK(s >= 0 && s < int(corpus.subjects.size()), "subject " << s << " is not in the data");
+    plans.push_back(evaluation_plan(corpus, s, options));
+    total += plans.back().queries.size();
+  }
+  const std::string none = options.contexts == "first" ? std::string("the evaluated subjects hold no query maps")
+                                                        : "the data hold no maps in split '" + options.split + "'";
+  METAEIK_CHECK(total > 0, none);
   std::vector<PreparedGeometry> own;
   if (!prepared) {
     for (const auto& g : corpus.geometries)
@@ -144,26 +183,28 @@ std::vector<EvaluationRow> evaluate(LoadedModel& model, const Corpus& corpus, in
                                      int(model.config.model.kernel_size), model.device));
     prepared = &own;
   }
+  const bool reference_query = model.config.data.query_input == "reference";
   std::vector<EvaluationRow> rows;
   std::unique_ptr<core::ProgressBar> bar;
   if (progress) bar = std::make_unique<core::ProgressBar>("evaluate", total);
   int bound = -1;  // geometry whose per-edge weights the encoders hold
-  for (int s : subjects_by_geometry(corpus)) {
+  for (std::size_t i = 0; i < subjects.size(); ++i) {
+    const int s = subjects[i];
     const auto& subject = corpus.subjects[s];
     const auto& geometry = corpus.geometries[subject.geometry];
-    if (bound != subject.geometry)
-      bind_geometry(model, (*prepared)[bound = subject.geometry], geometry.observed);
-    auto pool = corpus.maps_of(s, "train");
-    auto rng = core::make_rng(seed, 0x6576616cULL + std::uint64_t(s));
-    std::shuffle(pool.begin(), pool.end(), rng);
+    const auto& g = (*prepared)[subject.geometry];
+    if (bound != subject.geometry) bind_geometry(model, g, geometry.observed);
+    bound = subject.geometry;
     std::vector<Eigen::VectorXd> contexts;
-    for (int i = 0; i < k; ++i) contexts.push_back(corpus.maps[pool[i]].observation);
-    auto queries = corpus.maps_of(s, split);
-    if (max_queries > 0 && int(queries.size()) > max_queries) queries.resize(max_queries);
-    for (int q : queries) {
+    for (int c : plans[i].contexts) contexts.push_back(corpus.maps[c].observation);
+    const auto context = context_pass(model, g, contexts, geometry.observed);
+    const Eigen::VectorXi everywhere = Eigen::VectorXi::Ones(geometry.observed.size());
+    for (int q : plans[i].queries) {
       const auto& map = corpus.maps[q];
-      auto p = personalize(model, (*prepared)[subject.geometry], contexts, map.observation, geometry.observed);
-      rows.push_back({s, map.id, map_metrics(p, map.truth, subject.speed, geometry.observed)});
+      auto p = reference_query ? personalize(model, g, context, map.truth, everywhere)
+                               : personalize(model, g, context, map.observation, geometry.observed);
+      p.forward_seconds += context.seconds;
+      rows.push_back({s, map.id, plans[i].context_subject, map_metrics(p, map.truth, subject.speed, geometry.observed)});
       if (bar) bar->advance();
     }
   }

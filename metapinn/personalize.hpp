@@ -68,18 +68,42 @@ double relative_error(const Eigen::VectorXd& pred, const Eigen::VectorXd& truth)
 MapMetrics map_metrics(const Personalization& p, const Eigen::VectorXd& at_truth, const Eigen::VectorXd& v_truth,
                        const Eigen::VectorXi& observed);
 
-/// Evaluation over every subject of a corpus: contexts = k training maps (seeded choice), queries =
-/// every map of `split`. Returns one row per query map.
+/// Which maps serve as context and which as queries in evaluate().
+struct EvaluateOptions {
+  int k = 5;                    ///< context maps per subject
+  std::string split = "test";   ///< split of the query maps (contexts "train"/"other")
+  /// "train": k of the subject's training maps (seeded choice); "other": k training maps of
+  /// another subject on the same geometry (the next one, cyclically: the shuffled-context control,
+  /// whose tissue differs); "first": the subject's first k maps in manifest order, whatever their
+  /// split, and every other map is a query (held-out tasks, whose maps training never saw).
+  std::string contexts = "train";
+  std::uint64_t seed = 0;       ///< choice of the context maps ("train", "other")
+  int max_queries = 0;          ///< > 0 keeps the first max_queries queries of each subject
+  int query_start = 0;          ///< "first": queries start at this map (0 = k), e.g. the largest k of an ablation
+  std::vector<int> subjects;    ///< subjects to evaluate (empty = every subject)
+};
+
+/// One row per query map.
 struct EvaluationRow {
   int subject = 0;
   int map = 0;
+  int context_subject = 0;  ///< subject the context maps came from
   MapMetrics metrics;
 };
-/// `prepared` (optional) are the corpus geometries already prepared with the model's settings;
-/// max_queries > 0 keeps only the first max_queries maps of each subject.
-std::vector<EvaluationRow> evaluate(LoadedModel& model, const Corpus& corpus, int k, const std::string& split,
-                                    std::uint64_t seed, bool progress = true,
-                                    const std::vector<PreparedGeometry>* prepared = nullptr, int max_queries = 0);
+
+/// Context subject and context / query map positions (in corpus.maps) of `subject` under
+/// `options`; throws core::Error when the subject has too few maps.
+struct EvaluationPlan {
+  int context_subject = 0;
+  std::vector<int> contexts, queries;
+};
+EvaluationPlan evaluation_plan(const Corpus& corpus, int subject, const EvaluateOptions& options);
+
+/// Evaluation of `options.subjects` (all by default). `prepared` (optional) are the corpus
+/// geometries already prepared with the model's settings. With the model's
+/// data.query_input = "reference" the query pass gets the query's complete truth.
+std::vector<EvaluationRow> evaluate(LoadedModel& model, const Corpus& corpus, const EvaluateOptions& options,
+                                    bool progress = true, const std::vector<PreparedGeometry>* prepared = nullptr);
 
 /// Mean over rows of one metric field.
 struct MeanStd {

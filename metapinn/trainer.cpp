@@ -61,6 +61,7 @@ TrainConfig read_train_config(const core::Json& json, const std::string& source)
     d.get("levels", o.levels, 1, 12);
     d.get("speed_scale", o.speed_scale, 1e-9, 1e9);
     d.get("early_fraction", o.early_fraction, 0.0, 1.0);
+    d.get_choice("query_input", o.query_input, {"observed", "reference"});
     d.get("feature_time", o.feature_time, 0.0, 1e9);
     d.get("graph_seed", o.graph_seed);
     d.finish();
@@ -80,6 +81,11 @@ TrainConfig read_train_config(const core::Json& json, const std::string& source)
     t.get("alpha_ramp_epochs", o.alpha_ramp_epochs, 0, 10000000);
     t.get("velocity_logit_penalty", o.velocity_logit_penalty, 0.0, 1e9);
     t.get("residual_points", o.residual_points, 0, 10000000);
+    t.get_choice("supervision", o.supervision, {"all", "observed"});
+    t.get("supervision_fraction", o.supervision_fraction, 0.0, 1.0);
+    METAEIK_CHECK(o.supervision_fraction > 0, t.error_prefix("supervision_fraction") << "must be positive");
+    t.get_choice("holdout", o.holdout, {"none", "diagonal", "geometry"});
+    t.get("holdout_geometry", o.holdout_geometry, 0, 1000000);
     t.get("val_every", o.val_every, 1, 10000000);
     t.get("val_queries", o.val_queries, 0, 10000000);
     t.get_choice("val_split", o.val_split, {"val", "test", "train"});
@@ -109,7 +115,8 @@ core::Json to_json(const TrainConfig& c) {
   const auto& d = c.data;
   j["data"] = {{"graph", d.graph},           {"knn", d.knn},
                {"levels", d.levels},         {"speed_scale", d.speed_scale},
-               {"early_fraction", d.early_fraction}, {"feature_time", d.feature_time},
+               {"early_fraction", d.early_fraction}, {"query_input", d.query_input},
+               {"feature_time", d.feature_time},
                {"graph_seed", d.graph_seed}};
   const auto& t = c.train;
   j["train"] = {{"epochs", t.epochs},
@@ -124,6 +131,10 @@ core::Json to_json(const TrainConfig& c) {
                 {"alpha_ramp_epochs", t.alpha_ramp_epochs},
                 {"velocity_logit_penalty", t.velocity_logit_penalty},
                 {"residual_points", t.residual_points},
+                {"supervision", t.supervision},
+                {"supervision_fraction", t.supervision_fraction},
+                {"holdout", t.holdout},
+                {"holdout_geometry", t.holdout_geometry},
                 {"val_every", t.val_every},
                 {"val_queries", t.val_queries},
                 {"val_split", t.val_split},
@@ -194,8 +205,14 @@ std::pair<int, double> load_checkpoint(const fs::path& path, MetaPinn& model, to
 struct PreparedMap {
   torch::Tensor full;   ///< [N, 2] context features
   torch::Tensor early;  ///< [N, 2] query (source-encoder) features
-  torch::Tensor times;  ///< [N] observed t'
+  torch::Tensor times;  ///< [N] observed t' (0 where not finite)
+  torch::Tensor truth;  ///< [N] true t' on every node
 };
+
+torch::Tensor scaled_times(const Eigen::VectorXd& ms, double time_scale) {
+  auto t = torch::from_blob(const_cast<double*>(ms.data()), {ms.size()}, torch::kFloat64).clone() / time_scale;
+  return torch::nan_to_num(t, 0.0).to(torch::kFloat32);
+}
 
 }  // namespace
 
@@ -220,7 +237,14 @@ void train(TrainConfig config, const Corpus& corpus, const fs::path& run_dir, bo
            const std::string& device_name) {
   const auto& t = config.train;
   METAEIK_CHECK(!corpus.subjects.empty(), "training data holds no subjects");
-  for (int s = 0; s < int(corpus.subjects.size()); ++s) {
+  const auto held_out = held_out_subjects(corpus, t.holdout, t.holdout_geometry);
+  std::vector<int> subjects;  // the subjects training sees
+  for (int s = 0; s < int(corpus.subjects.size()); ++s)
+    if (std::find(held_out.begin(), held_out.end(), s) == held_out.end()) subjects.push_back(s);
+  METAEIK_CHECK(!subjects.empty(), "holdout '" << t.holdout << "' leaves no subject to train on");
+  if (!held_out.empty()) spdlog::info("training holds out {} of {} subjects ({})", held_out.size(),
+                                      corpus.subjects.size(), t.holdout);
+  for (int s : subjects) {
     const int n = int(corpus.maps_of(s, "train").size());
     METAEIK_CHECK(n >= t.k + 1, "subject " << s << " has " << n << " training maps; k = " << t.k
                                            << " needs at least " << t.k + 1 << " (k contexts and one query)");
@@ -256,11 +280,14 @@ void train(TrainConfig config, const Corpus& corpus, const fs::path& run_dir, bo
     const auto& g = corpus.geometries[gi];
     const auto& sc = geometries[gi].scaling;
     maps[m].full = map_features(cm.observation, g.observed, sc, config.data.feature_time, 1.0).to(device);
-    maps[m].early =
-        map_features(cm.observation, g.observed, sc, config.data.feature_time, config.data.early_fraction).to(device);
-    auto times = torch::from_blob(const_cast<double*>(cm.observation.data()), {cm.observation.size()}, torch::kFloat64)
-                     .clone() / sc.time;
-    maps[m].times = torch::nan_to_num(times, 0.0).to(device, torch::kFloat32);
+    maps[m].early = (config.data.query_input == "reference"
+                         ? map_features(cm.truth, Eigen::VectorXi::Ones(cm.truth.size()), sc,
+                                        config.data.feature_time, config.data.early_fraction)
+                         : map_features(cm.observation, g.observed, sc, config.data.feature_time,
+                                        config.data.early_fraction))
+                        .to(device);
+    maps[m].times = scaled_times(cm.observation, sc.time).to(device);
+    maps[m].truth = scaled_times(cm.truth, sc.time).to(device);
   }
 
   // The initial weights come from torch's global generator: seed and draw under a lock, so runs
@@ -282,7 +309,7 @@ void train(TrainConfig config, const Corpus& corpus, const fs::path& run_dir, bo
     spdlog::info("resuming {} at epoch {}", run_dir.string(), start_epoch);
   }
 
-  const int S = int(corpus.subjects.size());
+  const int S = int(subjects.size());
   const long long total_steps = (long long)t.epochs * S, warmup_steps = (long long)t.warmup_epochs * S;
   auto lr_at = [&](long long step) {
     if (step < warmup_steps) return t.lr * double(step + 1) / double(warmup_steps);
@@ -309,8 +336,7 @@ void train(TrainConfig config, const Corpus& corpus, const fs::path& run_dir, bo
     model->train();
     auto rng = core::make_rng(t.seed, std::uint64_t(epoch) + 1);
     auto gen = at::make_generator<at::CPUGeneratorImpl>(core::mix_seed(t.seed * 1000003ULL + epoch));
-    std::vector<int> order(S);
-    std::iota(order.begin(), order.end(), 0);
+    std::vector<int> order = subjects;
     std::shuffle(order.begin(), order.end(), rng);
     const double alpha =
         t.alpha_ramp_epochs > 0 ? t.alpha * std::min(1.0, double(epoch) / t.alpha_ramp_epochs) : t.alpha;
@@ -325,10 +351,11 @@ void train(TrainConfig config, const Corpus& corpus, const fs::path& run_dir, bo
       std::shuffle(pool.begin(), pool.end(), rng);
       const int nq = t.queries > 0 ? std::min<int>(t.queries, int(pool.size()) - t.k) : int(pool.size()) - t.k;
       std::vector<torch::Tensor> ctx, qf, qt;
+      const bool all_nodes = t.supervision == "all";
       for (int i = 0; i < t.k; ++i) ctx.push_back(maps[pool[i]].full);
       for (int i = 0; i < nq; ++i) {
         qf.push_back(maps[pool[t.k + i]].early);
-        qt.push_back(maps[pool[t.k + i]].times);
+        qt.push_back(all_nodes ? maps[pool[t.k + i]].truth : maps[pool[t.k + i]].times);
       }
       const auto& g = geometries[corpus.subjects[s].geometry];
       EpisodeInput in;
@@ -338,6 +365,8 @@ void train(TrainConfig config, const Corpus& corpus, const fs::path& run_dir, bo
       in.query_times = torch::stack(qt);
       in.observed = g.observed;
       in.nodes = g.nodes;
+      if (all_nodes)  // a fresh random share of all nodes per query
+        in.supervised = (torch::rand({nq, g.num_nodes}, gen) < t.supervision_fraction).to(device, torch::kFloat32);
       if (t.residual_points > 0 && g.tet_points.defined())
         in.extra_points = random_tet_points(g, t.residual_points, gen).to(device);
       auto out = model->run(in, true);
@@ -357,7 +386,13 @@ void train(TrainConfig config, const Corpus& corpus, const fs::path& run_dir, bo
     std::string val_cols = ",,,";
     if (validate) {
       model->eval();
-      auto rows = evaluate(view, corpus, t.k, t.val_split, t.seed, /*progress=*/false, &geometries, t.val_queries);
+      EvaluateOptions eo;
+      eo.k = t.k;
+      eo.split = t.val_split;
+      eo.seed = t.seed;
+      eo.max_queries = t.val_queries;
+      eo.subjects = subjects;
+      auto rows = evaluate(view, corpus, eo, /*progress=*/false, &geometries);
       std::vector<double> at, v, rel, res;
       for (const auto& r : rows) {
         at.push_back(r.metrics.at_corr);

@@ -30,9 +30,20 @@ struct TrainOptions {
   /// ends of its sigmoid bound, where F stops learning.
   double velocity_logit_penalty = 0.0;
   int residual_points = 0;       ///< extra random residual points inside tets per episode
+  /// Nodes whose times the data loss supervises in each query: "all" = a fresh random
+  /// `supervision_fraction` of all nodes per query and episode (the training maps are complete
+  /// simulations; the reference code does this, with 40 %), "observed" = the observed
+  /// (endocardial) nodes only. The encoders' inputs stay sparse and endocardial either way.
+  std::string supervision = "all";
+  double supervision_fraction = 0.4;  ///< share of all nodes supervised per query ("all")
+  /// Held-out tasks (subject = geometry × scar) that training never sees: "none", "diagonal"
+  /// (scar configuration g on geometry g, for every g) or "geometry" (every subject of geometry
+  /// `holdout_geometry`). See held_out_subjects().
+  std::string holdout = "none";
+  int holdout_geometry = 0;
   int val_every = 5;             ///< validate every n epochs (and after the last)
   int val_queries = 2;           ///< validation queries per subject (0 = every map of val_split)
-  std::string val_split = "test";///< split the validation queries come from ("val" or "test")
+  std::string val_split = "val"; ///< split the validation queries come from ("val", or "test" to reproduce old runs)
   std::uint64_t seed = 1;        ///< episode splits, initialisation, random residual points
   int threads = 2;               ///< torch intra-op threads (0 = LibTorch default)
 };

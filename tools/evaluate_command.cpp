@@ -25,8 +25,9 @@ namespace metaeik::tools {
 namespace {
 
 struct EvaluateArgs {
-  std::string model, checkpoint = "best", data, output, split = "test", device = "cpu";
+  std::string model, checkpoint = "best", data, output, split = "test", device = "cpu", contexts = "train";
   int k = -1;
+  bool held_out = false;
   std::uint64_t seed = 1;
 };
 
@@ -59,6 +60,13 @@ void add_evaluate_command(CLI::App& app) {
   cmd->add_option("--split", args->split, "Split of the query maps")->check(CLI::IsMember({"train", "val", "test"}));
   cmd->add_option("-o,--output", args->output, "Output directory (default RUN_DIR/eval_<split>_k<K>)");
   cmd->add_option("--seed", args->seed, "Seed of the choice of context maps");
+  cmd->add_option("--contexts", args->contexts,
+                  "Context maps: train (k training maps of the subject), other (k training maps of another "
+                  "subject on the same geometry: the shuffled-context control), first (the subject's first k "
+                  "maps; every other map is a query)")
+      ->check(CLI::IsMember({"train", "other", "first"}));
+  cmd->add_flag("--held-out", args->held_out,
+                "Evaluate only the subjects the run's training held out (train.holdout), with --contexts first");
   cmd->add_option("--device", args->device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
   cmd->add_option("--checkpoint", args->checkpoint, "Which checkpoint of the run: best (highest validation AT "
                                                     "correlation) or last")
@@ -69,11 +77,23 @@ void add_evaluate_command(CLI::App& app) {
     METAEIK_CHECK(args->k == -1 || args->k >= 1, "--k: must be at least 1, got " << args->k);
     auto dataset = eikonal::Dataset::load(args->data);
     auto corpus = metapinn::Corpus::from_dataset(dataset);
-    auto rows = metapinn::evaluate(model, corpus, k, args->split, args->seed);
+    metapinn::EvaluateOptions eo;
+    eo.k = k;
+    eo.split = args->split;
+    eo.seed = args->seed;
+    eo.contexts = args->held_out ? "first" : args->contexts;
+    const auto& t = model.config.train;
+    if (args->held_out) {
+      METAEIK_CHECK(t.holdout != "none", "--held-out: the run '" << args->model << "' held out no subjects");
+      eo.subjects = metapinn::held_out_subjects(corpus, t.holdout, t.holdout_geometry);
+    }
+    auto rows = metapinn::evaluate(model, corpus, eo);
 
+    const std::string what = args->held_out ? "heldout" : eo.contexts == "first" ? "tasks" : args->split;
     fs::path out = args->output.empty()
-                       ? fs::path(args->model) / ("eval_" + args->split + "_k" + std::to_string(k) +
-                                                    (args->checkpoint == "best" ? "" : "_" + args->checkpoint))
+                       ? fs::path(args->model) / ("eval_" + what + "_k" + std::to_string(k) +
+                                                    (args->checkpoint == "best" ? "" : "_" + args->checkpoint) +
+                                                    (eo.contexts == "other" ? "_other" : ""))
                        : fs::path(args->output);
     fs::create_directories(out);
     core::write_file_atomically(out / "metrics.csv", [&](std::ostream& os) {
@@ -88,9 +108,11 @@ void add_evaluate_command(CLI::App& app) {
       }
     });
     core::Json summary = {{"model", args->model}, {"data", args->data}, {"k", k},
-                          {"split", args->split}, {"maps", rows.size()}, {"epoch", model.epoch}};
+                          {"split", args->split}, {"contexts", eo.contexts}, {"held_out", args->held_out},
+                          {"maps", rows.size()}, {"epoch", model.epoch}};
     std::ostringstream md;
-    md << "| metric (" << rows.size() << " " << args->split << " maps, k = " << k << ") | mean | std |\n";
+    md << "| metric (" << rows.size() << " " << what << " maps, k = " << k << ", contexts " << eo.contexts
+       << ") | mean | std |\n";
     md << "|---|---|---|\n";
     for (const auto& m : kMetrics) {
       std::vector<double> v;

@@ -101,6 +101,33 @@ TEST_F(DatasetTest, CountsAndSplitsMatchTheConfig) {
   EXPECT_EQ(ds.geometries()[0].observed_nodes, mask.sum());
 }
 
+// The validation maps are carved from the training origins in manifest order: the same origins
+// with or without a validation split, disjoint splits, test maps unchanged.
+TEST_F(DatasetTest, ValidationSplitIsDisjointAndStableUnderRegeneration) {
+  const auto ds = Dataset::load(dataset_dir());
+  TempDir tmp("dataset_noval");
+  Json j = small_config();
+  j["split"] = Json{{"train", 3}, {"val", 0}};
+  generate_dataset(read_config(j), tmp / "noval", false);
+  const auto noval = Dataset::load(tmp / "noval");
+  ASSERT_EQ(noval.maps().size(), ds.maps().size());
+  for (int s = 0; s < 5; ++s) {
+    const auto maps = ds.maps_of(s);
+    ASSERT_EQ(maps.size(), 4u);
+    const std::vector<std::string> expected{"train", "train", "val", "test"};
+    std::set<int> origins;
+    for (int i = 0; i < 4; ++i) {
+      const auto& m = ds.maps()[maps[i]];
+      EXPECT_EQ(m.split, expected[i]) << "subject " << s << " map " << i;
+      EXPECT_EQ(m.sources[0].node, noval.maps()[maps[i]].sources[0].node) << "origin moved";
+      EXPECT_EQ(noval.maps()[maps[i]].split, i < 3 ? "train" : "test");
+      origins.insert(m.sources[0].node);
+    }
+    EXPECT_EQ(origins.size(), 4u) << "splits share an origin";
+    EXPECT_EQ(ds.activation(maps[3]), noval.activation(maps[3]));
+  }
+}
+
 TEST_F(DatasetTest, EveryMapEqualsAFreshSolve) {
   const auto ds = Dataset::load(dataset_dir());
   const FimSolver solver(ds.mesh(0), FimOptions{1e-6, 100000, 1});
@@ -317,6 +344,11 @@ TEST(Dataset, CrtdemoBivAsAFileGeometry) {
   std::set<int> segments;
   for (int a : mesh.point_labels("aha")) segments.insert(a);
   for (int a = 1; a <= 18; ++a) EXPECT_EQ(segments.count(a), 1u) << "segment " << a;
+  // Blob scars on the same file mesh: it still carries the AHA labels the segment baseline needs.
+  j["scars"] = Json{{"kind", "blob"}, {"blob_count", 1}};
+  core::JsonReader rb(j, "crtdemo.json");
+  generate_dataset(read_dataset_config(rb, test::source_dir() / "configs/dataset"), tmp / "b", false);
+  EXPECT_EQ(Dataset::load(tmp / "b").mesh(0).point_labels("aha"), mesh.point_labels("aha"));
   const FimSolver solver(mesh, FimOptions{1e-6, 100000, 1});
   for (int m = 0; m < int(ds.maps().size()); ++m) {
     SpeedField speed;
@@ -334,9 +366,10 @@ TEST(Dataset, BuiltInDefaultIsThePaperSetup) {
   ASSERT_EQ(ds.geometries().size(), 4u);
   ASSERT_EQ(ds.subjects().size(), 20u);
   ASSERT_EQ(ds.maps().size(), 400u);
-  int train = 0, test = 0;
-  for (const auto& m : ds.maps()) train += m.split == "train", test += m.split == "test";
-  EXPECT_EQ(train, 200);
+  int train = 0, val = 0, test = 0;
+  for (const auto& m : ds.maps()) train += m.split == "train", val += m.split == "val", test += m.split == "test";
+  EXPECT_EQ(train, 160);  // the paper's 200 training origins, of which 2 per subject validate
+  EXPECT_EQ(val, 40);
   EXPECT_EQ(test, 200);
   std::set<int> node_counts;
   for (int g = 0; g < 4; ++g) {

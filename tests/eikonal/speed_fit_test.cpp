@@ -16,6 +16,42 @@ TEST(AhaGroupRegions, MapsSegmentsToTheReferenceGroups) {
   for (int i = 0; i <= 18; ++i) EXPECT_EQ(r[i], expected[i]) << "segment " << i;
 }
 
+TEST(AhaSegmentRegions, OneRegionPerSegmentAndOtherLast) {
+  Eigen::VectorXi aha(19);
+  for (int i = 0; i <= 18; ++i) aha[i] = i;
+  const Eigen::VectorXi r = aha_segment_regions(aha);
+  EXPECT_EQ(r[0], 18);
+  for (int i = 1; i <= 18; ++i) EXPECT_EQ(r[i], i - 1) << "segment " << i;
+  aha[3] = 19;
+  EXPECT_THROW(aha_segment_regions(aha), core::Error);
+}
+
+// A scar per segment: 18 blocks (3 × 3 × 2) of a box labelled as AHA segments 1–18, each with its
+// own speed, observed everywhere. BOBYQA over the 18 segment speeds must recover every one.
+TEST(FitRegionSpeeds, EighteenSegmentsRecoverAScarPerSegment) {
+  const auto mesh = geometry::box_mesh(9, 9, 4, {18.0, 18.0, 8.0});
+  Eigen::VectorXi aha(mesh.num_points());
+  for (int i = 0; i < mesh.num_points(); ++i) {
+    const int bx = std::min(2, int(mesh.points(i, 0) / 6.0)), by = std::min(2, int(mesh.points(i, 1) / 6.0));
+    const int bz = std::min(1, int(mesh.points(i, 2) / 4.0));
+    aha[i] = 1 + bx + 3 * by + 9 * bz;
+  }
+  const Eigen::VectorXi region = aha_segment_regions(aha);
+  Eigen::VectorXd truth(18);
+  for (int r = 0; r < 18; ++r) truth[r] = 0.2 + 0.5 * double((r * 7) % 18) / 17.0;  // 0.2 … 0.7, all distinct
+  SpeedField field{SpeedField::Location::kNode, Eigen::VectorXd(mesh.num_points()), {}, 1.0};
+  for (int i = 0; i < mesh.num_points(); ++i) field.speed[i] = truth[region[i]];
+  const FimSolver solver(mesh);
+  const std::vector<Source> sources{{0, 0.0}};
+  const Eigen::VectorXd observed = solver.solve(field, sources).times;
+  SpeedFitOptions opt;
+  opt.max_evaluations = 3000;
+  opt.xtol_rel = 1e-6;
+  const auto fit = fit_region_speeds(solver, region, sources, observed, Eigen::VectorXi::Ones(mesh.num_points()), opt);
+  ASSERT_EQ(fit.region_speeds.size(), 18);
+  for (int r = 0; r < 18; ++r) EXPECT_NEAR(fit.region_speeds[r], truth[r], 0.05 * truth[r]) << "segment " << r + 1;
+}
+
 // Three slabs along x with different speeds; noise-free observations on every node: BOBYQA must
 // recover the true speeds.
 TEST(FitRegionSpeeds, RecoversTrueSpeedsFromFullObservations) {

@@ -53,11 +53,11 @@ TEST(ExperimentConfig, DefaultsAreThePaperSetup) {
 }
 
 TEST(ExperimentConfig, RelativePathsAndRoundTrip) {
-  const auto c = parse(R"({"dataset": {"dir": "data"}, "meta_pinn": {"model": "runs/a"},
+  const auto c = parse(R"({"dataset": {"dir": "data"}, "meta_pinn": {"model": "runs/a"}, "seeds": [7],
                            "meta_neural": {"train": "../train/quick.json", "epochs": 7}, "k": 3,
                            "k_ablation": [1, 3], "multi_pinn": {"iterations": 10}})");
   EXPECT_EQ(c.dataset_dir, "/base/data");
-  EXPECT_EQ(c.meta_pinn.model, "/base/runs/a");
+  EXPECT_EQ(c.meta_pinn.models, (std::vector<std::string>{"/base/runs/a"}));
   EXPECT_EQ(c.meta_neural.train.get<std::string>(), "/train/quick.json");
   EXPECT_EQ(c.meta_neural.epochs, 7);
   EXPECT_EQ(c.multi_pinn.iterations, 10);
@@ -69,10 +69,14 @@ TEST(ExperimentConfig, BadInputGivesOneLineErrors) {
   EXPECT_EQ(error_of([] { parse(R"({"kk": 5})"); }), "exp.json: key 'kk': unknown key");
   EXPECT_EQ(error_of([] { parse(R"({"k": 0})"); }), "exp.json: key 'k': value 0 is out of range [1, 1000]");
   EXPECT_EQ(error_of([] { parse(R"({"methods": ["physics", "magic"]})"); }),
-            "exp.json: key 'methods': unknown method 'magic' (choose from physics, meta_neural, multi_pinn, "
-            "meta_pinn)");
+            "exp.json: key 'methods': unknown method 'magic' (choose from physics, physics_groups, meta_neural, "
+            "multi_pinn, meta_pinn)");
+  EXPECT_EQ(error_of([] { parse(R"({"meta_pinn": {"models": ["a", "b"]}})"); }),
+            "exp.json: key 'meta_pinn.models': gives 2 runs for 3 seeds");
+  EXPECT_EQ(error_of([] { parse(R"({"holdout": "scar"})"); }),
+            "exp.json: key 'holdout': unknown value \"scar\" (expected one of \"none\", \"diagonal\", \"geometry\")");
   EXPECT_EQ(error_of([] { parse(R"({"meta_pinn": {"model": "a", "train": {}}})"); }),
-            "exp.json: key 'meta_pinn.model': give either 'model' (a trained run) or 'train', not both");
+            "exp.json: key 'meta_pinn.model': give either 'model'/'models' (trained runs) or 'train', not both");
   EXPECT_EQ(error_of([] { parse(R"({"multi_pinn": {"lr": "fast"}})"); }),
             "exp.json: key 'multi_pinn.lr': expected a number, got a string");
   EXPECT_EQ(error_of([] { parse(R"({"physics": {"start": 2}})"); }),
@@ -80,12 +84,13 @@ TEST(ExperimentConfig, BadInputGivesOneLineErrors) {
 }
 
 TEST(ExperimentConfig, ShippedConfigsParse) {
-  for (const char* name : {"tiny", "quick", "paper"}) {
+  for (const char* name : {"tiny", "quick", "fair", "paper"}) {
     SCOPED_TRACE(name);
     const auto path = test::source_dir() / "configs" / "experiment" / (std::string(name) + ".json");
     ExperimentConfig c;
     ASSERT_NO_THROW(c = load_experiment_config(path));
-    EXPECT_EQ(c.methods.size(), 4u);
+    EXPECT_GE(c.methods.size(), 4u);
+    EXPECT_GE(c.seeds.size(), 2u);
   }
   const auto paper = load_experiment_config(test::source_dir() / "configs/experiment/paper.json");
   EXPECT_EQ(paper.max_test_maps_per_subject, 0);  // all 200 test maps
@@ -104,7 +109,7 @@ TEST(ExperimentCli, TinyConfigRunsEndToEnd) {
   std::string line;
   std::getline(csv, line);
   EXPECT_EQ(line,
-            "method,subject,map,k,at_rel_error,at_corr,v_rel_error,v_corr,residual,seconds,at_rel_error_endo,"
+            "method,subject,map,k,seed,at_rel_error,at_corr,v_rel_error,v_corr,residual,seconds,at_rel_error_endo,"
             "at_corr_endo,at_rel_error_rest,at_corr_rest");
   std::map<std::string, int> count;
   while (std::getline(csv, line)) {
@@ -112,22 +117,27 @@ TEST(ExperimentCli, TinyConfigRunsEndToEnd) {
     ++count[method];
     if (method == "meta_neural") EXPECT_NE(line.find(",nan,nan,nan,"), std::string::npos) << line;
   }
-  // tiny.json: 2 subjects × 1 test map; k_ablation {1, 3} (k = 3).
+  // tiny.json: 2 subjects × 1 test map; k_ablation {1, 3} (k = 3); training seeds {3, 4}; the
+  // shuffled-context control once per map and seed.
   EXPECT_EQ(count["physics"], 2);
   EXPECT_EQ(count["multi_pinn"], 2);
-  EXPECT_EQ(count["meta_pinn"], 4);
-  EXPECT_EQ(count["meta_neural"], 4);
+  EXPECT_EQ(count["meta_pinn"], 8);
+  EXPECT_EQ(count["meta_neural"], 8);
+  EXPECT_EQ(count["meta_pinn_other"], 4);
 
   const std::string summary = read_text(out / "summary.md");
-  for (const char* label : {"| physics-based |", "| meta-neural |", "| multi-PINN |", "| meta-PINN |",
-                            "## k-ablation", "## Endocardium (observed) vs. rest"})
+  for (const char* label : {"| physics-based (18 segments) |", "| meta-neural |", "| multi-PINN |", "| meta-PINN |",
+                            "## k-ablation", "## Shuffled-context control", "## Endocardium (observed) vs. rest"})
     EXPECT_NE(summary.find(label), std::string::npos) << label;
-  EXPECT_NE(summary.find("| meta-neural | 2 | "), std::string::npos);
+  EXPECT_NE(summary.find("| meta-neural | 4 | "), std::string::npos);
+  EXPECT_NE(summary.find(" (maps ± "), std::string::npos);  // meta entries: ± over seeds, then over maps
   EXPECT_NE(summary.find("| n/a | n/a | n/a |"), std::string::npos);  // meta-neural: no velocity, no residual
   EXPECT_TRUE(fs::file_size(out / "fig2.png") > 1000);
   EXPECT_TRUE(fs::exists(out / "k_ablation.png"));
-  EXPECT_TRUE(fs::exists(out / "models" / "meta_pinn" / "config.json"));
-  EXPECT_TRUE(fs::exists(out / "models" / "meta_neural" / "config.json"));
+  for (const char* seed : {"seed_3", "seed_4"}) {
+    EXPECT_TRUE(fs::exists(out / "models" / "meta_pinn" / seed / "config.json"));
+    EXPECT_TRUE(fs::exists(out / "models" / "meta_neural" / seed / "config.json"));
+  }
 
   // examples.pvd lists one .vtu per method and example map; each holds the documented arrays.
   const std::string pvd = read_text(out / "examples" / "examples.pvd");

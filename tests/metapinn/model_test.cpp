@@ -403,3 +403,45 @@ TEST(PdeResidual, ZeroForAnExactDistanceFieldAndDifferentiable) {
   auto gx = torch::autograd::grad({r2.pow(2).sum()}, {x}, {}, true, false, true);
   EXPECT_TRUE(gx[0].defined());
 }
+
+// The data loss is the mean squared error over the supervised nodes of each query: the observed
+// nodes by default, or a per-query mask (all-node supervision of complete training maps).
+TEST(MetaPinn, DataLossOverObservedOrSupervisedNodes) {
+  torch::manual_seed(5);
+  auto mesh = geometry::cube_mesh(3, 1.0);
+  auto h = geometry::coarsen(geometry::mesh_edge_graph(mesh), {3, 1, 0});
+  auto levels = graph_levels(h, 5, torch::kFloat32);
+  ModelOptions o;
+  o.encoder_channels = {4, 8};
+  o.hyper_hidden = {16};
+  o.pinn_width = 6;
+  o.pinn_hidden_layers = 2;
+  o.velocity_width = 4;
+  o.velocity_layers = 2;
+  MetaPinn model(o, 0.6);
+  const int64_t N = mesh.num_points(), Q = 2;
+  EpisodeInput in;
+  in.levels = &levels;
+  in.nodes = torch::from_blob(mesh.points.data(), {N, 3}, torch::kFloat64).to(torch::kFloat32);
+  in.context = torch::rand({3, N, 2});
+  in.query_features = torch::rand({Q, N, 2});
+  in.query_times = torch::rand({Q, N});
+  in.observed = torch::arange(N) % 3 == 0;
+  auto out = model->run(in, false);
+  auto mask = in.observed.to(torch::kFloat32).unsqueeze(0).expand({Q, N});
+  auto naive = ((out.times - in.query_times).pow(2) * mask).sum() / mask.sum();
+  EXPECT_NEAR(out.data_loss.item<double>(), naive.item<double>(), 1e-6);
+
+  in.supervised = (torch::rand({Q, N}) < 0.4).to(torch::kFloat32);
+  out = model->run(in, false);
+  double sum = 0;
+  int count = 0;
+  for (int64_t q = 0; q < Q; ++q)
+    for (int64_t i = 0; i < N; ++i)
+      if (in.supervised[q][i].item<float>() > 0) {
+        sum += std::pow(out.times[q][i].item<double>() - in.query_times[q][i].item<double>(), 2);
+        ++count;
+      }
+  ASSERT_GT(count, 0);
+  EXPECT_NEAR(out.data_loss.item<double>(), sum / count, 1e-6);
+}

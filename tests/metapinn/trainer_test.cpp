@@ -45,7 +45,7 @@ Corpus analytic_corpus() {
       CorpusMap map;
       map.subject = int(c.subjects.size()) - 1;
       map.id = int(c.maps.size());
-      map.split = m < 6 ? "train" : "test";
+      map.split = m < 4 ? "train" : m < 6 ? "val" : "test";
       Eigen::RowVector3d x0(u(rng), u(rng), u(rng));
       map.truth.resize(mesh.num_points());
       for (int i = 0; i < mesh.num_points(); ++i) map.truth[i] = (mesh.points.row(i) - x0).norm() / v;
@@ -119,7 +119,10 @@ TEST(Trainer, TinyEndToEndLossFallsAndOutputsAreValid) {
   // Personalisation gives finite AT, velocities inside [v_min, v_max] and a residual on every node.
   auto model = load_model(run, "cpu", "last");
   EXPECT_EQ(model.epoch, 20);
-  auto rows = evaluate(model, corpus, 3, "test", 1, false);
+  EvaluateOptions eo;
+  eo.k = 3;
+  eo.seed = 1;
+  auto rows = evaluate(model, corpus, eo, false);
   ASSERT_EQ(rows.size(), 4u);
   for (const auto& r : rows) {
     EXPECT_TRUE(std::isfinite(r.metrics.at_corr));
@@ -151,9 +154,14 @@ TEST(Trainer, BadInputsGiveOneLineErrors) {
   TempDir tmp;
   const Corpus corpus = analytic_corpus();
   TrainConfig cfg = tiny_config();
-  cfg.train.k = 6;
+  cfg.train.k = 4;
   EXPECT_EQ(error_of([&] { train(cfg, corpus, tmp.path / "r", false); }),
-            "subject 0 has 6 training maps; k = 6 needs at least 7 (k contexts and one query)");
+            "subject 0 has 4 training maps; k = 4 needs at least 5 (k contexts and one query)");
+  cfg.train.k = 3;
+  cfg.train.holdout = "geometry";
+  cfg.train.holdout_geometry = 0;
+  EXPECT_EQ(error_of([&] { train(cfg, corpus, tmp.path / "r", false); }),
+            "holdout 'geometry' leaves no subject to train on");
   EXPECT_EQ(error_of([&] { load_model(tmp.path / "missing"); }),
             "model directory '" + (tmp.path / "missing").string() + "' does not exist");
   fs::create_directories(tmp.path / "empty");
@@ -167,4 +175,78 @@ TEST(Trainer, BadInputsGiveOneLineErrors) {
             "cfg.json: key 'train.velocity_logit_penalty': value -0.5 is out of range [0, 1e+09]");
   EXPECT_EQ(error_of([] { read_train_config(core::Json::parse(R"({"model": {"depth": 3}})"), "cfg.json"); }),
             "cfg.json: key 'model.depth': unknown key");
+  EXPECT_EQ(error_of([] { read_train_config(core::Json::parse(R"({"train": {"supervision": "some"}})"), "c.json"); }),
+            "c.json: key 'train.supervision': unknown value \"some\" (expected one of \"all\", \"observed\")");
+}
+
+// Four subjects on two geometries (two scars each), 6 maps each.
+Corpus two_geometry_corpus() {
+  Corpus c = analytic_corpus();  // subjects 0, 1 on geometry 0
+  c.geometries.push_back(c.geometries[0]);
+  const int maps = int(c.maps.size());
+  for (int s = 0; s < 2; ++s) {
+    CorpusSubject subject = c.subjects[s];
+    subject.geometry = 1;
+    c.subjects.push_back(subject);
+  }
+  for (int m = 0; m < maps; ++m) {
+    CorpusMap map = c.maps[m];
+    map.subject += 2;
+    map.id = int(c.maps.size());
+    c.maps.push_back(map);
+  }
+  for (auto& s : c.subjects) s.scar = (&s - c.subjects.data()) % 2;
+  return c;
+}
+
+TEST(HeldOutSubjects, DiagonalAndGeometry) {
+  const Corpus c = two_geometry_corpus();
+  EXPECT_EQ(held_out_subjects(c, "none", 0), std::vector<int>{});
+  EXPECT_EQ(held_out_subjects(c, "diagonal", 0), (std::vector<int>{0, 3}));  // scar g on geometry g
+  EXPECT_EQ(held_out_subjects(c, "geometry", 1), (std::vector<int>{2, 3}));
+  EXPECT_EQ(error_of([&] { held_out_subjects(c, "geometry", 2); }),
+            "holdout_geometry 2 is not a geometry of the data (0-1)");
+}
+
+TEST(EvaluationPlan, OwnOtherSubjectAndFirstMaps) {
+  const Corpus c = two_geometry_corpus();
+  EvaluateOptions o;
+  o.k = 3;
+  const auto own = evaluation_plan(c, 2, o);
+  EXPECT_EQ(own.context_subject, 2);
+  EXPECT_EQ(own.queries, c.maps_of(2, "test"));
+  for (int m : own.contexts) EXPECT_EQ(c.maps[m].split, "train");
+  // The shuffled-context control: another subject of the same geometry, the same queries.
+  o.contexts = "other";
+  const auto other = evaluation_plan(c, 2, o);
+  EXPECT_EQ(other.context_subject, 3);
+  EXPECT_EQ(other.queries, own.queries);
+  ASSERT_EQ(other.contexts.size(), 3u);
+  for (int m : other.contexts) {
+    EXPECT_EQ(c.maps[m].subject, 3);
+    EXPECT_EQ(c.maps[m].split, "train");
+  }
+  EXPECT_EQ(evaluation_plan(c, 3, o).context_subject, 2);
+  // Held-out tasks: the first k maps are the context, the rest (from query_start) the queries.
+  o.contexts = "first";
+  o.query_start = 5;
+  const auto first = evaluation_plan(c, 1, o);
+  const auto all = c.maps_of(1);
+  EXPECT_EQ(first.contexts, std::vector<int>(all.begin(), all.begin() + 3));
+  EXPECT_EQ(first.queries, std::vector<int>(all.begin() + 5, all.end()));
+  o.query_start = 8;
+  EXPECT_EQ(error_of([&] { evaluation_plan(c, 1, o); }), "subject 1 has 8 maps; 8 contexts leave no query");
+}
+
+// Held-out subjects never enter training: the run trains on the others only.
+TEST(Trainer, HoldoutKeepsSubjectsOutOfTraining) {
+  TempDir tmp;
+  const Corpus corpus = two_geometry_corpus();
+  TrainConfig cfg = tiny_config();
+  cfg.train.epochs = 1;
+  cfg.train.holdout = "diagonal";
+  train(cfg, corpus, tmp.path / "run", false);
+  const auto log = read_csv(tmp.path / "run" / "log.csv");
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_EQ(log[1][1], "2");  // one episode for each of the 2 subjects that are not held out
 }
