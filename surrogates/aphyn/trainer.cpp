@@ -152,6 +152,9 @@ FitResult fit(const ModelOptions& mo, const TrainOptions& to, const std::vector<
           tau_lbfgs->zero_grad();
           adam.zero_grad();
           auto loss = hybrid_loss(forecast(model, epoch_batch), lambda);
+          // A line-search trial far outside the physiological τ can overflow: report a huge loss (no
+          // gradient) so that the line search backs off instead of accepting NaN.
+          if (!std::isfinite(loss.item<double>())) return torch::full({}, 1e30, torch::kDouble);
           loss.backward();
           return loss;
         });
