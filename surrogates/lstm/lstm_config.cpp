@@ -39,6 +39,7 @@ LstmRunConfig read_lstm_config(const core::Json& json, const std::string& source
     l.get("batch_size", c.lstm.batch_size, 1, 100000);
     l.get("epochs", c.lstm.epochs, 0, 100000);
     l.get("input_noise", c.lstm.input_noise, 0.0, 100.0);
+    l.get("free_run_steps", c.lstm.free_run_steps, 0, 1000000);
     l.finish();
   }
   {
@@ -93,7 +94,8 @@ core::Json to_json(const LstmRunConfig& c) {
             {"lr", c.lstm.lr},
             {"batch_size", c.lstm.batch_size},
             {"epochs", c.lstm.epochs},
-            {"input_noise", c.lstm.input_noise}}},
+            {"input_noise", c.lstm.input_noise},
+            {"free_run_steps", c.lstm.free_run_steps}}},
           {"latent_ode",
            {{"latent", c.latent_ode.latent},
             {"ode_hidden", c.latent_ode.ode_hidden},

@@ -37,6 +37,7 @@ struct LstmOptions {
   int batch_size = 16;
   int epochs = 3;
   double input_noise = 0;  ///< σ of Gaussian noise added to the teacher-forced input frames (z-score units; 0 = published)
+  int free_run_steps = 0;  ///< last steps of each training window fed with the model's own predictions (0 = published)
 };
 
 struct LatentOdeOptions {

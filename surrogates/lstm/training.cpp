@@ -203,7 +203,21 @@ torch::Tensor batch_loss(Model& m, const LstmRunConfig& cfg, const Problem& p, c
       noise.narrow(2, 0, y.size(2)).normal_(0, cfg.lstm.input_noise);
       x = x + noise;
     }
-    auto [pred, state] = m.lstm->forward(x);
+    const int64_t free = sample ? std::min<int64_t>(cfg.lstm.free_run_steps, w - 2) : 0;
+    auto [pred, state] = m.lstm->forward(free > 0 ? x.narrow(1, 0, w - 1 - free) : x);
+    if (free > 0) {  // feed predictions back for the last `free` steps (gradients through the feedback)
+      const int64_t tf = w - 1 - free, D = y.size(2);
+      std::vector<torch::Tensor> out{pred};
+      torch::Tensor next = pred.narrow(1, tf - 1, 1);
+      for (int64_t k = 0; k < free; ++k) {
+        const auto in = torch::cat({next, x.narrow(1, tf + k, 1).narrow(2, D, x.size(2) - D)}, 2);
+        auto [y1, s1] = m.lstm->forward(in, state);
+        state = s1;
+        next = y1;
+        out.push_back(y1);
+      }
+      pred = torch::cat(out, 1);
+    }
     auto loss = torch::mse_loss(pred, y);
     if (mse) *mse = loss.item<double>();
     return loss;
