@@ -26,6 +26,7 @@ LstmRunConfig tiny(const std::string& model) {
   c.phase.period_ms = 20;
   c.lstm.hidden = 8;
   c.lstm.dropout = 0;  // deterministic across resume
+  c.lstm.free_run_steps = 4;  // the last 4 steps of each window fed back
   c.lstm.batch_size = 4;
   c.lstm.epochs = 2;
   c.latent_ode.latent = 4;
