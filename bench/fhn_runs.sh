@@ -29,6 +29,10 @@ fi
 best_a=$(awk -F, '$7 == "a" && NR > 1 {print $8, $1}' "$out/fhn_quick/results.csv" | sort -g | head -1 | cut -d' ' -f2)
 [[ -f "$out/fhn_a_best/model.pt" ]] ||
   "$cli" fhn train -c configs/fhn/quick_a.json --architecture "$best_a" -o "$out/fhn_a_best"
-for run in fhn_a_best fhn_b_best; do                                  # 100 000 samples x 50 ms
-  "$cli" -q fhn bench -m "$out/$run" --samples 100000 --threads 1 --json > "$out/$run/bench.json"
+# The published best architecture on A with the quick budget (10 000 steps), for timing.
+[[ -f "$out/fhn_a_silu/model.pt" ]] ||
+  "$cli" fhn train -c configs/fhn/quick_a.json --iterations 10000 -o "$out/fhn_a_silu"
+samples=${FHN_BENCH_SAMPLES:-100000}
+for run in fhn_a_best fhn_b_best fhn_a_silu; do                       # samples x 50 ms
+  "$cli" -q fhn bench -m "$out/$run" --samples "$samples" --threads 1 --json > "$out/$run/bench.json"
 done

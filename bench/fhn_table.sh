@@ -18,9 +18,22 @@ def rows(d):
     p = os.path.join(out, d, "results.csv")
     return list(csv.DictReader(open(p))) if os.path.exists(p) else []
 def sci(v): return "n/a" if v is None else f"{float(v):.2e}"
+def expected(d):
+    p = os.path.join(out, d, "sweep.json")
+    if not os.path.exists(p): return None
+    c = json.load(open(p))["config"]
+    if c["zoo"]["file"]: n = sum(1 for _ in open(c["zoo"]["file"])) - 1
+    else: n = 8 * c["zoo"]["per_group"] if c["zoo"]["per_group"] > 0 else 800
+    return (n + len(c["extra"])) * len(c["studies"])
+def status(d, r):
+    e = expected(d)
+    if e is None: return "Not run.\n"
+    if len(r) < e: return f"**Unfinished: {len(r)} of {e} models** (the run was stopped for lack of CPU; re-running the same command resumes it).\n"
+    return f"Complete: {len(r)} of {e} models.\n"
 L.append("# FitzHugh–Nagumo neural surrogates (DDNN / PINN / ITNN)\n")
 L.append(f"Written by `bench/fhn_table.sh` from the outputs of `bench/fhn_runs.sh` ({datetime.date.today()}); "
-         "a shared 2-core machine (load 6–9 from other jobs during the runs), LibTorch CPU, 1 thread per process. "
+         "a shared 2-core machine, LibTorch CPU, 1 thread per process, our runs at nice 10 (the load average was 6–22 "
+         "from other jobs, so every time below is a loaded-machine time and ratios between runs are rough). "
          "Model: the cubic FHN form (`fhn-cubic`). Errors are validation MAE over u and w (the study has no "
          "separate test split; nothing was tuned on these numbers except where said). Published numbers: the "
          "800-architecture study (DDNN).\n")
@@ -29,10 +42,12 @@ L.append("Commands (`B=build/tools/metaeikonal`): `$B fhn sweep -c configs/fhn/q
          "`$B fhn sweep -c configs/fhn/itnn_quick.json -o out/fhn_itnn`; "
          "`$B fhn train -c configs/fhn/problem_b.json -o out/fhn_b_best`; "
          "`$B fhn train -c configs/fhn/quick_a.json --architecture BEST_A -o out/fhn_a_best`; "
-         "`$B fhn bench -m RUN --samples 100000 --threads 1 --json` — all in `bench/fhn_runs.sh`.\n")
+         "`$B fhn train -c configs/fhn/quick_a.json --iterations 10000 -o out/fhn_a_silu`; "
+         "`$B fhn bench -m RUN --samples N --threads 1 --json` — all in `bench/fhn_runs.sh`.\n")
 # 1. Quick sweep.
 q = rows("fhn_quick")
 L.append("## Quick sweep (`configs/fhn/quick.json`)\n")
+L.append(status("fhn_quick", q))
 if q:
     L.append("41 architectures (the first 5 of each of the 8 zoo groups, seed 0, plus the published best "
              "SiLU64-Sigmoid64-Sigmoid64) × problems A and B, DDNN. Reduced budgets: A 100 points, 8 000 "
@@ -84,6 +99,7 @@ else:
 # 3. Data-scarce.
 L.append("## DDNN against PINN on problem A with 10 / 100 / 1 000 data points\n")
 sc = {n: rows(f"fhn_scarce_{n}") for n in (10, 100, 1000)}
+for n in (10, 100, 1000): L.append(f"{n} points: " + status(f"fhn_scarce_{n}", sc[n]))
 if any(sc.values()):
     L.append("Three architectures (`configs/fhn/scarce_zoo.csv`: the published best and the two best of the quick "
              "A sweep, i.e. chosen on validation), 3 000 full-batch steps each; PINN with 256 collocation points per "
@@ -106,6 +122,7 @@ else:
 # 4. ITNN.
 L.append("## ITNN rollouts\n")
 it = rows("fhn_itnn")
+L.append(status("fhn_itnn", it))
 if it:
     roll = {}
     p = os.path.join(out, "fhn_itnn", "itnn.csv")
@@ -131,18 +148,18 @@ else:
 # 5. Bench.
 L.append("## Inference time against the vectorised Euler solver (`fhn bench`)\n")
 bench = []
-for run in ("fhn_a_best", "fhn_b_best"):
+for run in ("fhn_a_best", "fhn_b_best", "fhn_a_silu"):
     p = os.path.join(out, run, "bench.json")
-    if os.path.exists(p): bench.append(json.load(open(p)))
+    if os.path.exists(p) and os.path.getsize(p) > 0: bench.append((run, json.load(open(p))))
 if bench:
-    L.append("100 000 samples (Latin-hypercube starts; problem A: its fixed start) over 50 ms with outputs every "
+    L.append("`samples` trajectories (Latin-hypercube starts; problem A: its fixed start) over 50 ms with outputs every "
              "1 ms (50 network evaluations per sample in one batch), 1 thread for both. Errors against Euler at "
              "Δt 0.01 over the 50 outputs (the networks were trained on t ≤ 25 ms; the column 't ≤ 25' restricts "
              "to the training horizon). A time ratio is a benchmark figure of this loaded machine.\n")
-    L.append("| problem | kind | architecture | network s | MAE | MAE t ≤ 25 | Euler Δt 0.1 s | its MAE | Euler Δt 0.01 s | network / Euler 0.1 | network / Euler 0.01 |")
-    L.append("|---|---|---|---|---|---|---|---|---|---|---|")
-    for b in bench:
-        L.append(f"| {b['problem']} | {b['kind']} | {b['architecture']} | {b['surrogate_seconds']:.3f} | "
+    L.append("| run | problem | kind | architecture | samples | network s | MAE | MAE t ≤ 25 | Euler Δt 0.1 s | its MAE | Euler Δt 0.01 s | network / Euler 0.1 | network / Euler 0.01 |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for run, b in bench:
+        L.append(f"| {run} | {b['problem']} | {b['kind']} | {b['architecture']} | {b['samples']} | {b['surrogate_seconds']:.3f} | "
                  f"{sci(b['surrogate_mae'])} | {sci(b['surrogate_mae_horizon'])} | {b['euler_0.1_seconds']:.3f} | "
                  f"{sci(b['euler_0.1_mae'])} | {b['euler_0.01_seconds']:.3f} | {b['ratio_euler_0.1']:.1f} | "
                  f"{b['ratio_euler_0.01']:.2f} |")
