@@ -1,7 +1,10 @@
 #include "metapinn/model.hpp"
 
+#include <mutex>
 #include <sstream>
 #include <tuple>
+
+#include <spdlog/spdlog.h>
 
 #include "core/error.hpp"
 
@@ -269,6 +272,14 @@ void MetaPinnImpl::reset() {
 }
 
 namespace {
+/// Forwards torch warnings to spdlog (instead of glog), except the beta notice of scatter_reduce.
+class BetaWarningFilter : public c10::WarningHandler {
+ public:
+  void process(const c10::SourceLocation&, const std::string& msg, const bool) override {
+    if (msg.find("scatter_reduce() is in beta") == std::string::npos) spdlog::warn("torch: {}", msg);
+  }
+};
+
 /// Upwind apparent slowness of each map on the level-0 graph: [B, N] (see ModelOptions).
 torch::Tensor apparent_slowness(const torch::Tensor& features, const torch::Tensor& nodes, const SplineBasis& graph) {
   constexpr double kMax = 5.0;  // about 30× the healthy value with the usual feature scaling
@@ -279,6 +290,12 @@ torch::Tensor apparent_slowness(const torch::Tensor& features, const torch::Tens
   auto slope = (t.index_select(1, i) - t.index_select(1, j)) / length;                             // [B, E]
   slope = (slope * mask.index_select(1, i) * mask.index_select(1, j)).clamp(0.0, kMax);
   auto index = i.unsqueeze(0).expand_as(slope);
+  // LibTorch 1.13 flags scatter_reduce as beta with a warning that its default handler sends
+  // through glog ("Logging before InitGoogleLogging()"); the call is stable here, so drop it.
+  // The handler is process-wide: installed once and never removed (threads may train side by side).
+  static BetaWarningFilter filter;
+  static std::once_flag installed;
+  std::call_once(installed, [] { c10::Warning::set_warning_handler(&filter); });
   return torch::zeros_like(t).scatter_reduce(1, index, slope, "amax", /*include_self=*/true) * mask;
 }
 }  // namespace

@@ -17,7 +17,7 @@ if "$cli" train --help >/dev/null 2>&1; then
   [ -f "$out/dataset/manifest.json" ] || "$cli" dataset generate -o "$out/dataset" --force
   [ -f "$out/metapinn/last.pt" ] || "$cli" train -c configs/train/quick.json -d "$out/dataset" -o "$out/metapinn"
   ds="$out/dataset"
-  for s in 0 5 10 15; do   # subject s: maps 20s..20s+9 train, 20s+10..20s+19 test (manifest order)
+  for s in 0 5 10 15; do   # subject s: maps 20s..20s+7 train, +8..+9 val, +10..+19 test (manifest order)
     b=$((20 * s))
     "$cli" personalize -m "$out/metapinn" --checkpoint last \
       --context "$ds#$b" "$ds#$((b + 1))" "$ds#$((b + 2))" "$ds#$((b + 3))" "$ds#$((b + 4))" \

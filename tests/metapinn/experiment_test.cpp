@@ -103,6 +103,9 @@ TEST(ExperimentCli, TinyConfigRunsEndToEnd) {
   const auto config = test::source_dir() / "configs" / "experiment" / "tiny.json";
   auto r = test::run_cli("experiment -c " + config.string() + " -o " + out.string());
   ASSERT_EQ(r.exit_code, 0) << r.output;
+  // A quiet terminal: our log lines and progress bars, no glog or LibTorch notices.
+  EXPECT_EQ(r.output.find("InitGoogleLogging"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("scatter_reduce"), std::string::npos) << r.output;
 
   // results.csv: physics and multi-PINN once per test map, the meta methods once per map and k.
   std::ifstream csv(out / "results.csv");
