@@ -119,6 +119,9 @@ TissueConfig read_tissue_config(const core::Json& json, const std::string& sourc
   }
   cell.get("variant", cfg.variant);
   cell.get("parameters", cfg.parameters);
+  core::Json regions = core::Json::array();
+  cell.get("regions", regions);
+  METAEIK_CHECK(regions.is_array(), cell.error_prefix("regions") << "expected an array of {lo, hi, parameters}");
   cell.finish();
   make_cell_model(cfg.model, cfg.variant, cfg.parameters, source);  // validates variant and parameters
 
@@ -210,6 +213,22 @@ TissueConfig read_tissue_config(const core::Json& json, const std::string& sourc
     cfg.tissue.stimuli.push_back(st);
   }
 
+  for (std::size_t k = 0; k < regions.size(); ++k) {
+    METAEIK_CHECK(regions[k].is_object(), cell.error_prefix("regions") << "entry " << k << " is not an object");
+    core::JsonReader rr(regions[k], source, "cell.regions[" + std::to_string(k) + "]");
+    CellRegion region;
+    core::Json lo, hi;
+    rr.require("lo", lo);
+    rr.require("hi", hi);
+    region.lo = read_point(rr, "lo", lo, static_cast<int>(dims));
+    region.hi = read_point(rr, "hi", hi, static_cast<int>(dims));
+    rr.require("parameters", region.parameters);
+    rr.finish();
+    cfg.regions.push_back(region);
+  }
+  if (!cfg.regions.empty())  // validates every region's parameters
+    make_regional_cell_model(cfg.model, cfg.variant, cfg.parameters, cfg.regions, cfg.tissue.grid, source);
+
   auto out = r.child("output");
   out.get("states", cfg.output.states);
   {
@@ -261,7 +280,7 @@ void validate_tissue_config(const TissueConfig& cfg, const std::string& source) 
 }
 
 TissueRunSummary run_tissue(const TissueConfig& cfg, const std::filesystem::path& out_dir, bool overwrite) {
-  auto model = make_cell_model(cfg.model, cfg.variant, cfg.parameters, "config");
+  auto model = make_regional_cell_model(cfg.model, cfg.variant, cfg.parameters, cfg.regions, cfg.tissue.grid, "config");
   if (cfg.threads > 0) omp_set_num_threads(cfg.threads);
   const Grid& g = cfg.tissue.grid;
   const std::size_t n = g.size();

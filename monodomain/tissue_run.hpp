@@ -16,6 +16,7 @@
 
 #include "core/config.hpp"
 #include "monodomain/tissue.hpp"
+#include "monodomain/tissue_regions.hpp"
 
 namespace metaeik::monodomain {
 
@@ -33,6 +34,7 @@ struct TissueConfig {
   std::string model = "ttp06";
   std::string variant;
   core::Json parameters = core::Json::object();  ///< cell parameter overrides
+  std::vector<CellRegion> regions;  ///< cell.regions: boxes (mm) with their own parameter overrides
   TissueOptions tissue;
   TissueOutputOptions output;
   int threads = 0;  ///< OpenMP threads (0 = default)
