@@ -32,6 +32,8 @@ void add_experiment_command(CLI::App& app);
 void add_fhn_command(CLI::App& app);
 /// `lstm train|simulate` (tools/lstm_command.cpp): LSTM tissue simulator and latent-ODE baseline.
 void add_lstm_command(CLI::App& app);
+/// `aphyn train|forecast` (tools/aphyn_command.cpp): APHYN-EP Mitchell–Schaeffer + ResNet hybrid.
+void add_aphyn_command(CLI::App& app);
 #endif
 
 }  // namespace metaeik::tools

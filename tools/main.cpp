@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   tools::add_experiment_command(app);
   tools::add_fhn_command(app);
   tools::add_lstm_command(app);
+  tools::add_aphyn_command(app);
 #endif
 
   try {
