@@ -12,6 +12,7 @@ cd "$root"
 mkdir -p "$out"
 "$cli" fhn zoo -o "$out/fhn_zoo.csv"                                  # the 800 architectures
 "$cli" fhn sweep -c configs/fhn/quick.json -o "$out/fhn_quick"        # 41 archs x {A, B}, DDNN
+"$cli" fhn report "$out/fhn_quick"                                    # summary + figures (also if unfinished)
 for n in 10 100 1000; do                                              # DDNN vs PINN, data-scarce A
   "$cli" fhn sweep -c "configs/fhn/scarce_$n.json" -o "$out/fhn_scarce_$n"
 done

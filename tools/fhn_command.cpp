@@ -189,6 +189,21 @@ void add_merge(CLI::App& parent) {
   });
 }
 
+void add_report(CLI::App& parent) {
+  auto dir = std::make_shared<std::string>();
+  CLI::App* cmd = parent.add_subcommand("report", "Write summary.md and the figures of a sweep directory, also of an "
+                                                  "unfinished sweep (its rows so far)");
+  cmd->add_option("dir", *dir, "Sweep output directory")->required();
+  cmd->callback([dir] {
+    METAEIK_CHECK(std::filesystem::exists(std::filesystem::path(*dir) / "results.csv"),
+                  *dir << ": not a sweep directory (no results.csv)");
+    fhn::write_sweep_summary(*dir);
+    write_fhn_figures(*dir);
+    spdlog::info("fhn report: {} rows -> {}/summary.md and figures", fhn::read_results_csv(
+                 std::filesystem::path(*dir) / "results.csv").size(), *dir);
+  });
+}
+
 void add_bench(CLI::App& parent) {
   struct Args {
     std::string run;
@@ -240,13 +255,14 @@ void add_bench(CLI::App& parent) {
 }  // namespace
 
 void add_fhn_command(CLI::App& app) {
-  CLI::App* cmd = app.add_subcommand("fhn", "FitzHugh–Nagumo neural surrogates: dataset, train, zoo, sweep, merge, bench");
+  CLI::App* cmd = app.add_subcommand("fhn", "FitzHugh–Nagumo neural surrogates: dataset, train, zoo, sweep, merge, report, bench");
   cmd->require_subcommand(1);
   add_dataset(*cmd);
   add_train(*cmd);
   add_zoo(*cmd);
   add_sweep(*cmd);
   add_merge(*cmd);
+  add_report(*cmd);
   add_bench(*cmd);
 }
 
