@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
     eikonal::FimSolver solver(mesh);
     metapinn::Corpus corpus;
     corpus.geometries.push_back({"biv", mesh.points, mesh.tets, observed});
-    corpus.subjects.push_back({0, "bench", speed});
+    corpus.subjects.push_back({0, 0, "bench", speed});
     auto rng = core::make_rng(5);
     const int maps = t.k + std::max(1, t.queries) + 1;
     for (int m = 0; m < maps; ++m) {
