@@ -254,7 +254,7 @@ TEST_F(DatasetTest, NoiseAndBlobScarsWithSmoothBorder) {
 
 TEST_F(DatasetTest, NoiseAsPercentOfRange) {
   TempDir tmp("dataset_percent");
-  Json j = Json::parse(R"({"scars": {"aha_groups": [[18]]}, "maps_per_subject": 3, "split": {"train": 2},
+  Json j = Json::parse(R"({"scars": {"aha_groups": [[18]]}, "maps_per_subject": 3, "split": {"train": 2, "val": 0},
                            "noise": {"percent_of_range": 5}})");
   j["geometries"] = Json::array({Json{{"file", mesh_file().string()}}});
   generate_dataset(read_config(j), tmp / "p", false);
@@ -273,7 +273,7 @@ TEST_F(DatasetTest, NoiseAsPercentOfRange) {
 TEST_F(DatasetTest, SparseObservationsEndocardialOriginsAndSeveralSources) {
   TempDir tmp("dataset_sparse");
   Json j = Json::parse(R"({"scars": {"aha_groups": [[13, 14, 15, 16, 17]]}, "maps_per_subject": 4,
-                           "split": {"train": 2}, "sources_per_map": 2, "origins": "endocardial",
+                           "split": {"train": 2, "val": 0}, "sources_per_map": 2, "origins": "endocardial",
                            "observation": {"fraction": 0.25}})");
   j["geometries"] = Json::array({Json{{"file", mesh_file().string()}}});
   generate_dataset(read_config(j), tmp / "s", false);
@@ -307,7 +307,7 @@ TEST_F(DatasetTest, SparseObservationsEndocardialOriginsAndSeveralSources) {
 
 TEST_F(DatasetTest, AtomicWritesForceAndInterrupt) {
   TempDir tmp("dataset_atomic");
-  Json j = Json::parse(R"({"scars": {"aha_groups": [[18]]}, "maps_per_subject": 1, "split": {"train": 1}})");
+  Json j = Json::parse(R"({"scars": {"aha_groups": [[18]]}, "maps_per_subject": 1, "split": {"train": 1, "val": 0}})");
   j["geometries"] = Json::array({Json{{"file", mesh_file().string()}}});
   const auto config = read_config(j);
   const fs::path out = tmp / "out";
@@ -404,8 +404,8 @@ TEST_F(DatasetTest, ConfigRoundTripAndShippedConfigs) {
   EXPECT_EQ(def.healthy_speed, 0.6);
   EXPECT_EQ(def.scar_speed, 0.1);
   EXPECT_EQ(def.maps_per_subject, 20);
-  EXPECT_EQ(def.train, 10);
-  EXPECT_EQ(def.val, 0);
+  EXPECT_EQ(def.train, 8);
+  EXPECT_EQ(def.val, 2);
   std::set<double> radii;
   for (const auto& g : def.geometries) {
     EXPECT_EQ(g.generator.shape, "biv");
@@ -446,7 +446,7 @@ TEST_F(DatasetTest, BadConfigsGiveOneLineErrorsNamingTheKey) {
   EXPECT_EQ(err(R"({"split": {"train": 15, "val": 10}})"),
             "config.json: key 'split.val': train 15 + val 10 exceeds maps_per_subject 20");
   EXPECT_EQ(err(R"({"split": {"train": 10, "test": 5}})"),
-            "config.json: key 'split.test': train 10 + val 0 + test 5 must equal maps_per_subject 20");
+            "config.json: key 'split.test': train 10 + val 2 + test 5 must equal maps_per_subject 20");
   EXPECT_EQ(err(R"({"noise": {"std_ms": -1}})"), "config.json: key 'noise.std_ms': must be >= 0, got -1");
   EXPECT_EQ(err(R"({"noise": {"std_ms": 1, "percent_of_range": 5}})"),
             "config.json: key 'noise.percent_of_range': give either std_ms or percent_of_range, not both");
@@ -538,7 +538,7 @@ TEST_F(DatasetTest, FileGeometryLabelErrors) {
   geometry::write_mesh(box, tmp / "box.vtu");
   j["scars"] = Json{{"aha_groups", Json::array({Json::array({3}), Json::array({18})})}};
   j["maps_per_subject"] = 2;
-  j["split"] = Json{{"train", 1}};
+  j["split"] = Json{{"train", 1}, {"val", 0}};
   EXPECT_EQ(error_of([&] {
               generate_dataset(read_config(j, tmp.path()), tmp / "x", false, nullptr, "config.json");
             }),
@@ -570,7 +570,7 @@ TEST_F(DatasetTest, LoaderRejectsBrokenDatasets) {
 TEST_F(DatasetTest, CliGenerateInfoAndErrors) {
   TempDir tmp("dataset_cli");
   Json j = Json::parse(R"({"scars": {"aha_groups": [[18], [13, 14, 15, 16, 17]]}, "maps_per_subject": 2,
-                           "split": {"train": 1}})");
+                           "split": {"train": 1, "val": 0}})");
   j["geometries"] = Json::array({Json{{"name", "m"}, {"file", mesh_file().string()}}});
   core::save_json_file(tmp / "c.json", j);
   const std::string out = (tmp / "out").string();
