@@ -114,7 +114,17 @@ void run_meta(ExperimentState& st, const std::string& name, const std::vector<st
               const std::string& checkpoint) {
   const auto& config = st.config;
   const auto& corpus = st.corpus;
-  const bool control = name == "meta_pinn" && config.context_control && config.holdout == "none";
+  // The control needs another subject on each geometry; without one it is skipped (and logged).
+  bool control = name == "meta_pinn" && config.context_control && config.holdout == "none";
+  for (int s : st.test_subjects) {
+    int same = 0;
+    for (const auto& other : corpus.subjects) same += other.geometry == corpus.subjects[s].geometry;
+    if (control && same < 2) {
+      spdlog::warn("experiment: no shuffled-context control: geometry {} has a single subject",
+                   corpus.subjects[s].geometry);
+      control = false;
+    }
+  }
   core::Stopwatch watch;
   for (std::size_t r = 0; r < runs.size(); ++r) {
     const auto& [seed, run_dir] = runs[r];
