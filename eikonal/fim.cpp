@@ -1,9 +1,7 @@
 #include "eikonal/fim.hpp"
 
 #include <algorithm>
-#include <array>
 #include <atomic>
-#include <functional>
 #include <cmath>
 #include <exception>
 #include <climits>
@@ -16,13 +14,12 @@
 #include <unistd.h>
 #endif
 
-#include <Eigen/Geometry>
-#include <Eigen/Cholesky>
-#include <Eigen/Eigenvalues>
-#include <Eigen/LU>
 #include <omp.h>
 
 #include "core/error.hpp"
+#include "eikonal/fim_record.hpp"
+#include "eikonal/local_update.hpp"
+#include "eikonal/source_ball.hpp"
 #include "eikonal/topology.hpp"
 
 namespace metaeik::eikonal {
@@ -38,102 +35,6 @@ constexpr double kAutoBand = 0.25;
 /// Prefetch distance (entries) for the per-tet Gram in node_update.
 constexpr int kPrefetch = 4;
 
-// ---- local solver -------------------------------------------------------------------------------
-// The node x is updated from a face (x_0, x_1, x_2) of a tet with times t_i. With u_i = x_i − x and
-// the metric Gram Q_ij = u_iᵀ M u_j, the Hopf–Lax update is
-//   T(x) = min over μ ≥ 0, Σμ = 1 of  μᵀt + sqrt(μᵀ Q μ)
-// (linear interpolation on the face plus the metric distance). It is convex in μ; the interior
-// stationary point satisfies (ν1 − t)ᵀ Q⁻¹ (ν1 − t) = 1 with value ν and μ ∝ Q⁻¹(ν1 − t), so
-//   ν = (b + sqrt(b² − a c)) / a,  a = 1ᵀadj(Q)1, b = 1ᵀadj(Q)t, c = tᵀadj(Q)t − det Q.
-// It is kept if μ ≥ 0 (the characteristic crosses the face) and ν ≥ max t (causality); otherwise
-// the minimum lies on an edge (same formula in 2D) or at a vertex (t_i + sqrt(Q_ii)).
-// Times are shifted by their minimum for accuracy.
-
-inline double edge_update(double qii, double qij, double qjj, double ti, double tj) {
-  const double m = std::min(ti, tj);
-  const double a0 = ti - m, a1 = tj - m;
-  const double det = qii * qjj - qij * qij;
-  const double y0 = qjj - qij, y1 = qii - qij;  // adj(Q)·1
-  const double z0 = qjj * a0 - qij * a1, z1 = qii * a1 - qij * a0;  // adj(Q)·t
-  const double A = y0 + y1, B = y0 * a0 + y1 * a1, C = a0 * z0 + a1 * z1 - det;
-  const double disc = B * B - A * C;
-  if (disc < 0) return kInf;
-  const double nu = (B + std::sqrt(disc)) / A;
-  if (nu * y0 < z0 || nu * y1 < z1 || nu < std::max(a0, a1)) return kInf;
-  return m + nu;
-}
-
-inline double face_update(const double* q, double t0, double t1, double t2) {
-  const double m = std::min(t0, std::min(t1, t2));
-  const double a0 = t0 - m, a1 = t1 - m, a2 = t2 - m;
-  const double q00 = q[0], q01 = q[1], q02 = q[2], q11 = q[3], q12 = q[4], q22 = q[5];
-  const double c00 = q11 * q22 - q12 * q12, c01 = q02 * q12 - q01 * q22, c02 = q01 * q12 - q02 * q11;
-  const double c11 = q00 * q22 - q02 * q02, c12 = q01 * q02 - q00 * q12, c22 = q00 * q11 - q01 * q01;
-  const double det = q00 * c00 + q01 * c01 + q02 * c02;
-  const double y0 = c00 + c01 + c02, y1 = c01 + c11 + c12, y2 = c02 + c12 + c22;
-  const double z0 = c00 * a0 + c01 * a1 + c02 * a2;
-  const double z1 = c01 * a0 + c11 * a1 + c12 * a2;
-  const double z2 = c02 * a0 + c12 * a1 + c22 * a2;
-  const double A = y0 + y1 + y2, B = y0 * a0 + y1 * a1 + y2 * a2, C = a0 * z0 + a1 * z1 + a2 * z2 - det;
-  const double disc = B * B - A * C;
-  if (disc < 0) return kInf;
-  const double nu = (B + std::sqrt(disc)) / A;
-  if (nu * y0 < z0 || nu * y1 < z1 || nu * y2 < z2 || nu < std::max(a0, std::max(a1, a2))) return kInf;
-  return m + nu;
-}
-
-/// Minimum over the face (x_0, x_1, x_2) of one tet; +inf entries of t are unknown nodes.
-inline double tet_update(const double* q, double t0, double t1, double t2) {
-  const bool f0 = t0 < kInf, f1 = t1 < kInf, f2 = t2 < kInf;
-  if (f0 && f1 && f2) {
-    const double r = face_update(q, t0, t1, t2);
-    if (r < kInf) return r;  // convexity: an interior stationary point is the minimum over the face
-  }
-  // Edges, then the vertices not covered by a valid edge minimum (which is ≤ both its end values).
-  double best = kInf;
-  bool covered0 = false, covered1 = false, covered2 = false;
-  if (f0 && f1) {
-    const double r = edge_update(q[0], q[1], q[3], t0, t1);
-    if (r < kInf) best = std::min(best, r), covered0 = covered1 = true;
-  }
-  if (f0 && f2) {
-    const double r = edge_update(q[0], q[2], q[5], t0, t2);
-    if (r < kInf) best = std::min(best, r), covered0 = covered2 = true;
-  }
-  if (f1 && f2) {
-    const double r = edge_update(q[3], q[4], q[5], t1, t2);
-    if (r < kInf) best = std::min(best, r), covered1 = covered2 = true;
-  }
-  if (f0 && !covered0) best = std::min(best, t0 + std::sqrt(q[0]));
-  if (f1 && !covered1) best = std::min(best, t1 + std::sqrt(q[3]));
-  if (f2 && !covered2) best = std::min(best, t2 + std::sqrt(q[5]));
-  return best;
-}
-
-/// Gram of u_i = x_{other(k,i)} − x_k from the tet's Gram of d_j = x_j − x_0, scaled by w = 1/v²; the
-/// other vertices of local vertex k are, in order, {1,2,3}, {0,2,3}, {0,1,3}, {0,1,2}.
-inline void local_gram(const double* g, int k, double w, double* q) {
-  const double s00 = g[0], s01 = g[1], s02 = g[2], s11 = g[3], s12 = g[4], s22 = g[5];
-  switch (k) {
-    case 0:
-      q[0] = s00, q[1] = s01, q[2] = s02, q[3] = s11, q[4] = s12, q[5] = s22;
-      break;
-    case 1:
-      q[0] = s00, q[1] = s00 - s01, q[2] = s00 - s02;
-      q[3] = s11 - 2 * s01 + s00, q[4] = s12 - s01 - s02 + s00, q[5] = s22 - 2 * s02 + s00;
-      break;
-    case 2:
-      q[0] = s11, q[1] = s11 - s01, q[2] = s11 - s12;
-      q[3] = s00 - 2 * s01 + s11, q[4] = s02 - s01 - s12 + s11, q[5] = s22 - 2 * s12 + s11;
-      break;
-    default:
-      q[0] = s22, q[1] = s22 - s02, q[2] = s22 - s12;
-      q[3] = s00 - 2 * s02 + s22, q[4] = s01 - s02 - s12 + s22, q[5] = s11 - 2 * s12 + s22;
-      break;
-  }
-  for (int i = 0; i < 6; ++i) q[i] *= w;
-}
-
 struct Context {
   const int* tet_offsets;
   const detail::TetEntry* tet_entries;
@@ -148,9 +49,11 @@ struct Context {
 /// min(T[x], every tet candidate of x). Skipped, because they cannot lower T[x]: tets whose other
 /// nodes are all ≥ the running minimum (every candidate is ≥ the smallest time it uses), and tets
 /// none of whose other nodes changed after x was last solved (stamp `seen`; same inputs give the same
-/// candidate, which T[x] already is ≤ of).
+/// candidate, which T[x] already is ≤ of). With kRecord, `*parent` is set to the tet entry and
+/// candidate of the minimum when it is below T[x] (left alone otherwise).
+template <bool kRecord>
 inline double node_update(const Context& c, int x, const double* T, const int* changed_at, int seen,
-                          long long& evals_out) {
+                          long long& evals_out, detail::Parent* parent) {
   long long evals = 0;
   double best = T[x];
   const int end = c.tet_offsets[x + 1];
@@ -168,191 +71,17 @@ inline double node_update(const Context& c, int x, const double* T, const int* c
     if (tmin + c.height_scale * c.entry_height[e] * c.slowness[t] >= best) continue;
     ++evals;
     double q[6];
-    local_gram(c.tets[t].gram, k, c.slowness[t] * c.slowness[t], q);
-    best = std::min(best, tet_update(q, t0, t1, t2));
+    detail::local_gram(c.tets[t].gram, k, c.slowness[t] * c.slowness[t], q);
+    if constexpr (kRecord) {
+      detail::Candidate which = detail::Candidate::kNone;
+      const double r = detail::tet_update<true>(q, t0, t1, t2, &which);
+      if (r < best) best = r, *parent = detail::Parent{e, which};
+    } else {
+      best = std::min(best, detail::tet_update(q, t0, t1, t2));
+    }
   }
   evals_out += evals;
   return best;
-}
-
-// ---- exact start around point sources ------------------------------------------------------------
-// A first-order scheme resolves the point-source singularity poorly: the fronts are most curved there
-// and the linear interpolation over faces overestimates T most. Where the metric M is constant and
-// the domain convex around a source, the exact solution is T = t0 + sqrt(ΔxᵀMΔx). The nodes of a
-// ball around each source get as initial value the travel time along the straight segment bounded
-// from above: t0 + λ·sqrt(ΔxᵀM₀Δx), M₀ the metric of the source's first tet and λ² the largest
-// eigenvalue of M₀⁻¹M_t over the tets t of the ball (λ = 1, the exact solution, in a homogeneous
-// ball). They are upper bounds of the true arrival time and are updated like any node afterwards, so
-// the solve only takes them where the scheme is later (more wrong). The ball itself depends on the
-// geometry only (radius, node order, convexity; an ellipsoid of the fibre metric's shape when
-// anisotropic), never on the speeds, so the result stays
-// continuous in the speed field (speed fitting relies on that).
-// The ball grows through mesh edges in order of distance and stops at the radius, at the
-// first other source node (clustered sources, e.g. a face of sources, form no point singularity), and
-// at the first node that makes the set non-convex (a boundary face of an accepted node with an
-// accepted node on its outer side), so the segment from the source to every accepted node lies in
-// the tets of the ball.
-
-/// Metric M = D⁻¹ (ms²/mm²) of tet t.
-Eigen::Matrix3d tet_metric(const detail::Topology& topo, const detail::TetMetric& metric, int t) {
-  const double w = metric.slowness[t] * metric.slowness[t];
-  if (metric.own.empty()) return w * Eigen::Matrix3d::Identity();  // isotropic: the topology's Euclidean Gram
-  // Gram G = Eᵀ M₀ E for the edge vectors E = [d1 d2 d3]; M₀ = E⁻ᵀ G E⁻¹.
-  const auto& tv = topo.tet_nodes[t];
-  Eigen::Matrix3d E;
-  for (int i = 0; i < 3; ++i) E.col(i) = (topo.points.row(tv[i + 1]) - topo.points.row(tv[0])).transpose();
-  const double* g = metric.tets[t].gram;
-  Eigen::Matrix3d G;
-  G << g[0], g[1], g[2], g[1], g[3], g[4], g[2], g[4], g[5];
-  const Eigen::Matrix3d Einv = E.inverse();
-  const Eigen::Matrix3d M = Einv.transpose() * G * Einv;
-  return w * 0.5 * (M + M.transpose());
-}
-
-/// Working memory of the source balls.
-struct BallWork {
-  std::vector<int> mark;      ///< per node: index of the last source whose ball accepted it, else −1
-  std::vector<int> tet_mark;  ///< per tet: index of the last source whose λ included it, else −1
-  std::vector<unsigned char> is_source;
-  std::vector<std::pair<double, int>> heap;
-  std::vector<std::pair<int, double>> accepted;             ///< node, ball distance
-  std::vector<std::pair<Eigen::Vector3d, double>> planes;  ///< inner side: n·x ≥ c
-  std::vector<std::array<int, 3>> faces;
-};
-
-/// Lowers T on the ball of every source (see above); appends the nodes it gives a first finite value
-/// (other than sources) to `seeded`. Sequential and deterministic.
-void seed_source_balls(const detail::Topology& topo, const detail::TetMetric& metric, const std::vector<Source>& sources,
-                       double radius, double* T, BallWork& w, std::vector<int>& seeded) {
-  w.mark.assign(topo.num_points, -1);
-  w.tet_mark.assign(topo.num_tets, -1);
-  w.is_source.assign(topo.num_points, 0);
-  for (const Source& s : sources) w.is_source[s.node] = 1;
-  const auto point = [&](int i) -> Eigen::Vector3d { return topo.points.row(i).transpose(); };
-  for (size_t si = 0; si < sources.size(); ++si) {
-    const int src = sources[si].node;
-    const int mark = int(si);
-    const Eigen::Vector3d x0 = point(src);
-    // Local cell size h = (6 · mean volume of the source's tets)^⅓ (the cell side of a structured grid).
-    double volume = 0.0;
-    for (int e = topo.tet_offsets[src]; e < topo.tet_offsets[src + 1]; ++e) {
-      const auto& tv = topo.tet_nodes[topo.tet_entries[e].tet_k >> 2];
-      const Eigen::Vector3d p0 = point(tv[0]);
-      volume += std::abs((point(tv[1]) - p0).dot((point(tv[2]) - p0).cross(point(tv[3]) - p0))) / 6.0;
-    }
-    const double h = std::cbrt(6.0 * volume / (topo.tet_offsets[src + 1] - topo.tet_offsets[src]));
-    const double r_max = radius * h, tol = 1e-6 * h;  // mm
-    // The ball is an ellipsoid of the source tet's metric shape S = M₀/slowness² (the identity when
-    // isotropic; set by the fibre and the transverse ratio, not by the speeds), scaled to det S = 1.
-    const int first = topo.tet_entries[topo.tet_offsets[src]].tet_k >> 2;
-    const Eigen::Matrix3d M0 = tet_metric(topo, metric, first);
-    Eigen::Matrix3d shape = Eigen::Matrix3d::Identity();
-    if (!metric.own.empty()) {
-      shape = M0 / (metric.slowness[first] * metric.slowness[first]);
-      shape /= std::cbrt(shape.determinant());
-    }
-    const auto ball_distance = [&](int y) {
-      const Eigen::Vector3d dx = point(y) - x0;
-      return std::sqrt(dx.dot(shape * dx));
-    };
-    w.accepted.clear();
-    w.planes.clear();
-    w.heap.clear();
-    // Accepts y if the set stays convex: y on the inner side of every plane so far, and every accepted
-    // node on the inner side of y's boundary faces (faces of y's star that belong to one tet only).
-    const auto convex_with = [&](int y) {
-      const Eigen::Vector3d xy = point(y);
-      for (const auto& [n, c] : w.planes)
-        if (n.dot(xy) < c - tol) return false;
-      w.faces.clear();
-      for (int e = topo.tet_offsets[y]; e < topo.tet_offsets[y + 1]; ++e) {
-        const auto& o = topo.tet_entries[e].other;
-        w.faces.push_back({std::min(o[0], o[1]), std::max(o[0], o[1]), o[2]});
-        w.faces.push_back({std::min(o[0], o[2]), std::max(o[0], o[2]), o[1]});
-        w.faces.push_back({std::min(o[1], o[2]), std::max(o[1], o[2]), o[0]});
-      }
-      std::sort(w.faces.begin(), w.faces.end());
-      const auto same_face = [&](size_t i, size_t j) {
-        return w.faces[i][0] == w.faces[j][0] && w.faces[i][1] == w.faces[j][1];
-      };
-      for (size_t i = 0; i < w.faces.size(); ++i) {
-        if ((i > 0 && same_face(i - 1, i)) || (i + 1 < w.faces.size() && same_face(i, i + 1))) continue;
-        // Boundary face (y, a, b); the tet's fourth vertex is on the inner side.
-        const auto& f = w.faces[i];
-        Eigen::Vector3d n = (point(f[0]) - xy).cross(point(f[1]) - xy).normalized();
-        if (n.dot(point(f[2]) - xy) < 0) n = -n;
-        const double c = n.dot(xy);
-        bool known = false;
-        for (const auto& [n2, c2] : w.planes)
-          if (n2.dot(n) > 1 - 1e-12 && std::abs(c2 - c) <= tol) known = true;
-        if (known) continue;
-        for (const auto& [z, dz] : w.accepted)
-          if (n.dot(point(z)) < c - tol) return false;
-        w.planes.emplace_back(n, c);
-      }
-      return true;
-    };
-    const auto push_neighbours = [&](int x) {
-      for (int e = topo.node_offsets[x]; e < topo.node_offsets[x + 1]; ++e) {
-        const int y = topo.node_neighbors[e];
-        if (w.mark[y] != mark) {
-          w.heap.emplace_back(ball_distance(y), y);
-          std::push_heap(w.heap.begin(), w.heap.end(), std::greater<>());
-        }
-      }
-    };
-    if (!convex_with(src)) continue;
-    w.mark[src] = mark;
-    w.accepted.emplace_back(src, 0.0);
-    push_neighbours(src);
-    while (!w.heap.empty()) {
-      std::pop_heap(w.heap.begin(), w.heap.end(), std::greater<>());
-      const auto [d, y] = w.heap.back();
-      w.heap.pop_back();
-      if (w.mark[y] == mark) continue;
-      if (d > r_max || w.is_source[y] || !convex_with(y)) break;
-      w.mark[y] = mark;
-      w.accepted.emplace_back(y, d);
-      push_neighbours(y);
-    }
-    if (w.accepted.size() < 2) continue;
-    // λ² = max over the ball's tets of the largest eigenvalue of M₀⁻¹M_t (= L⁻¹M_tL⁻ᵀ, M₀ = LLᵀ).
-    double lambda2 = 1.0;
-    if (metric.own.empty()) {
-      const double s0 = metric.slowness[first];
-      for (const auto& [z, dz] : w.accepted)
-        for (int e = topo.tet_offsets[z]; e < topo.tet_offsets[z + 1]; ++e) {
-          const double ratio = metric.slowness[topo.tet_entries[e].tet_k >> 2] / s0;
-          lambda2 = std::max(lambda2, ratio * ratio);
-        }
-    } else {
-      const Eigen::LLT<Eigen::Matrix3d> llt(M0);
-      const Eigen::Matrix3d Linv = llt.matrixL().solve(Eigen::Matrix3d::Identity());
-      for (const auto& [z, dz] : w.accepted)
-        for (int e = topo.tet_offsets[z]; e < topo.tet_offsets[z + 1]; ++e) {
-          const int t = topo.tet_entries[e].tet_k >> 2;
-          if (w.tet_mark[t] == mark) continue;
-          w.tet_mark[t] = mark;
-          const Eigen::Matrix3d Mt = tet_metric(topo, metric, t);
-          if ((Mt - M0).cwiseAbs().maxCoeff() <= 1e-12 * M0.cwiseAbs().maxCoeff()) continue;
-          Eigen::Matrix3d A = Linv * Mt * Linv.transpose();
-          A = 0.5 * (A + A.transpose());
-          Eigen::SelfAdjointEigenSolver<Eigen::Matrix3d> eig;
-          eig.computeDirect(A, Eigen::EigenvaluesOnly);
-          lambda2 = std::max(lambda2, eig.eigenvalues().maxCoeff());
-        }
-    }
-    const double lambda = std::sqrt(lambda2);
-    for (size_t i = 1; i < w.accepted.size(); ++i) {
-      const int y = w.accepted[i].first;
-      const Eigen::Vector3d dx = point(y) - x0;
-      const double t = sources[si].time + lambda * std::sqrt(dx.dot(M0 * dx));
-      if (t < T[y]) {
-        if (!(T[y] < kInf)) seeded.push_back(y);
-        T[y] = t;
-      }
-    }
-  }
 }
 
 /// Barrier of the parallel sweeps: spins briefly (two dedicated cores meet within microseconds), then
@@ -408,6 +137,7 @@ struct alignas(64) PerThread {
   std::vector<int> keep[2];  ///< this thread's part of the active list (current and next sweep)
   std::vector<int> converged, candidates;
   std::vector<double> candidate_times;
+  std::vector<detail::Parent> candidate_parents;  ///< recorded solves only
   double tmin = kInf;        ///< min T over keep[next]
   long long evals = 0, node_updates = 0;
 };
@@ -417,8 +147,9 @@ struct Workspace {
   std::vector<unsigned char> in_list, queued;
   std::vector<int> changed_at, solved_at;
   std::vector<double> next_times;
+  std::vector<detail::Parent> next_parents;  ///< recorded solves only
   std::vector<PerThread> per_thread;
-  BallWork ball;
+  detail::BallWork ball;
   std::vector<int> seeded;
 };
 
@@ -438,8 +169,13 @@ struct Workspace {
 // its neighbours changed after its last solve (changed_at > solved_at); otherwise its value would come
 // out the same. Every value depends only on the times after the previous sweep, so the result is
 // bit-identical for any thread count (the list order changes, no value does).
+// A recorded solve (kRecord) also writes, per node, what gave its current time (`parent`, #P internal
+// order: a tet entry and candidate, a source, a start ball) whenever the time is lowered, and the
+// balls' λ (`balls`); the times are the same as without recording.
+template <bool kRecord>
 SolveResult run_fim(const detail::Topology& topo, const detail::TetMetric& metric,
-                    const std::vector<Source>& mesh_sources, const FimOptions& options, int threads, Workspace& ws) {
+                    const std::vector<Source>& mesh_sources, const FimOptions& options, int threads, Workspace& ws,
+                    detail::Parent* parent = nullptr, std::vector<detail::BallInfo>* balls = nullptr) {
   const std::vector<Source> sources = detail::internal_sources(topo, mesh_sources);
   const int n = topo.num_points;
   const Context c{topo.tet_offsets.data(), topo.tet_entries.data(), topo.entry_height.data(),
@@ -455,18 +191,24 @@ SolveResult run_fim(const detail::Topology& topo, const detail::TetMetric& metri
   ws.changed_at.assign(n, -1);
   ws.solved_at.assign(n, -1);
   ws.next_times.resize(n);
+  if constexpr (kRecord) ws.next_parents.resize(n);
   ws.per_thread.resize(std::max<size_t>(ws.per_thread.size(), size_t(nt)));
   for (auto& p : ws.per_thread) {
     p.keep[0].clear();
     p.keep[1].clear();
     p.converged.clear();
     p.candidates.clear();
+    p.candidate_parents.clear();
     p.tmin = kInf;
     p.evals = p.node_updates = 0;
   }
   std::vector<int>& initial = ws.per_thread[0].keep[0];
-  for (const Source& s : sources) {
-    T[s.node] = std::min(T[s.node], s.time);
+  for (size_t j = 0; j < sources.size(); ++j) {
+    const Source& s = sources[j];
+    if (s.time < T[s.node]) {
+      T[s.node] = s.time;
+      if constexpr (kRecord) parent[s.node] = detail::Parent{int(j), detail::Candidate::kSource};
+    }
     ws.changed_at[s.node] = 0;
   }
   for (const Source& s : sources)
@@ -476,7 +218,7 @@ SolveResult run_fim(const detail::Topology& topo, const detail::TetMetric& metri
     }
   if (options.source_radius > 0) {
     ws.seeded.clear();
-    seed_source_balls(topo, metric, sources, options.source_radius, T, ws.ball, ws.seeded);
+    detail::seed_source_balls(topo, metric, sources, options.source_radius, T, ws.ball, ws.seeded, parent, balls);
     for (const int y : ws.seeded)
       if (!ws.in_list[y]) {  // seeded nodes start like sources
         ws.in_list[y] = 1;
@@ -492,6 +234,7 @@ SolveResult run_fim(const detail::Topology& topo, const detail::TetMetric& metri
   int* changed_at = ws.changed_at.data();
   int* solved_at = ws.solved_at.data();
   double* next = ws.next_times.data();
+  detail::Parent* next_parent = kRecord ? ws.next_parents.data() : nullptr;
   PerThread* per = ws.per_thread.data();
   // True if a neighbour of x changed after x was last solved.
   auto stale = [&](int x) {
@@ -540,7 +283,7 @@ SolveResult run_fim(const detail::Topology& topo, const detail::TetMetric& metri
       auto update_active = [&](int i) {
         const int x = node_at(i);
         if (T[x] <= theta && stale(x)) {
-          next[i] = node_update(c, x, T, changed_at, solved_at[x], P.evals);
+          next[i] = node_update<kRecord>(c, x, T, changed_at, solved_at[x], P.evals, next_parent + i);
           solved_at[x] = stamp - 1;
           ++P.node_updates;
         } else {
@@ -557,6 +300,7 @@ SolveResult run_fim(const detail::Topology& topo, const detail::TetMetric& metri
       // solves are about half the work); a candidate goes to whichever thread claims it first.
       P.candidates.clear();
       P.candidate_times.clear();
+      if constexpr (kRecord) P.candidate_parents.clear();
       auto gather_and_solve = [&](int i) {
         int t = 0;
         while (i >= conv_offsets[t + 1]) ++t;
@@ -566,7 +310,9 @@ SolveResult run_fim(const detail::Topology& topo, const detail::TetMetric& metri
           const int y = c.node_neighbors[e];
           if (!in_list[y] && T[y] > tx && stale(y) && !__atomic_exchange_n(&queued[y], 1, __ATOMIC_RELAXED)) {
             P.candidates.push_back(y);
-            P.candidate_times.push_back(node_update(c, y, T, changed_at, solved_at[y], P.evals));
+            detail::Parent py;
+            P.candidate_times.push_back(node_update<kRecord>(c, y, T, changed_at, solved_at[y], P.evals, &py));
+            if constexpr (kRecord) P.candidate_parents.push_back(py);
           }
         }
       };
@@ -589,6 +335,7 @@ SolveResult run_fim(const detail::Topology& topo, const detail::TetMetric& metri
         if (change > 0 && change < kInf) {
           T[x] = next[i];
           changed_at[x] = stamp;
+          if constexpr (kRecord) parent[x] = next_parent[i];
         }
         if (change <= tol) {
           in_list[x] = 0;
@@ -611,6 +358,7 @@ SolveResult run_fim(const detail::Topology& topo, const detail::TetMetric& metri
         if (P.candidate_times[j] < T[y]) {
           T[y] = P.candidate_times[j];
           changed_at[y] = stamp;
+          if constexpr (kRecord) parent[y] = P.candidate_parents[j];
           in_list[y] = 1;
           keep.push_back(y);
           P.tmin = std::min(P.tmin, T[y]);
@@ -652,10 +400,6 @@ SpeedField SpeedField::uniform(const geometry::TetMesh& mesh, double v) {
   return f;
 }
 
-struct FimSolver::Impl {
-  detail::Topology topo;
-  FimOptions options;
-};
 
 FimSolver::FimSolver(const geometry::TetMesh& mesh, FimOptions options) : impl_(std::make_unique<Impl>()) {
   detail::check_options(options);
@@ -672,7 +416,27 @@ SolveResult FimSolver::solve(const SpeedField& speed, const std::vector<Source>&
   detail::check_sources(impl_->topo, sources);
   const detail::TetMetric metric = detail::build_metric(impl_->topo, speed);
   Workspace ws;
-  return run_fim(impl_->topo, metric, sources, impl_->options, detail::resolve_threads(impl_->options.threads), ws);
+  return run_fim<false>(impl_->topo, metric, sources, impl_->options, detail::resolve_threads(impl_->options.threads),
+                        ws);
+}
+
+SolveResult FimSolver::solve(const SpeedField& speed, const std::vector<Source>& sources, SolveRecord& record) const {
+  detail::check_sources(impl_->topo, sources);
+  auto data = std::make_unique<SolveRecord::Data>();
+  data->metric = detail::build_metric(impl_->topo, speed);
+  data->owner = impl_.get();
+  data->speed = speed;
+  data->sources = sources;
+  data->parents.assign(impl_->topo.num_points, detail::Parent{});
+  Workspace ws;
+  SolveResult result = run_fim<true>(impl_->topo, data->metric, sources, impl_->options,
+                                     detail::resolve_threads(impl_->options.threads), ws, data->parents.data(),
+                                     &data->balls);
+  data->times.resize(impl_->topo.num_points);
+  for (int i = 0; i < impl_->topo.num_points; ++i) data->times[i] = result.times[impl_->topo.node_order[i]];
+  data->stats = result.stats;
+  record.data_ = std::move(data);
+  return result;
 }
 
 std::vector<SolveResult> FimSolver::solve_batch(const std::vector<SpeedField>& speeds,
@@ -700,10 +464,10 @@ std::vector<SolveResult> FimSolver::solve_batch(const std::vector<SpeedField>& s
       try {
         const int s = items[i].speed;
         if (uses[s] > 1) {
-          results[i] = run_fim(topo, metrics[s], items[i].sources, impl_->options, 1, ws);
+          results[i] = run_fim<false>(topo, metrics[s], items[i].sources, impl_->options, 1, ws);
         } else {
           const detail::TetMetric metric = detail::build_metric(topo, speeds[s]);
-          results[i] = run_fim(topo, metric, items[i].sources, impl_->options, 1, ws);
+          results[i] = run_fim<false>(topo, metric, items[i].sources, impl_->options, 1, ws);
         }
       } catch (...) {
 #pragma omp critical(metaeik_fim_batch_error)

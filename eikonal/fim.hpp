@@ -1,6 +1,7 @@
 #pragma once
 // Fast iterative method (Fu, Kirby & Whitaker 2013) for |∇T|_D = 1 on tetrahedral meshes.
-// API contract used by datasets, baselines and the CLI; see eikonal/fim.cpp.
+// API contract used by datasets, baselines and the CLI; see eikonal/fim.cpp. The adjoint (vector–Jacobian
+// product of a recorded solve) is in eikonal/fim_adjoint.cpp.
 
 #include <memory>
 #include <vector>
@@ -58,6 +59,32 @@ struct SolveResult {
   SolveStats stats;
 };
 
+/// What FimSolver::vjp needs from one solve: per node the tet and candidate (face, edge or vertex), the
+/// source onset or the start ball that gave its final time, and the solve's inputs. Filled by
+/// FimSolver::solve(speed, sources, record); only valid with the solver that filled it. Move-only.
+class SolveRecord {
+ public:
+  SolveRecord();
+  ~SolveRecord();
+  SolveRecord(SolveRecord&&) noexcept;
+  SolveRecord& operator=(SolveRecord&&) noexcept;
+  bool empty() const;  ///< true until a solve filled it
+  struct Data;
+
+ private:
+  friend class FimSolver;
+  std::unique_ptr<Data> data_;
+};
+
+/// ∂L/∂(inputs of a recorded solve) for a given ∂L/∂T (FimSolver::vjp).
+struct SolveGradient {
+  Eigen::VectorXd speed;        ///< ∂L/∂SpeedField::speed (#P or #T, as the field), transverse_ratio held fixed
+  Eigen::VectorXd fibre_speed;  ///< anisotropic only (else empty): ∂L/∂v_f, v_f = speed, v_s held fixed
+  Eigen::VectorXd sheet_speed;  ///< anisotropic only: ∂L/∂v_s, v_s = transverse_ratio · speed, v_f held fixed
+  double transverse_ratio = 0;  ///< ∂L/∂transverse_ratio (0 isotropic); = Σ speed ⊙ sheet_speed
+  Eigen::VectorXd onset;        ///< #sources ∂L/∂Source::time, in the order given to solve()
+};
+
 /// One independent solve in a batch: `speed` indexes the speed-field list.
 struct BatchItem {
   int speed = 0;
@@ -79,6 +106,15 @@ class FimSolver {
   FimSolver(FimSolver&&) noexcept;
 
   SolveResult solve(const SpeedField& speed, const std::vector<Source>& sources) const;
+  /// The same solve (same times), also recording what gave every node its final time into `record`.
+  SolveResult solve(const SpeedField& speed, const std::vector<Source>& sources, SolveRecord& record) const;
+  /// Vector–Jacobian product of the recorded solve: given ∂L/∂T (#P, ms⁻¹·[L]), returns ∂L/∂speed,
+  /// fibre/sheet speeds and onsets, by one walk over the nodes against the arrival order (O(#P)). The
+  /// derivative is that of the converged discrete solution; at ties (two tets or sources giving the
+  /// same time) and in a start ball whose λ is a tie, it is one-sided (fim_adjoint.cpp explains which).
+  /// Errors (one line): empty record or one from another solver, a solve that did not converge, ∂L/∂T
+  /// of the wrong length or not finite, a non-zero ∂L/∂T at a node no source reaches.
+  SolveGradient vjp(const SolveRecord& record, const Eigen::VectorXd& dL_dT) const;
   /// Independent solves in parallel over OpenMP (each solve single-threaded inside); result i
   /// belongs to items[i]. Everything is validated before any solve starts.
   std::vector<SolveResult> solve_batch(const std::vector<SpeedField>& speeds,
