@@ -3,7 +3,9 @@
 //  - the fim-python reference case (side 50 mm, 41³ vertices, corner source, v = 0.6 mm/ms);
 //  - Dijkstra on the same meshes (low-accuracy reference);
 //  - batch throughput (solves per second) on the 2 000-node BiV (meshes/biv_2k.vtu; a ≈2 000-node
-//    box mesh if that file is missing — the `batch_mesh` label says which).
+//    box mesh if that file is missing — the `batch_mesh` label says which);
+//  - the adjoint (issue 13): a recorded solve and one vector–Jacobian product, against the plain solve,
+//    on the 41³ cube and on the 2 000-node BiV.
 // Counters: nodes, tets, max_err_ms (vs |x − x₀|/v), max_time_ms, ns_per_node, iterations.
 // bench/eikonal_table.sh runs this and writes bench/results/eikonal.md.
 
@@ -162,6 +164,41 @@ void BM_FimBatch(benchmark::State& state) {
       double(updates) / (double(state.iterations()) * items.size() * mesh.num_points());
 }
 BENCHMARK(BM_FimBatch)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
+
+// ---- adjoint (FimSolver::vjp) ---------------------------------------------------------------------
+// range(0): 0 = the 41³ cube (corner source, v = 0.6), 1 = the batch BiV (a smooth heterogeneous field,
+// one source); range(1): 0 = plain solve, 1 = recorded solve, 2 = vjp of a recorded solve (dL/dT = 1).
+// One thread, so the ratio is work, not parallel efficiency.
+void BM_FimAdjoint(benchmark::State& state) {
+  const bool biv = state.range(0) == 1;
+  const auto& mesh = biv ? batch_mesh().mesh : cube(40);
+  eikonal::FimOptions options;
+  options.threads = 1;
+  const eikonal::FimSolver solver(mesh, options);
+  eikonal::SpeedField speed = eikonal::SpeedField::uniform(mesh, kSpeed);
+  if (biv)
+    for (int i = 0; i < mesh.num_points(); ++i) speed.speed[i] *= 1.0 + 0.5 * std::sin(0.2 * mesh.points(i, 0));
+  const std::vector<eikonal::Source> sources = {{0, 0.0}};
+  const Eigen::VectorXd dL_dT = Eigen::VectorXd::Ones(mesh.num_points());
+  eikonal::SolveRecord record;
+  solver.solve(speed, sources, record);
+  for (auto _ : state) {
+    switch (state.range(1)) {
+      case 0: benchmark::DoNotOptimize(solver.solve(speed, sources).times.data()); break;
+      case 1: {
+        eikonal::SolveRecord r;
+        benchmark::DoNotOptimize(solver.solve(speed, sources, r).times.data());
+        break;
+      }
+      default: benchmark::DoNotOptimize(solver.vjp(record, dL_dT).speed.data()); break;
+    }
+  }
+  static const char* kWhat[] = {"solve", "recorded solve", "vjp"};
+  state.SetLabel(std::string(biv ? batch_mesh().name : "cube 41^3") + ", " + kWhat[state.range(1)]);
+  state.counters["nodes"] = mesh.num_points();
+  state.counters["tets"] = mesh.num_tets();
+}
+BENCHMARK(BM_FimAdjoint)->ArgsProduct({{0, 1}, {0, 1, 2}})->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
 
 }  // namespace
 

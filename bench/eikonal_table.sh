@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds and runs the Eikonal benchmarks and writes bench/results/eikonal.md:
 # time per solve, time per node, speed-up 1→2 threads, error against |x − x₀|/v per mesh size,
-# the fim-python reference case (CLI `solve --json` on the same mesh), Dijkstra, batch throughput.
+# the fim-python reference case (CLI `solve --json` on the same mesh), Dijkstra, batch throughput, and
+# the adjoint (recorded solve + vector–Jacobian product) against the plain solve.
 #
 # usage: bench/eikonal_table.sh [BUILD_DIR]   (default build-bench, configured Release without LibTorch
 #        if it does not exist yet; an existing build directory is used as configured)
@@ -165,6 +166,26 @@ for b in sorted(find("BM_FimBatch/"), key=lambda b: b["threads"]):
       f"{per_s / b['threads']:.0f} | {per_cpu:.0f} | {b['node_updates_per_node']:.2f} |")
 w("")
 w("(Google Benchmark's CPU time counts the main thread only, so \"solves per CPU-second\" is meaningful for 1 thread.)")
+w("")
+
+w("## Adjoint: recorded solve and vector–Jacobian product (issue 13)")
+w("")
+w("One thread. `solve`: plain FIM; `recorded solve`: the same solve also recording each node's origin "
+  "(`FimSolver::solve(speed, sources, record)`); `vjp`: `FimSolver::vjp(record, dL/dT)` (dL/dT = 1 on every "
+  "node). Cube: 41³ vertices, corner source, v = 0.6; BiV: the batch mesh, one source, v = 0.6·(1 + 0.5 sin(0.2x)).")
+w("")
+w("| mesh | nodes | tets | solve ms | recorded solve ms | vjp ms | vjp / solve | (recorded solve + vjp) / solve |")
+w("|---|---|---|---|---|---|---|---|")
+adj = {}
+for b in find("BM_FimAdjoint/"):
+    m = re.match(r"BM_FimAdjoint/(\d)/(\d)", b["name"])
+    adj[(int(m.group(1)), int(m.group(2)))] = b
+for mesh in (0, 1):
+    if all((mesh, k) in adj for k in range(3)):
+        s0, s1, s2 = (ms(adj[(mesh, k)]) for k in range(3))
+        name = adj[(mesh, 0)].get("label", "").rsplit(",", 1)[0]
+        w(f"| {name} | {int(adj[(mesh, 0)]['nodes'])} | {int(adj[(mesh, 0)]['tets'])} | {s0:.2f} | {s1:.2f} | "
+          f"{s2:.3f} | {s2 / s0:.2f}× | {(s1 + s2) / s0:.2f}× |")
 w("")
 open(out, "w").write("\n".join(lines))
 print("\n".join(lines))
