@@ -157,6 +157,7 @@ std::string ModelOptions::signature() const {
   list(pinn_sizes());
   os << " velocity=";
   list(velocity_sizes());
+  if (velocity_activation != "relu") os << " velocity_activation=" << velocity_activation;
   if (encoder_coordinates || encoder_slowness)
     os << " encoder_inputs=at,mask" << (encoder_coordinates ? ",xyz" : "") << (encoder_slowness ? ",slowness,slowness*xyz" : "");
   if (source_distance) os << " pinn_inputs=xyz,source_distance";
@@ -244,6 +245,10 @@ void MetaPinnImpl::reset() {
   METAEIK_CHECK(options.v_min > 0 && options.v_max > options.v_min,
                 "model: need 0 < v_min < v_max, got " << options.v_min << ", " << options.v_max);
   METAEIK_CHECK(speed_scale > 0, "model: speed scale must be positive");
+  METAEIK_CHECK(options.velocity_activation == "relu" || options.velocity_activation == "elu",
+                "model: velocity_activation must be relu or elu, got " << options.velocity_activation);
+  velocity_activation_ =
+      options.velocity_activation == "elu" ? functional::Activation::kElu : functional::Activation::kRelu;
   const int64_t C = options.embedding();
   const int64_t in = 2 + (options.encoder_coordinates ? 3 : 0) + (options.encoder_slowness ? 4 : 0);
   velocity_encoder =
@@ -387,7 +392,7 @@ std::pair<torch::Tensor, torch::Tensor> MetaPinnImpl::time_and_gradient(const to
 
 torch::Tensor MetaPinnImpl::speed_logits(const torch::Tensor& x, const torch::Tensor& weights) const {
   return options.velocity_steepness *
-         functional::mlp(x, weights, options.velocity_sizes(), functional::Activation::kRelu).squeeze(-1);
+         functional::mlp(x, weights, options.velocity_sizes(), velocity_activation_).squeeze(-1);
 }
 
 torch::Tensor MetaPinnImpl::speed_of_logits(const torch::Tensor& logits) const {

@@ -64,7 +64,11 @@ struct ModelOptions {
   int64_t pinn_width = 20;           ///< neurons per hidden layer of T(x)
   int64_t pinn_hidden_layers = 6;    ///< tanh hidden layers of T(x)
   int64_t velocity_width = 20;       ///< neurons per hidden layer of F(x)
-  int64_t velocity_layers = 8;       ///< linear layers of F(x) (ReLU between)
+  int64_t velocity_layers = 8;       ///< linear layers of F(x)
+  /// Activation between the layers of F(x): "relu" (the reference code's) or "elu". A deep ReLU
+  /// net can die: once every unit of one layer is off at all x, F is exactly constant and no
+  /// gradient reaches the layers below (bench/results/metapinn.md, the flat-F failure).
+  std::string velocity_activation = "relu";
   double v_min = 0.1;                ///< lower bound of F(x), mm/ms
   double v_max = 0.6;                ///< upper bound of F(x), mm/ms
   double velocity_steepness = 1.0;   ///< F = v_min + (v_max − v_min)·sigmoid(steepness·z)
@@ -192,6 +196,9 @@ class MetaPinnImpl : public torch::nn::Cloneable<MetaPinnImpl> {
   double speed_scale;  ///< v' = v / speed_scale (speed_scale = L/τ, mm/ms)
   Encoder velocity_encoder{nullptr}, source_encoder{nullptr};
   HyperNet pinn_hyper{nullptr}, velocity_hyper{nullptr};
+
+ private:
+  functional::Activation velocity_activation_ = functional::Activation::kRelu;  ///< of options
 };
 TORCH_MODULE(MetaPinn);
 

@@ -43,6 +43,7 @@ TrainConfig read_train_config(const core::Json& json, const std::string& source)
     m.get("pinn_hidden_layers", o.pinn_hidden_layers, int64_t(1), int64_t(64));
     m.get("velocity_width", o.velocity_width, int64_t(1), int64_t(4096));
     m.get("velocity_layers", o.velocity_layers, int64_t(1), int64_t(64));
+    m.get_choice("velocity_activation", o.velocity_activation, {"relu", "elu"});
     m.get("v_min", o.v_min, 1e-9, 1e9);
     m.get("v_max", o.v_max, 1e-9, 1e9);
     METAEIK_CHECK(o.v_max > o.v_min, m.error_prefix("v_max") << "must exceed v_min (" << o.v_min << "), got " << o.v_max);
@@ -107,7 +108,8 @@ core::Json to_json(const TrainConfig& c) {
   j["model"] = {{"encoder_channels", m.encoder_channels}, {"kernel_size", m.kernel_size},
                 {"hyper_hidden", m.hyper_hidden},         {"pinn_width", m.pinn_width},
                 {"pinn_hidden_layers", m.pinn_hidden_layers}, {"velocity_width", m.velocity_width},
-                {"velocity_layers", m.velocity_layers},   {"v_min", m.v_min},
+                {"velocity_layers", m.velocity_layers},   {"velocity_activation", m.velocity_activation},
+                {"v_min", m.v_min},
                 {"v_max", m.v_max},                       {"velocity_steepness", m.velocity_steepness},
                 {"hyper_init_scale", m.hyper_init_scale}, {"encoder_coordinates", m.encoder_coordinates},
                 {"encoder_slowness", m.encoder_slowness},

@@ -10,6 +10,7 @@
 #include "geometry/structured.hpp"
 #include "metapinn/model.hpp"
 #include "metapinn/spline_conv.hpp"
+#include "tests/support/errors.hpp"
 
 using namespace metaeik;
 using namespace metaeik::metapinn;
@@ -402,6 +403,43 @@ TEST(PdeResidual, ZeroForAnExactDistanceFieldAndDifferentiable) {
   EXPECT_NEAR(r2.mean().item<double>(), 1.0, 1e-10);
   auto gx = torch::autograd::grad({r2.pow(2).sum()}, {x}, {}, true, false, true);
   EXPECT_TRUE(gx[0].defined());
+}
+
+// F(x) = v_min + (v_max − v_min)·sigmoid(MLP(x)), with ELU between the layers when asked: the
+// same as a naive layer-by-layer evaluation of the generated weights. The activation is part of the
+// signature, except ReLU (the original), so that older checkpoints still load.
+TEST(MetaPinn, EluVelocityNetMatchesNaiveEvaluation) {
+  torch::manual_seed(3);
+  ModelOptions o;
+  o.encoder_channels = {4, 8};
+  o.hyper_hidden = {16};
+  o.velocity_width = 5;
+  o.velocity_layers = 3;
+  o.velocity_activation = "elu";
+  MetaPinn model(o, 0.6);
+  const auto w = model->velocity_weights(torch::randn({o.embedding()}));
+  const auto x = torch::randn({7, 3});
+  torch::Tensor h = x;
+  int64_t offset = 0;
+  const auto sizes = o.velocity_sizes();
+  for (std::size_t l = 0; l + 1 < sizes.size(); ++l) {
+    auto weight = w.narrow(0, offset, sizes[l] * sizes[l + 1]).view({sizes[l + 1], sizes[l]});
+    offset += sizes[l] * sizes[l + 1];
+    auto bias = w.narrow(0, offset, sizes[l + 1]);
+    offset += sizes[l + 1];
+    h = torch::matmul(h, weight.t()) + bias;
+    if (l + 2 < sizes.size()) h = torch::elu(h);
+  }
+  const auto naive = (o.v_min + (o.v_max - o.v_min) * torch::sigmoid(h.squeeze(-1))) / 0.6;
+  EXPECT_TRUE(torch::allclose(model->speed(x, w), naive, 1e-5, 1e-6));
+
+  ModelOptions relu = o;
+  relu.velocity_activation = "relu";
+  EXPECT_NE(o.signature().find(" velocity_activation=elu"), std::string::npos);
+  EXPECT_EQ(relu.signature().find("velocity_activation"), std::string::npos);
+  relu.velocity_activation = "tanh";
+  EXPECT_EQ(test::error_of([&] { MetaPinn bad(relu, 0.6); }),
+            "model: velocity_activation must be relu or elu, got tanh");
 }
 
 // The data loss is the mean squared error over the supervised nodes of each query: the observed

@@ -177,6 +177,10 @@ TEST(Trainer, BadInputsGiveOneLineErrors) {
             "cfg.json: key 'model.depth': unknown key");
   EXPECT_EQ(error_of([] { read_train_config(core::Json::parse(R"({"train": {"supervision": "some"}})"), "c.json"); }),
             "c.json: key 'train.supervision': unknown value \"some\" (expected one of \"all\", \"observed\")");
+  EXPECT_EQ(error_of([] {
+              read_train_config(core::Json::parse(R"({"model": {"velocity_activation": "tanh"}})"), "c.json");
+            }),
+            "c.json: key 'model.velocity_activation': unknown value \"tanh\" (expected one of \"relu\", \"elu\")");
 }
 
 // Four subjects on two geometries (two scars each), 6 maps each.
