@@ -155,6 +155,9 @@ void add_simulate(CLI::App& lstm) {
                    m.compared_steps, std::count_if(m.activated.begin(), m.activated.end(),
                                                    [&](double f) { return f >= ro.activated_fraction; }),
                    m.activated.size(), m.ms_per_cycle);
+      if (!std::isnan(rollouts[k].warmup_one_step_mse))
+        spdlog::info("{}: teacher-forced next-frame MSE over the warm-up {:.4g} (z-scores)", rollouts[k].model,
+                     rollouts[k].warmup_one_step_mse);
       if (k == 0) {
         summary = j;
         summary["threads"] = a->threads;

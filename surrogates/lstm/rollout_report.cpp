@@ -97,6 +97,8 @@ core::Json metrics_json(const Rollout& r, const RolloutMetrics& m, const StatesD
           {"all_cycles_activate", m.all_cycles_activate},
           {"ms_per_cycle", m.ms_per_cycle},
           {"warmup_ms", 1000 * r.warmup_seconds},
+          {"warmup_one_step_mse_zscore", std::isnan(r.warmup_one_step_mse) ? core::Json(nullptr)
+                                                                            : core::Json(r.warmup_one_step_mse)},
           {"generation_seconds", r.generation_seconds}};
 }
 

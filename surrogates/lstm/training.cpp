@@ -431,6 +431,9 @@ Rollout simulate_model(const std::filesystem::path& run_dir, const StatesData& d
   if (m.lstm) {
     auto [y, state] = m.lstm->forward(x);
     torch::Tensor next = y.select(1, y.size(1) - 1);  // [1, D] prediction of frame `start`
+    if (warmup > 1)
+      r.warmup_one_step_mse =
+          torch::mse_loss(y.narrow(1, 0, y.size(1) - 1), x.narrow(1, 1, x.size(1) - 1).narrow(2, 0, D)).item<double>();
     r.warmup_seconds = clock.seconds();
     clock.reset();
     std::vector<torch::Tensor> out{next};

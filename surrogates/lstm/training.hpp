@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,9 @@ struct Rollout {
   std::vector<float> predicted;   ///< steps × frame_size, [frame][variable][node]
   AttributeStats stats;           ///< the training statistics stored in the model
   double warmup_seconds = 0;      ///< warm-up (LSTM) / encoding (latent ODE)
+  /// LSTM: MSE (z-scores) of the teacher-forced next-frame predictions over the warm-up frames,
+  /// the quantity training minimises; NaN for the latent ODE.
+  double warmup_one_step_mse = std::numeric_limits<double>::quiet_NaN();
   double generation_seconds = 0;  ///< producing the `steps` frames
 };
 
