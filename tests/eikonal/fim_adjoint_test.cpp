@@ -16,9 +16,9 @@
 #include "core/error.hpp"
 #include "eikonal/fim.hpp"
 #include "eikonal/scar.hpp"
-#include "geometry/generate.hpp"
 #include "geometry/structured.hpp"
 #include "tests/support/errors.hpp"
+#include "tests/support/ventricles.hpp"
 
 namespace metaeik::eikonal {
 namespace {
@@ -53,16 +53,7 @@ const geometry::TetMesh& box() {
   return mesh;
 }
 
-const geometry::TetMesh& biv() {
-  static const geometry::TetMesh mesh = [] {
-    geometry::GeneratorOptions g;
-    g.shape = "biv";
-    g.target_nodes = 1000;  // one meshing pass (≈ 1 000 nodes)
-    g.seed = 2;
-    return geometry::generate_ventricle(g);
-  }();
-  return mesh;
-}
+const geometry::TetMesh& biv() { return test::small_biv(); }
 
 Eigen::Vector3d centroid(const geometry::TetMesh& m, int t) {
   Eigen::Vector3d c = Eigen::Vector3d::Zero();
