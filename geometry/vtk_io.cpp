@@ -30,11 +30,14 @@
 #include <vtkUnsignedShortArray.h>
 #include <vtkUnstructuredGrid.h>
 #include <vtkUnstructuredGridWriter.h>
+#include <vtkXMLDataElement.h>
+#include <vtkXMLDataParser.h>
 #include <vtkXMLUnstructuredGridReader.h>
 #include <vtkXMLUnstructuredGridWriter.h>
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
+#include "geometry/vtk_io_checks.hpp"
 
 namespace metaeik::geometry {
 
@@ -159,30 +162,81 @@ TetMesh from_vtk(vtkUnstructuredGrid* grid, const std::string& source) {
     grid->GetPoint(i, p);
     mesh.points.row(i) << p[0], p[1], p[2];
   }
+  // Cells straight from the cell array: vtkUnstructuredGrid::GetCellPoints would follow a corrupted
+  // type (e.g. VTK_POLYHEDRON without faces) into memory it does not have.
+  vtkCellArray* cells = grid->GetCells();
+  vtkUnsignedCharArray* types = grid->GetCellTypesArray();
+  const vtkIdType nc = cells ? cells->GetNumberOfCells() : 0;
+  METAEIK_CHECK(nc == 0 || (types && types->GetNumberOfTuples() == nc),
+                source << ": mesh has " << nc << " cells but " << (types ? types->GetNumberOfTuples() : 0)
+                       << " cell types");
   std::vector<vtkIdType> keep;
   vtkIdType others = 0;
-  vtkNew<vtkIdList> ids;
-  for (vtkIdType c = 0; c < grid->GetNumberOfCells(); ++c) {
-    if (grid->GetCellType(c) == VTK_TETRA) keep.push_back(c);
+  for (vtkIdType c = 0; c < nc; ++c) {
+    if (types->GetValue(c) == VTK_TETRA) keep.push_back(c);
     else ++others;
   }
   METAEIK_CHECK(!keep.empty(), source << ": mesh has no tetrahedra (" << others << " other cells)");
   if (others > 0) spdlog::warn("{}: ignoring {} non-tetrahedral cells", source, others);
   mesh.tets.resize(Eigen::Index(keep.size()), 4);
   for (std::size_t t = 0; t < keep.size(); ++t) {
-    grid->GetCellPoints(keep[t], ids);
+    vtkIdType size = 0;
+    const vtkIdType* ids = nullptr;
+    cells->GetCellAtId(keep[t], size, ids);
+    METAEIK_CHECK(size == 4, source << ": tet " << t << " (cell " << keep[t] << ") has " << size << " points, not 4");
     for (int k = 0; k < 4; ++k) {
-      const vtkIdType v = ids->GetId(k);
+      const vtkIdType v = ids[k];
       METAEIK_CHECK(v >= 0 && v < np,
                     source << ": tet " << t << " references point " << v << ", out of range [0, " << np << ")");
       mesh.tets(Eigen::Index(t), k) = int(v);
     }
   }
   read_arrays(grid->GetPointData(), {}, np, mesh.point_data, source);
-  read_arrays(grid->GetCellData(), others > 0 ? keep : std::vector<vtkIdType>{}, grid->GetNumberOfCells(),
+  read_arrays(grid->GetCellData(), others > 0 ? keep : std::vector<vtkIdType>{}, nc,
               mesh.cell_data, source);
   validate(mesh, source);
   return mesh;
+}
+
+}  // namespace
+
+namespace {
+
+TetMesh read_vtu(const fs::path& path, const std::string& source, VtkErrors& errors) {
+  vtkNew<vtkXMLUnstructuredGridReader> reader;
+  errors.watch(reader);
+  reader->SetFileName(source.c_str());
+  // Parse the XML structure first and bound every declared size by the file's bytes, so that a
+  // corrupted count never reaches VTK's allocations (detail::check_vtu_sizes).
+  reader->UpdateInformation();
+  METAEIK_CHECK(errors.first.empty(), source << ": cannot read VTU file (" << errors.first << ")");
+  vtkXMLDataParser* parser = reader->GetXMLParser();
+  vtkXMLDataElement* root = parser ? parser->GetRootElement() : nullptr;
+  METAEIK_CHECK(root, source << ": cannot read VTU file (no XML structure)");
+  bool appended = false;
+  for (int i = 0; i < root->GetNumberOfNestedElements(); ++i)
+    appended = appended || std::string(root->GetNestedElement(i)->GetName()) == "AppendedData";
+  detail::check_vtu_sizes(root, appended ? parser->GetAppendedDataPosition() : -1, source, fs::file_size(path));
+  reader->Update();
+  METAEIK_CHECK(errors.first.empty(), source << ": cannot read VTU file (" << errors.first << ")");
+  vtkUnstructuredGrid* grid = reader->GetOutput();
+  METAEIK_CHECK(grid && grid->GetNumberOfPoints() > 0, source << ": cannot read VTU file (no points)");
+  return from_vtk(grid, source);
+}
+
+TetMesh read_legacy_vtk(const std::string& source, VtkErrors& errors) {
+  detail::check_legacy_vtk_sizes(source);
+  vtkNew<vtkGenericDataObjectReader> reader;
+  errors.watch(reader);
+  reader->SetFileName(source.c_str());
+  reader->Update();
+  METAEIK_CHECK(errors.first.empty(), source << ": cannot read legacy VTK file (" << errors.first << ")");
+  auto* grid = vtkUnstructuredGrid::SafeDownCast(reader->GetOutput());
+  if (!grid) {
+    const char* kind = reader->GetOutput() ? reader->GetOutput()->GetClassName() : "nothing";
+    METAEIK_FAIL(source << ": mesh has no tetrahedra (file holds " << kind << ", not an unstructured grid)");
+  }
+  return from_vtk(grid, source);
 }
 
 }  // namespace
@@ -192,31 +246,18 @@ TetMesh read_mesh(const fs::path& path) {
   METAEIK_CHECK(fs::exists(path), source << ": file does not exist");
   METAEIK_CHECK(fs::is_regular_file(path), source << ": not a regular file");
   const std::string ext = lower_extension(path);
+  METAEIK_CHECK(ext == ".vtu" || ext == ".vtk",
+                source << ": unsupported mesh format '" << ext << "' (expected .vtu or .vtk)");
   VtkErrors errors;
-  if (ext == ".vtu") {
-    vtkNew<vtkXMLUnstructuredGridReader> reader;
-    errors.watch(reader);
-    reader->SetFileName(source.c_str());
-    reader->Update();
-    METAEIK_CHECK(errors.first.empty(), source << ": cannot read VTU file (" << errors.first << ")");
-    vtkUnstructuredGrid* grid = reader->GetOutput();
-    METAEIK_CHECK(grid && grid->GetNumberOfPoints() > 0, source << ": cannot read VTU file (no points)");
-    return from_vtk(grid, source);
+  try {
+    return ext == ".vtu" ? read_vtu(path, source, errors) : read_legacy_vtk(source, errors);
+  } catch (const core::Error&) {
+    throw;
+  } catch (const std::bad_alloc&) {
+    METAEIK_FAIL(source << ": cannot read mesh file (out of memory for the sizes it declares)");
+  } catch (const std::exception& e) {
+    METAEIK_FAIL(source << ": cannot read mesh file (" << e.what() << ")");
   }
-  if (ext == ".vtk") {
-    vtkNew<vtkGenericDataObjectReader> reader;
-    errors.watch(reader);
-    reader->SetFileName(source.c_str());
-    reader->Update();
-    METAEIK_CHECK(errors.first.empty(), source << ": cannot read legacy VTK file (" << errors.first << ")");
-    auto* grid = vtkUnstructuredGrid::SafeDownCast(reader->GetOutput());
-    if (!grid) {
-      const char* kind = reader->GetOutput() ? reader->GetOutput()->GetClassName() : "nothing";
-      METAEIK_FAIL(source << ": mesh has no tetrahedra (file holds " << kind << ", not an unstructured grid)");
-    }
-    return from_vtk(grid, source);
-  }
-  METAEIK_FAIL(source << ": unsupported mesh format '" << ext << "' (expected .vtu or .vtk)");
 }
 
 void write_mesh(const TetMesh& mesh, const fs::path& path) {
