@@ -14,6 +14,12 @@ Json load_json_file(const std::filesystem::path& path) {
     return Json::parse(in);
   } catch (const nlohmann::json::parse_error& e) {
     METAEIK_FAIL(path.string() << ": invalid JSON at byte " << e.byte);
+  } catch (const nlohmann::json::exception& e) {
+    // e.g. out_of_range 406 for a number like 1e999; drop the "[json.exception.…] " prefix.
+    std::string what = e.what();
+    if (const auto k = what.find("] "); what.rfind("[json.exception", 0) == 0 && k != std::string::npos)
+      what = what.substr(k + 2);
+    METAEIK_FAIL(path.string() << ": invalid JSON (" << what << ")");
   }
 }
 
