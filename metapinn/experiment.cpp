@@ -21,7 +21,8 @@ namespace metaeik::metapinn {
 
 namespace {
 
-const std::vector<std::string> kMethods{"physics", "physics_groups", "meta_neural", "multi_pinn", "meta_pinn"};
+const std::vector<std::string> kMethods{"physics", "physics_groups", "physics_adjoint", "meta_neural", "multi_pinn",
+                                        "meta_pinn"};
 
 std::string resolve(const std::string& p, const fs::path& base) {
   if (p.empty() || fs::path(p).is_absolute() || base.empty()) return p;
@@ -75,6 +76,7 @@ TrainConfig train_config_of(const MetaModelSpec& spec, const std::string& name) 
 std::string method_label(const std::string& m) {
   if (m == "physics") return "physics-based (18 segments)";
   if (m == "physics_groups") return "physics-based (AHA groups, oracle)";
+  if (m == "physics_adjoint") return "physics-based adjoint (node speeds, L-BFGS)";
   if (m == "meta_pinn_other") return "meta-PINN, other subject's contexts";
   if (m == "meta_neural") return "meta-neural";
   if (m == "multi_pinn") return "multi-PINN";
@@ -127,6 +129,21 @@ ExperimentConfig read_experiment_config(const core::Json& json, const std::strin
                                           << c.physics.lower << ", " << c.physics.upper << ", " << c.physics.start);
   }
   {
+    auto p = r.child("physics_adjoint");
+    auto& o = c.physics_adjoint;
+    p.get("v_min", o.v_min, 1e-9, 1e9);
+    p.get("v_max", o.v_max, 1e-9, 1e9);
+    p.get_choice("prior", o.prior, {"laplacian", "tv"});
+    p.get("prior_weight", o.prior_weight, 0.0, 1e12);
+    p.get("tv_epsilon", o.tv_epsilon, 1e-12, 1e9);
+    p.get("source_candidates", o.source_candidates, 1, 100000);
+    p.get("source_search_steps", o.source_search_steps, 0, 100000);
+    p.get("max_evaluations", o.max_evaluations, 1, 100000000);
+    p.get("ftol_rel", o.ftol_rel, 0.0, 1.0);
+    p.finish();
+    METAEIK_CHECK(o.v_min < o.v_max, p.error_prefix("v_max") << "must exceed v_min, got " << o.v_max << " <= " << o.v_min);
+  }
+  {
     auto m = r.child("multi_pinn");
     auto& o = c.multi_pinn;
     m.get("iterations", o.iterations, 1, 100000000);
@@ -157,8 +174,8 @@ ExperimentConfig read_experiment_config(const core::Json& json, const std::strin
   for (const auto& m : c.methods)
     METAEIK_CHECK(std::find(kMethods.begin(), kMethods.end(), m) != kMethods.end(),
                   r.error_prefix("methods") << "unknown method '" << m
-                                            << "' (choose from physics, physics_groups, meta_neural, multi_pinn, "
-                                               "meta_pinn)");
+                                            << "' (choose from physics, physics_groups, physics_adjoint, meta_neural, "
+                                               "multi_pinn, meta_pinn)");
   r.get("seeds", c.seeds);
   METAEIK_CHECK(!c.seeds.empty(), r.error_prefix("seeds") << "must name at least one training seed");
   r.get("parallel_trainings", c.parallel_trainings, 1, 64);
@@ -192,6 +209,16 @@ core::Json to_json(const ExperimentConfig& c) {
                   {"max_evaluations", c.physics.max_evaluations},
                   {"xtol_rel", c.physics.xtol_rel},
                   {"threads", c.physics_threads}};
+  const auto& pa = c.physics_adjoint;
+  j["physics_adjoint"] = {{"v_min", pa.v_min},
+                          {"v_max", pa.v_max},
+                          {"prior", pa.prior},
+                          {"prior_weight", pa.prior_weight},
+                          {"tv_epsilon", pa.tv_epsilon},
+                          {"source_candidates", pa.source_candidates},
+                          {"source_search_steps", pa.source_search_steps},
+                          {"max_evaluations", pa.max_evaluations},
+                          {"ftol_rel", pa.ftol_rel}};
   const auto& o = c.multi_pinn;
   j["multi_pinn"] = {{"iterations", o.iterations},
                      {"lr", o.lr},
@@ -366,6 +393,7 @@ std::vector<ExperimentRow> run_experiment(const ExperimentConfig& config, const 
 
   for (const std::string m : {"physics", "physics_groups"})
     if (wants(m)) detail::run_physics(st, m);
+  if (wants("physics_adjoint")) detail::run_physics_adjoint(st);
   run_trainings(jobs, corpus, config.device, config.parallel_trainings);
   for (const std::string name : {"meta_neural", "meta_pinn"})
     if (wants(name))

@@ -56,6 +56,8 @@ ExperimentRow row_of(const std::string& method, int subject, int map, int k, con
 
 /// BOBYQA + FIM on every query; `method` = "physics" (18 segments) or "physics_groups".
 void run_physics(ExperimentState& state, const std::string& method);
+/// L-BFGS + FIM adjoint on every query: per-node speeds, source from the early observations, onset.
+void run_physics_adjoint(ExperimentState& state);
 /// Trained meta models (one run per seed) at every k, plus the shuffled-context control.
 void run_meta(ExperimentState& state, const std::string& method,
               const std::vector<std::pair<std::uint64_t, std::filesystem::path>>& runs, const std::string& checkpoint);

@@ -1,4 +1,5 @@
-// The method stages of run_experiment: physics-based fits, the trained meta models at every k
+// The method stages of run_experiment: physics-based fits (BOBYQA over regions; L-BFGS over node speeds
+// with the FIM adjoint), the trained meta models at every k
 // (and the shuffled-context control), and the multi-PINN fits.
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include "core/progress.hpp"
 #include "core/timer.hpp"
 #include "eikonal/speed_fit.hpp"
+#include "eikonal/speed_fit_adjoint.hpp"
 #include "metapinn/experiment_detail.hpp"
 #include "metapinn/personalize.hpp"
 
@@ -53,40 +55,23 @@ ExperimentRow row_of(const std::string& method, int subject, int map, int k, con
   return r;
 }
 
-// --- physics-based: BOBYQA over segment (or group) speeds, FIM forward model ---------------------
-void run_physics(ExperimentState& st, const std::string& method) {
-  const auto& config = st.config;
+/// Fits every test map in parallel (`fit(map, geometry)` returns a result with times, node_speed
+/// and seconds; each solve single-threaded) and records the method's rows and examples.
+template <class Fit>
+void fit_test_maps(ExperimentState& st, const std::string& method, const core::Stopwatch& watch, Fit fit) {
   const auto& corpus = st.corpus;
-  core::Stopwatch watch;
-  spdlog::info("experiment: {} fits (BOBYQA, ≤ {} FIM solves per map)", method_label(method),
-               config.physics.max_evaluations);
-  std::vector<std::unique_ptr<eikonal::FimSolver>> solvers;
-  std::vector<Eigen::VectorXi> regions;
-  eikonal::FimOptions fo;
-  fo.threads = 1;  // maps run in parallel, each solve single-threaded
-  for (int g = 0; g < int(st.dataset.geometries().size()); ++g) {
-    const auto& mesh = st.dataset.mesh(g);
-    METAEIK_CHECK(mesh.has_point_array("aha"), st.dataset.geometries()[g].file
-                                                   << ": geometry has no point array 'aha' for the "
-                                                   << method_label(method) << " baseline");
-    solvers.push_back(std::make_unique<eikonal::FimSolver>(mesh, fo));
-    const Eigen::VectorXi aha = mesh.point_labels("aha");
-    regions.push_back(method == "physics_groups" ? eikonal::aha_group_regions(aha) : eikonal::aha_segment_regions(aha));
-  }
   std::vector<int> jobs;
   for (int s : st.test_subjects)
     for (int q : st.tests[s]) jobs.push_back(q);
-  std::vector<eikonal::SpeedFitResult> fits(jobs.size());
+  std::vector<decltype(fit(corpus.maps[0], 0))> fits(jobs.size());
   core::ProgressBar bar(method, jobs.size());
-  const int threads = config.physics_threads > 0 ? config.physics_threads : omp_get_max_threads();
+  const int threads = st.config.physics_threads > 0 ? st.config.physics_threads : omp_get_max_threads();
   std::string error;
 #pragma omp parallel for schedule(dynamic) num_threads(threads)
   for (std::size_t j = 0; j < jobs.size(); ++j) {
     try {
       const auto& cm = corpus.maps[jobs[j]];
-      const int g = corpus.subjects[cm.subject].geometry;
-      fits[j] = eikonal::fit_region_speeds(*solvers[g], regions[g], st.dataset.maps()[cm.id].sources,
-                                           cm.observation, corpus.geometries[g].observed, config.physics);
+      fits[j] = fit(cm, corpus.subjects[cm.subject].geometry);
     } catch (const std::exception& e) {
 #pragma omp critical
       error = e.what();
@@ -107,6 +92,51 @@ void run_physics(ExperimentState& st, const std::string& method) {
     if (st.example_maps.count(jobs[j])) st.examples[{method, jobs[j]}] = {p.times, p.speed, {}};
   }
   st.method_seconds[method] = watch.seconds();
+}
+
+// --- physics-based: BOBYQA over segment (or group) speeds, FIM forward model ---------------------
+void run_physics(ExperimentState& st, const std::string& method) {
+  const auto& config = st.config;
+  const auto& corpus = st.corpus;
+  core::Stopwatch watch;
+  spdlog::info("experiment: {} fits (BOBYQA, ≤ {} FIM solves per map)", method_label(method),
+               config.physics.max_evaluations);
+  std::vector<std::unique_ptr<eikonal::FimSolver>> solvers;
+  std::vector<Eigen::VectorXi> regions;
+  eikonal::FimOptions fo;
+  fo.threads = 1;  // maps run in parallel, each solve single-threaded
+  for (int g = 0; g < int(st.dataset.geometries().size()); ++g) {
+    const auto& mesh = st.dataset.mesh(g);
+    METAEIK_CHECK(mesh.has_point_array("aha"), st.dataset.geometries()[g].file
+                                                   << ": geometry has no point array 'aha' for the "
+                                                   << method_label(method) << " baseline");
+    solvers.push_back(std::make_unique<eikonal::FimSolver>(mesh, fo));
+    const Eigen::VectorXi aha = mesh.point_labels("aha");
+    regions.push_back(method == "physics_groups" ? eikonal::aha_group_regions(aha) : eikonal::aha_segment_regions(aha));
+  }
+  fit_test_maps(st, method, watch, [&](const CorpusMap& cm, int g) {
+    return eikonal::fit_region_speeds(*solvers[g], regions[g], st.dataset.maps()[cm.id].sources, cm.observation,
+                                      corpus.geometries[g].observed, config.physics);
+  });
+}
+
+// --- physics-based adjoint: per-node speeds, source and onset by L-BFGS with the FIM adjoint -------
+void run_physics_adjoint(ExperimentState& st) {
+  const std::string method = "physics_adjoint";
+  const auto& config = st.config;
+  const auto& corpus = st.corpus;
+  core::Stopwatch watch;
+  spdlog::info("experiment: {} fits (L-BFGS, ≤ {} evaluations per map, {} prior weight {})", method_label(method),
+               config.physics_adjoint.max_evaluations, config.physics_adjoint.prior, config.physics_adjoint.prior_weight);
+  std::vector<std::unique_ptr<eikonal::FimSolver>> solvers;
+  eikonal::FimOptions fo;
+  fo.threads = 1;  // maps run in parallel, each solve single-threaded
+  for (int g = 0; g < int(st.dataset.geometries().size()); ++g)
+    solvers.push_back(std::make_unique<eikonal::FimSolver>(st.dataset.mesh(g), fo));
+  fit_test_maps(st, method, watch, [&](const CorpusMap& cm, int g) {
+    return eikonal::fit_node_speeds_adjoint(*solvers[g], st.dataset.mesh(g), cm.observation,
+                                            corpus.geometries[g].observed, config.physics_adjoint);
+  });
 }
 
 // --- meta methods: personalise at every k (and the control), one trained model per seed --------

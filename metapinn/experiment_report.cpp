@@ -20,7 +20,8 @@ namespace metaeik::metapinn::detail {
 
 namespace {
 
-const std::vector<std::string> kOrder{"physics", "physics_groups", "meta_neural", "multi_pinn", "meta_pinn"};
+const std::vector<std::string> kOrder{"physics", "physics_groups", "physics_adjoint", "meta_neural", "multi_pinn",
+                                      "meta_pinn"};
 
 bool is_meta(const std::string& m) { return m.rfind("meta_", 0) == 0; }
 
@@ -165,7 +166,8 @@ void write_report(const ExperimentState& st) {
   md << "); their entries are mean ± std over the seeds' means, with the spread over maps in brackets. "
         "Other entries: mean ± std over maps. Relative error = RMSE / range of the truth; correlation = "
         "Pearson over all nodes; PDE residual = mean |(|∇T|·F − 1)| per node. Time = wall time to personalise "
-        "one map (physics-based: one BOBYQA fit, single-threaded, from the map's true source; meta methods: "
+        "one map (physics-based: one BOBYQA fit, single-threaded, from the map's true source; physics-based "
+        "adjoint: the source search among the early observed nodes plus one L-BFGS fit, single-threaded; meta methods: "
         "the subject's context pass charged in equal parts to its maps plus the map's own query pass; "
         "multi-PINN: the fit of the whole subject). Total run time "
      << num(st.total_seconds, "%.0f") << " s.\n\n";
@@ -204,6 +206,14 @@ void write_report(const ExperimentState& st) {
     fig.push_back(b);
   }
   md << "\n";
+  if (st.wants("physics_adjoint")) {
+    const auto& o = config.physics_adjoint;
+    md << "physics-based adjoint fits one speed per node in [" << num(o.v_min) << ", " << num(o.v_max)
+       << "] mm/ms with a " << o.prior << " prior on the mesh edges (weight " << num(o.prior_weight)
+       << "), the source node (best of the " << o.source_candidates << " earliest observed nodes, then up to "
+       << o.source_search_steps << " moves to mesh neighbours) and its onset, by L-BFGS (≤ " << o.max_evaluations
+       << " evaluations) with gradients from the adjoint of the FIM solve; it is not handed the true source.\n\n";
+  }
   if (st.wants("physics_groups"))
     md << "physics-based (AHA groups) fits one speed per reference-code segment group: wherever the scars are "
           "those groups (the default dataset) its model class contains the answer, so it is an **oracle**, "

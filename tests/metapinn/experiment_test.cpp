@@ -69,8 +69,14 @@ TEST(ExperimentConfig, BadInputGivesOneLineErrors) {
   EXPECT_EQ(error_of([] { parse(R"({"kk": 5})"); }), "exp.json: key 'kk': unknown key");
   EXPECT_EQ(error_of([] { parse(R"({"k": 0})"); }), "exp.json: key 'k': value 0 is out of range [1, 1000]");
   EXPECT_EQ(error_of([] { parse(R"({"methods": ["physics", "magic"]})"); }),
-            "exp.json: key 'methods': unknown method 'magic' (choose from physics, physics_groups, meta_neural, "
-            "multi_pinn, meta_pinn)");
+            "exp.json: key 'methods': unknown method 'magic' (choose from physics, physics_groups, physics_adjoint, "
+            "meta_neural, multi_pinn, meta_pinn)");
+  EXPECT_EQ(error_of([] { parse(R"({"physics_adjoint": {"prior": "l2"}})"); }),
+            "exp.json: key 'physics_adjoint.prior': unknown value \"l2\" (expected one of \"laplacian\", \"tv\")");
+  EXPECT_EQ(error_of([] { parse(R"({"physics_adjoint": {"weight": 1}})"); }),
+            "exp.json: key 'physics_adjoint.weight': unknown key");
+  EXPECT_EQ(error_of([] { parse(R"({"physics_adjoint": {"v_min": 2}})"); }),
+            "exp.json: key 'physics_adjoint.v_max': must exceed v_min, got 1 <= 2");
   EXPECT_EQ(error_of([] { parse(R"({"meta_pinn": {"models": ["a", "b"]}})"); }),
             "exp.json: key 'meta_pinn.models': gives 2 runs for 3 seeds");
   EXPECT_EQ(error_of([] { parse(R"({"holdout": "scar"})"); }),
@@ -81,6 +87,24 @@ TEST(ExperimentConfig, BadInputGivesOneLineErrors) {
             "exp.json: key 'multi_pinn.lr': expected a number, got a string");
   EXPECT_EQ(error_of([] { parse(R"({"physics": {"start": 2}})"); }),
             "exp.json: key 'physics.start': need lower < upper and start within [lower, upper], got 0.01, 1, 2");
+}
+
+TEST(ExperimentConfig, PhysicsAdjointKeysRoundTrip) {
+  const auto c = parse(R"({"methods": ["physics", "physics_adjoint"],
+    "physics_adjoint": {"v_min": 0.1, "v_max": 0.8, "prior": "laplacian", "prior_weight": 50, "tv_epsilon": 0.02,
+                        "source_candidates": 3, "source_search_steps": 0, "max_evaluations": 40, "ftol_rel": 1e-6}})");
+  EXPECT_EQ(c.methods, (std::vector<std::string>{"physics", "physics_adjoint"}));
+  EXPECT_DOUBLE_EQ(c.physics_adjoint.v_min, 0.1);
+  EXPECT_DOUBLE_EQ(c.physics_adjoint.v_max, 0.8);
+  EXPECT_EQ(c.physics_adjoint.prior, "laplacian");
+  EXPECT_DOUBLE_EQ(c.physics_adjoint.prior_weight, 50.0);
+  EXPECT_DOUBLE_EQ(c.physics_adjoint.tv_epsilon, 0.02);
+  EXPECT_EQ(c.physics_adjoint.source_candidates, 3);
+  EXPECT_EQ(c.physics_adjoint.source_search_steps, 0);
+  EXPECT_EQ(c.physics_adjoint.max_evaluations, 40);
+  EXPECT_DOUBLE_EQ(c.physics_adjoint.ftol_rel, 1e-6);
+  EXPECT_EQ(to_json(read_experiment_config(to_json(c), "again.json")), to_json(c));
+  EXPECT_EQ(parse("{}").physics_adjoint.prior, eikonal::AdjointFitOptions{}.prior);
 }
 
 TEST(ExperimentConfig, ShippedConfigsParse) {
@@ -165,6 +189,34 @@ TEST(ExperimentCli, TinyConfigRunsEndToEnd) {
       << r.output;
   r = test::run_cli("experiment -c " + config.string() + " -o " + out.string() + " --force --max_test_maps_per_subject 0");
   EXPECT_EQ(r.exit_code, 0) << r.output;
+}
+
+// The two physics-based stages alone (no training): one row per test map each, both in the summary.
+TEST(ExperimentCli, PhysicsStagesAloneRunWithoutTraining) {
+  test::TempDir tmp("experiment_physics");
+  auto config = core::load_json_file(test::source_dir() / "configs" / "experiment" / "tiny.json");
+  config["methods"] = {"physics", "physics_adjoint"};
+  config["physics_adjoint"] = {{"max_evaluations", 30}};
+  config.erase("meta_pinn");
+  config.erase("meta_neural");
+  {
+    std::ofstream f(tmp / "physics.json");
+    f << config.dump();
+  }
+  const auto r = test::run_cli("experiment -c " + (tmp / "physics.json").string() + " -o " + (tmp / "out").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::ifstream csv(tmp / "out" / "results.csv");
+  std::string line;
+  std::map<std::string, int> count;
+  std::getline(csv, line);
+  while (std::getline(csv, line)) ++count[line.substr(0, line.find(','))];
+  EXPECT_EQ(count["physics"], 2);
+  EXPECT_EQ(count["physics_adjoint"], 2);
+  EXPECT_EQ(count.size(), 2u);
+  const std::string summary = read_text(tmp / "out" / "summary.md");
+  EXPECT_NE(summary.find("| physics-based adjoint (node speeds, L-BFGS) | 2 | "), std::string::npos) << summary;
+  EXPECT_NE(summary.find("physics-based adjoint fits one speed per node"), std::string::npos);
+  EXPECT_FALSE(fs::exists(tmp / "out" / "models"));
 }
 
 TEST(ExperimentCli, BadConfigIsRefusedBeforeAnyWork) {
