@@ -12,7 +12,7 @@
 #include "metapinn/experiment_detail.hpp"
 #include "metapinn/personalize.hpp"
 #include "monodomain/vti_io.hpp"
-#include "tools/charts.hpp"
+#include "core/charts/charts.hpp"
 
 namespace fs = std::filesystem;
 
@@ -183,7 +183,7 @@ void write_report(const ExperimentState& st) {
      << "| method | maps | AT rel. error | AT corr. | velocity rel. error | velocity corr. | PDE residual | "
         "time per map (s) | time % of physics-based | time % of multi-PINN |\n"
      << "|---|---|---|---|---|---|---|---|---|---|\n";
-  std::vector<tools::BarSeries> fig;
+  std::vector<core::BarSeries> fig;
   for (const auto& m : order) {
     auto v = table.select(m, config.k);
     const double t = Table::stat(v, &ExperimentRow::seconds).maps.mean;
@@ -193,7 +193,7 @@ void write_report(const ExperimentState& st) {
        << table.cell(m, config.k, &ExperimentRow::v_corr) << " | " << table.cell(m, config.k, &ExperimentRow::residual)
        << " | " << num(t, "%.4g") << " | " << num(100.0 * t / physics_time, "%.3g %%") << " | "
        << num(100.0 * t / multi_time, "%.3g %%") << " |\n";
-    tools::BarSeries b;
+    core::BarSeries b;
     b.name = method_label(m);
     for (auto f : {&ExperimentRow::at_rel_error, &ExperimentRow::at_corr, &ExperimentRow::v_rel_error,
                    &ExperimentRow::v_corr}) {
@@ -219,14 +219,14 @@ void write_report(const ExperimentState& st) {
           "those groups (the default dataset) its model class contains the answer, so it is an **oracle**, "
           "not a baseline.\n\n";
 
-  std::vector<tools::BarSeries> kfig;
+  std::vector<core::BarSeries> kfig;
   if (st.wants("meta_pinn") || st.wants("meta_neural")) {
     md << "## k-ablation (context maps)\n\n"
        << "| method | k | AT rel. error | AT corr. | velocity rel. error | velocity corr. | PDE residual |\n"
        << "|---|---|---|---|---|---|---|\n";
     for (const std::string m : {"meta_neural", "meta_pinn"}) {
       if (!st.wants(m)) continue;
-      tools::BarSeries at{method_label(m) + " AT corr.", {}, {}}, vel{method_label(m) + " velocity corr.", {}, {}};
+      core::BarSeries at{method_label(m) + " AT corr.", {}, {}}, vel{method_label(m) + " velocity corr.", {}, {}};
       for (int k : config.k_ablation) {
         md << "| " << method_label(m) << " | " << k << " | " << table.cell(m, k, &ExperimentRow::at_rel_error) << " | "
            << table.cell(m, k, &ExperimentRow::at_corr) << " | " << table.cell(m, k, &ExperimentRow::v_rel_error)
@@ -273,13 +273,13 @@ void write_report(const ExperimentState& st) {
         "0.009 % of the physics-based and 0.003 % of the multi-PINN time.\n";
   core::write_file_atomically(st.out / "summary.md", [&](std::ostream& os) { os << md.str(); });
 
-  tools::write_bar_chart(st.out / "fig2.png", "Personalisation accuracy (k = " + std::to_string(config.k) + ")",
+  core::write_bar_chart(st.out / "fig2.png", "Personalisation accuracy (k = " + std::to_string(config.k) + ")",
                          "mean +/- std (over seeds for the meta methods)",
                          {"AT rel. error", "AT corr.", "velocity rel. error", "velocity corr."}, fig);
   if (!kfig.empty()) {
     std::vector<std::string> groups;
     for (int k : config.k_ablation) groups.push_back("k = " + std::to_string(k));
-    tools::write_bar_chart(st.out / "k_ablation.png", "k-ablation: correlation with the truth",
+    core::write_bar_chart(st.out / "k_ablation.png", "k-ablation: correlation with the truth",
                            "Pearson correlation (mean +/- std over seeds)", groups, kfig);
   }
   write_examples(st);

@@ -19,10 +19,13 @@
 #include "core/fs.hpp"
 #include "surrogates/aphyn/data.hpp"
 #include "surrogates/aphyn/trainer.hpp"
-#include "tools/charts.hpp"
+#include "core/charts/charts.hpp"
 #include "tools/commands.hpp"
 
 namespace metaeik::tools {
+
+using core::BarSeries, core::LinePanel, core::LineSeries, core::ScatterSeries, core::write_bar_chart,
+    core::write_line_chart, core::write_line_chart_grid, core::write_scatter_chart;
 namespace {
 
 namespace fs = std::filesystem;

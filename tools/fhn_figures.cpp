@@ -8,9 +8,12 @@
 #include <sstream>
 
 #include "surrogates/fhn/sweep.hpp"
-#include "tools/charts.hpp"
+#include "core/charts/charts.hpp"
 
 namespace metaeik::tools {
+
+using core::BarSeries, core::LinePanel, core::LineSeries, core::ScatterSeries, core::write_bar_chart,
+    core::write_line_chart, core::write_line_chart_grid, core::write_scatter_chart;
 
 void write_fhn_figures(const std::filesystem::path& dir) {
   namespace fhn = surrogates::fhn;

@@ -1,4 +1,4 @@
-#include "tools/charts.hpp"
+#include "core/charts/charts.hpp"
 
 #include <cmath>
 #include <fstream>
@@ -9,7 +9,7 @@
 #include "../support/cli.hpp"
 #include "core/error.hpp"
 
-namespace metaeik::tools {
+namespace metaeik::core {
 namespace {
 
 /// Width and height from a PNG's IHDR chunk.
@@ -54,4 +54,4 @@ TEST(Charts, MismatchedSeriesIsAnError) {
 }
 
 }  // namespace
-}  // namespace metaeik::tools
+}  // namespace metaeik::core

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace metaeik::tools {
+namespace metaeik::core {
 
 struct BarSeries {
   std::string name;             ///< legend entry (e.g. a method)
@@ -50,4 +50,4 @@ struct LinePanel {
 void write_line_chart_grid(const std::filesystem::path& png, const std::string& title, const std::string& x_label,
                            int rows, int cols, const std::vector<LinePanel>& panels);
 
-}  // namespace metaeik::tools
+}  // namespace metaeik::core

@@ -1,4 +1,4 @@
-#include "tools/charts.hpp"
+#include "core/charts/charts.hpp"
 
 #include <algorithm>
 #include <array>
@@ -16,7 +16,7 @@
 #include "core/error.hpp"
 #include "core/fs.hpp"
 
-namespace metaeik::tools {
+namespace metaeik::core {
 
 namespace {
 
@@ -357,4 +357,4 @@ void write_line_chart_grid(const std::filesystem::path& png, const std::string& 
   c.save(png);
 }
 
-}  // namespace metaeik::tools
+}  // namespace metaeik::core
