@@ -10,12 +10,14 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <torch/torch.h>
 
+#include "core/fs.hpp"
 #include "core/random.hpp"
 #include "core/timer.hpp"
 #include "eikonal/fim.hpp"
@@ -182,7 +184,14 @@ int main(int argc, char** argv) {
                   1e3 * stats(enc_fwd).median, 1e3 * stats(enc_fwd).min, enc_fwd.size(),
                   1e3 * stats(enc_bwd).median, 1e3 * stats(enc_bwd).min, enc_bwd.size(), 1e3 * prep_s,
                   1e3 * first_pass);
-    std::ofstream(output) << buf;
+    // Replace only the timing section (everything before the first "## " heading): the page's
+    // accuracy sections below it are written by hand from training runs.
+    std::string rest;
+    if (std::ifstream in(output); in) {
+      const std::string old((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      if (const auto at = old.find("\n## "); at != std::string::npos) rest = old.substr(at);
+    }
+    core::write_file_atomically(output, [&](std::ostream& os) { os << buf << rest; });
     std::fputs(buf, stdout);
   } catch (const std::exception& ex) {
     std::fprintf(stderr, "error: %s\n", ex.what());
