@@ -150,6 +150,12 @@ void legend(Canvas& c, const std::vector<std::string>& names, int y) {
   }
 }
 
+/// An axis range to draw: [0, 1] when no finite value was seen, one unit wide when it is empty.
+void usable_range(double& lo, double& hi) {
+  if (!std::isfinite(lo)) lo = 0, hi = 1;
+  if (hi <= lo) hi = lo + 1;
+}
+
 }  // namespace
 
 void write_bar_chart(const std::filesystem::path& png, const std::string& title, const std::string& y_label,
@@ -215,10 +221,8 @@ void write_line_chart(const std::filesystem::path& png, const std::string& title
       f.lo = std::min(f.lo, yv(s.y[i])), f.hi = std::max(f.hi, yv(s.y[i]));
     }
   }
-  if (!std::isfinite(xlo)) xlo = 0, xhi = 1;
-  if (xhi <= xlo) xhi = xlo + 1;
-  if (!std::isfinite(f.lo)) f.lo = 0, f.hi = 1;
-  if (f.hi <= f.lo) f.hi = f.lo + 1;
+  usable_range(xlo, xhi);
+  usable_range(f.lo, f.hi);
   draw_axes(c, f, title, y_label, log_y);
   const int plot_w = c.width() - f.left - f.right;
   auto px = [&](double x) { return f.left + int((x - xlo) / (xhi - xlo) * plot_w); };
@@ -263,12 +267,10 @@ void write_scatter_chart(const std::filesystem::path& png, const std::string& ti
       f.lo = std::min(f.lo, yv(s.y[i])), f.hi = std::max(f.hi, yv(s.y[i]));
     }
   }
-  if (!std::isfinite(xlo)) xlo = 0, xhi = 1;
-  if (xhi <= xlo) xhi = xlo + 1;
+  usable_range(xlo, xhi);
   if (log_x) xlo = std::floor(xlo), xhi = std::ceil(xhi - 1e-9);
   if (xhi <= xlo) xhi = xlo + 1;
-  if (!std::isfinite(f.lo)) f.lo = 0, f.hi = 1;
-  if (f.hi <= f.lo) f.hi = f.lo + 1;
+  usable_range(f.lo, f.hi);
   draw_axes(c, f, title, y_label, log_y);
   const int plot_w = c.width() - f.left - f.right;
   auto px = [&](double x) { return f.left + int((x - xlo) / (xhi - xlo) * plot_w); };
