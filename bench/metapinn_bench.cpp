@@ -1,4 +1,4 @@
-// Meta-PINN timings (DESIGN.md, metapinn; paper: ~3 s per training episode on an RTX 3090):
+// Meta-PINN timings (docs/DESIGN.md, Published numbers; paper: ~3 s per training episode on an RTX 3090):
 //  - one training episode = one subject: k context maps + its query maps, forward + backward
 //    (data loss + PDE loss with ∇ₓT by forward-mode differentiation) + AdamW step;
 //  - personalisation latency: one feed-forward pass (encoders, hypernetworks, T and F on every

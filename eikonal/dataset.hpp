@@ -1,5 +1,5 @@
 #pragma once
-// Synthetic activation-map datasets (DESIGN.md, eikonal → Datasets): the loading API that the
+// Synthetic activation-map datasets (docs/DESIGN.md, eikonal → Datasets): the loading API that the
 // meta-learner, the baselines and the experiments use. A dataset is a directory with
 // `manifest.json` and one `.vtu` per geometry holding labels, every subject's speed field and
 // every map's activation times as named point arrays.

@@ -1,5 +1,5 @@
 #pragma once
-// Synthetic activation-map dataset generation (DESIGN.md, eikonal → Datasets; paper §4.1).
+// Synthetic activation-map dataset generation (docs/DESIGN.md, eikonal → Datasets; paper §4.1).
 //
 // subjects = geometries × scars; each subject has `maps_per_subject` AT maps from random origins
 // outside its scar, split by origin into train / val / test. The result is a directory with

@@ -1,5 +1,5 @@
 #pragma once
-// Scar (slow-conduction) speed fields for synthetic subjects (DESIGN.md, eikonal → Datasets).
+// Scar (slow-conduction) speed fields for synthetic subjects (docs/DESIGN.md, eikonal → Datasets).
 //
 // A scar is a set of mesh nodes: either the nodes of a group of AHA segments (point array
 // `aha`, 1–17 LV, 18 RV free wall) or a random smooth blob. The node-wise speed is

@@ -1,5 +1,5 @@
 #pragma once
-// Physics-based personalisation baseline (DESIGN.md, metapinn → Baselines): fit piecewise-constant
+// Physics-based personalisation baseline (docs/DESIGN.md, metapinn → Baselines): fit piecewise-constant
 // conduction speeds, one per region (e.g. AHA segment group), so that FIM activation times match
 // the observed ones, with BOBYQA (NLopt) as the derivative-free optimiser.
 

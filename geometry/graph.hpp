@@ -1,5 +1,5 @@
 #pragma once
-// Graphs for the meta-PINN encoders (DESIGN.md, geometry → graph tools): mesh-edge or k-NN
+// Graphs for the meta-PINN encoders (docs/DESIGN.md, geometry → Graph tools): mesh-edge or k-NN
 // graphs with Cartesian pseudo-coordinates and a graclus-style coarsening hierarchy with
 // cluster-mean pooling. Plain arrays, no LibTorch; metapinn turns them into tensors.
 

@@ -1,5 +1,5 @@
 #pragma once
-// The paper-style comparison (DESIGN.md, metapinn → Baselines, Metrics; paper §4.1, Fig. 2):
+// The paper-style comparison (docs/DESIGN.md, metapinn → Experiment, Baselines, Metrics; paper §4.1, Fig. 2):
 // meta-PINN vs. the physics-based (BOBYQA + FIM; and per-node speeds by L-BFGS with the FIM adjoint),
 // meta-neural (no PDE loss, AT only) and multi-PINN baselines on the test maps of one dataset, with the k-ablation and the
 // endocardium-vs-rest stratification. `metaeikonal experiment --config EXP.json -o OUT_DIR`.

@@ -1,5 +1,5 @@
 #pragma once
-// The meta-PINN (DESIGN.md, metapinn): spline-convolution encoders → embeddings c (tissue, mean
+// The meta-PINN (docs/DESIGN.md, metapinn → Model): spline-convolution encoders → embeddings c (tissue, mean
 // over k context maps) and s (source, from the early 20 % of a query) → hypernetworks that emit
 // the weights of the PINN T(x) and the velocity-net F(x), applied functionally. Losses: data MSE
 // on observed nodes and the Eikonal residual |∇ₓT|·F − 1 with ∇ₓT from autograd.

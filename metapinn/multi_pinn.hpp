@@ -1,5 +1,5 @@
 #pragma once
-// Multi-PINN baseline (DESIGN.md, metapinn → Baselines; paper §4.1): for one subject, one PINN
+// Multi-PINN baseline (docs/DESIGN.md, metapinn → Baselines; paper §4.1): for one subject, one PINN
 // T_j(x) per activation map plus one velocity-net F(x) shared by all of the subject's maps, all
 // ordinary trainable parameters optimised from scratch with Adam on
 //   L = mean over maps and observed nodes of (T_j(x) − t_j)² + α·mean over residual points of

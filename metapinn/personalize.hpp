@@ -1,5 +1,5 @@
 #pragma once
-// Personalisation (one feed-forward pass) and metrics (DESIGN.md, metapinn → Personalisation,
+// Personalisation (one feed-forward pass) and metrics (docs/DESIGN.md, metapinn → Personalisation,
 // Metrics).
 
 #include <string>

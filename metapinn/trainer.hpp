@@ -1,5 +1,5 @@
 #pragma once
-// Episodic meta-training (DESIGN.md, metapinn → Training), run configuration and checkpoints.
+// Episodic meta-training (docs/DESIGN.md, metapinn → Training), run configuration and checkpoints.
 //
 // A run directory holds config.json (the fully resolved TrainConfig), last.pt and best.pt
 // (model parameters, optimiser state, epoch, architecture signature), log.csv (every loss term
