@@ -22,6 +22,10 @@
 namespace metaeik::monodomain {
 namespace {
 
+/// Most grid nodes a config may ask for (far beyond any run here; 2D 10⁴ × 10⁴): a corrupted node
+/// count must end in an error, not in a huge allocation (the regions map is allocated while reading).
+constexpr std::int64_t kMaxNodes = 100000000;
+
 std::array<double, 3> read_point(core::JsonReader& r, const std::string& key, const core::Json& value, int dims) {
   METAEIK_CHECK(value.is_array() && (value.size() == 2 || value.size() == 3),
                 r.error_prefix(key) << "expected an array of 2 or 3 numbers");
@@ -128,7 +132,7 @@ TissueConfig read_tissue_config(const core::Json& json, const std::string& sourc
   Grid& g = cfg.tissue.grid;
   auto grid = r.child("grid");
   std::vector<double> size;
-  std::vector<int> nodes;
+  std::vector<std::int64_t> nodes;  // not int: nlohmann would wrap 4294967297 to 1
   grid.get("size", size);
   grid.get("nodes", nodes);
   grid.require("dx", g.dx);
@@ -144,10 +148,14 @@ TissueConfig read_tissue_config(const core::Json& json, const std::string& sourc
   for (std::size_t a = 0; a < dims; ++a) {
     if (!nodes.empty()) {
       METAEIK_CHECK(nodes[a] >= 1, grid.error_prefix("nodes") << "node counts must be >= 1");
-      n[a] = nodes[a];
+      METAEIK_CHECK(nodes[a] <= kMaxNodes, grid.error_prefix("nodes") << "node count " << nodes[a]
+                                                                      << " exceeds the limit of " << kMaxNodes);
+      n[a] = static_cast<int>(nodes[a]);
     } else {
       METAEIK_CHECK(size[a] >= 0, grid.error_prefix("size") << "extents must be non-negative");
       const double cells = size[a] / h[a];
+      METAEIK_CHECK(cells < kMaxNodes, grid.error_prefix("size") << "extent " << size[a] << " mm at spacing " << h[a]
+                                                                 << " mm exceeds the limit of " << kMaxNodes << " nodes");
       n[a] = static_cast<int>(std::lround(cells)) + 1;
       if (std::abs(cells - std::round(cells)) > 1e-6)
         spdlog::warn("{}: grid.size[{}] = {} mm is not a multiple of the spacing {} mm; using {} nodes ({} mm)", source,
@@ -155,6 +163,9 @@ TissueConfig read_tissue_config(const core::Json& json, const std::string& sourc
     }
   }
   g.nx = n[0], g.ny = n[1], g.nz = n[2];
+  METAEIK_CHECK(static_cast<double>(g.nx) * g.ny * g.nz <= kMaxNodes,
+                grid.error_prefix(size.empty() ? "nodes" : "size") << "a grid of " << g.nx << " x " << g.ny << " x " << g.nz
+                                                                   << " nodes exceeds the limit of " << kMaxNodes << " nodes");
   grid.finish();
 
   auto diff = r.child("diffusion");
