@@ -110,6 +110,62 @@ struct Problem {
 
 }  // namespace
 
+std::vector<std::vector<int>> mesh_neighbours(const geometry::TetMesh& mesh) {
+  const geometry::Graph graph = geometry::mesh_edge_graph(mesh);
+  std::vector<std::vector<int>> neighbours(mesh.num_points());
+  for (int e = 0; e < graph.num_edges(); ++e) neighbours[graph.edges(e, 1)].push_back(graph.edges(e, 0));
+  return neighbours;
+}
+
+SourceEstimate estimate_source(const FimSolver& solver, const std::vector<std::vector<int>>& neighbours,
+                               const Eigen::VectorXd& observed, const Eigen::VectorXi& mask,
+                               const AdjointFitOptions& options) {
+  check_adjoint_fit_options(options);
+  const int n = int(neighbours.size());
+  METAEIK_CHECK(observed.size() == n && mask.size() == n,
+                "source search: observed and mask must have " << n << " entries (one per node), got " << observed.size()
+                                                              << " and " << mask.size());
+  std::vector<int> obs;
+  for (int i = 0; i < n; ++i)
+    if (mask[i] != 0) {
+      METAEIK_CHECK(std::isfinite(observed[i]), "source search: observed time at node " << i << " is not finite");
+      obs.push_back(i);
+    }
+  METAEIK_CHECK(obs.size() >= 2, "source search: need at least 2 observed nodes, got " << obs.size());
+  int solves = 0;
+  const SpeedField unit{SpeedField::Location::kNode, Eigen::VectorXd::Ones(n), {}, 1.0};
+  std::vector<LineFit> tried(n);
+  std::vector<char> seen(n, 0);
+  const auto score = [&](int c) {
+    if (!seen[c]) {
+      seen[c] = 1;
+      tried[c] = fit_line(solver.solve(unit, {{c, 0.0}}).times, observed, obs, 1.0 / options.v_max);
+      ++solves;
+    }
+    return tried[c].sse;
+  };
+  std::vector<int> early = obs;
+  const int k = std::min<int>(options.source_candidates, int(obs.size()));
+  std::partial_sort(early.begin(), early.begin() + k, early.end(),
+                    [&](int a, int b) { return observed[a] < observed[b] || (observed[a] == observed[b] && a < b); });
+  int source = early[0];
+  for (int c = 0; c < k; ++c)
+    if (score(early[c]) < score(source)) source = early[c];
+  for (int step = 0; step < options.source_search_steps; ++step) {
+    int next = source;
+    for (int nb : neighbours[source])
+      if (score(nb) < score(next)) next = nb;
+    if (next == source) break;
+    source = next;
+  }
+  const LineFit& line = tried[source];
+  SourceEstimate r;
+  r.source = {source, line.t0};
+  r.speed = std::clamp(1.0 / line.b, options.v_min, options.v_max);
+  r.solves = solves;
+  return r;
+}
+
 AdjointFitResult fit_node_speeds_adjoint(const FimSolver& solver, const geometry::TetMesh& mesh,
                                          const Eigen::VectorXd& observed, const Eigen::VectorXi& mask,
                                          const AdjointFitOptions& options) {
@@ -138,41 +194,17 @@ AdjointFitResult fit_node_speeds_adjoint(const FimSolver& solver, const geometry
   }
 
   // Source: the earliest observed nodes, then neighbour moves, scored by the uniform-speed line fit.
-  int solves = 0;
-  const SpeedField unit = SpeedField::uniform(mesh, 1.0);
-  std::vector<LineFit> tried(n);
-  std::vector<char> seen(n, 0);
-  const auto score = [&](int c) {
-    if (!seen[c]) {
-      seen[c] = 1;
-      tried[c] = fit_line(solver.solve(unit, {{c, 0.0}}).times, observed, obs, 1.0 / options.v_max);
-      ++solves;
-    }
-    return tried[c].sse;
-  };
-  std::vector<int> early = obs;
-  const int k = std::min<int>(options.source_candidates, int(obs.size()));
-  std::partial_sort(early.begin(), early.begin() + k, early.end(),
-                    [&](int a, int b) { return observed[a] < observed[b] || (observed[a] == observed[b] && a < b); });
-  int source = early[0];
-  for (int c = 0; c < k; ++c)
-    if (score(early[c]) < score(source)) source = early[c];
-  for (int step = 0; step < options.source_search_steps; ++step) {
-    int next = source;
-    for (int nb : neighbours[source])
-      if (score(nb) < score(next)) next = nb;
-    if (next == source) break;
-    source = next;
-  }
-  const LineFit& line = tried[source];
-  const double v0 = std::clamp(1.0 / line.b, options.v_min, options.v_max);
-  const double y_min = observed[early[0]];
+  const SourceEstimate estimate = estimate_source(solver, neighbours, observed, mask, options);
+  const int source = estimate.source.node, solves = estimate.solves;
+  const double v0 = estimate.speed;
+  double y_min = std::numeric_limits<double>::infinity();
+  for (int i : obs) y_min = std::min(y_min, observed[i]);
   const double t_lo = y_min - 200.0, t_hi = y_min + 50.0;  // onset bounds, ms
 
   // L-BFGS over (v, t0) within the bounds.
   Problem p{solver, observed, obs, edges, options, source, 0, 0, {}, std::numeric_limits<double>::infinity(), {}};
   std::vector<double> x(n + 1, v0), lo(n + 1, options.v_min), hi(n + 1, options.v_max);
-  x[n] = std::clamp(line.t0, t_lo, t_hi), lo[n] = t_lo, hi[n] = t_hi;
+  x[n] = std::clamp(estimate.source.time, t_lo, t_hi), lo[n] = t_lo, hi[n] = t_hi;
   nlopt::opt opt(nlopt::LD_LBFGS, unsigned(n + 1));
   opt.set_lower_bounds(lo);
   opt.set_upper_bounds(hi);

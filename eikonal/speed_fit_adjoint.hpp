@@ -15,6 +15,7 @@
 // the L-BFGS fit.
 
 #include <string>
+#include <vector>
 
 #include <Eigen/Core>
 
@@ -47,6 +48,22 @@ struct AdjointFitResult {
 
 /// Throws core::Error (one line, naming the option) for invalid options.
 void check_adjoint_fit_options(const AdjointFitOptions& options);
+
+/// The source search of fit_node_speeds_adjoint (see the header comment): the best of the
+/// `source_candidates` earliest observed nodes by the uniform-speed line fit y ≈ t0 + b·τ, then
+/// moved to mesh neighbours while that lowers the residual.
+struct SourceEstimate {
+  Source source;       ///< chosen node; time = the line fit's onset t0 (ms)
+  double speed = 0.0;  ///< the line fit's uniform speed 1/b, clamped to [v_min, v_max]
+  int solves = 0;      ///< FIM solves of the search
+};
+/// Mesh-edge neighbours of every node (each list in mesh_edge_graph order), for estimate_source.
+std::vector<std::vector<int>> mesh_neighbours(const geometry::TetMesh& mesh);
+/// @param observed #P times (ms), used where mask != 0 (at least 2 nodes, finite); `solver` built on
+///        the mesh of `neighbours`. Uses options.source_candidates, source_search_steps and v_min/v_max.
+SourceEstimate estimate_source(const FimSolver& solver, const std::vector<std::vector<int>>& neighbours,
+                               const Eigen::VectorXd& observed, const Eigen::VectorXi& mask,
+                               const AdjointFitOptions& options = {});
 
 /// Fits speeds, source and onset to one map. `solver` must have been built on `mesh`.
 /// @param observed #P activation times (ms), used where mask != 0 (at least 2 nodes).
