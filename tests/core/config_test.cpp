@@ -65,6 +65,11 @@ TEST(JsonReader, ErrorsNameTheKeyPath) {
             "cfg.json: key 'iterations': expected an integer, got a number");
   EXPECT_EQ(error_of(Json::parse(R"({"iterations": 0})")),
             "cfg.json: key 'iterations': value 0 is out of range [1, 1000]");
+  // 4294967546 = 2^32 + 250 used to wrap to 250 and pass the range check.
+  EXPECT_EQ(error_of(Json::parse(R"({"iterations": 4294967546})")),
+            "cfg.json: key 'iterations': integer 4294967546 is out of range for this field");
+  EXPECT_EQ(error_of(Json::parse(R"({"iterations": -4294967046})")),
+            "cfg.json: key 'iterations': integer -4294967046 is out of range for this field");
   EXPECT_EQ(error_of(Json::parse(R"({"solver": {"speed": -1}})")),
             "cfg.json: key 'solver.speed': value -1 is out of range [1e-09, 10]");
   EXPECT_EQ(error_of(Json::parse(R"({"method": "bfs"})")),
