@@ -40,6 +40,8 @@ LstmRunConfig read_lstm_config(const core::Json& json, const std::string& source
     l.get("epochs", c.lstm.epochs, 0, 100000);
     l.get("input_noise", c.lstm.input_noise, 0.0, 100.0);
     l.get("free_run_steps", c.lstm.free_run_steps, 0, 1000000);
+    l.get("stimulus_weight", c.lstm.stimulus_weight, 1e-6, 1e6);
+    l.get("stimulus_weight_ms", c.lstm.stimulus_weight_ms, 0.0, 1e9);
     l.finish();
   }
   {
@@ -95,7 +97,9 @@ core::Json to_json(const LstmRunConfig& c) {
             {"batch_size", c.lstm.batch_size},
             {"epochs", c.lstm.epochs},
             {"input_noise", c.lstm.input_noise},
-            {"free_run_steps", c.lstm.free_run_steps}}},
+            {"free_run_steps", c.lstm.free_run_steps},
+            {"stimulus_weight", c.lstm.stimulus_weight},
+            {"stimulus_weight_ms", c.lstm.stimulus_weight_ms}}},
           {"latent_ode",
            {{"latent", c.latent_ode.latent},
             {"ode_hidden", c.latent_ode.ode_hidden},

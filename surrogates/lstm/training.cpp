@@ -123,6 +123,13 @@ torch::Tensor phase_tensor(const PhaseOptions& p, double interval_ms, std::size_
   return to_tensor(std::move(v), static_cast<int64_t>(count), kPhaseInputs);
 }
 
+/// Loss weights of frames [0, count) as targets (stimulus_weight of each frame's time).
+torch::Tensor stimulus_weights(const PhaseOptions& p, double interval_ms, std::size_t count, double weight, double ms) {
+  std::vector<float> v(count);
+  for (std::size_t f = 0; f < count; ++f) v[f] = static_cast<float>(stimulus_weight(p, f * interval_ms, weight, ms));
+  return to_tensor(std::move(v), static_cast<int64_t>(count), 1);
+}
+
 struct Checkpoint {
   int epoch = 0;          ///< epochs completed
   long long batch = 0;    ///< batches done in the current epoch
@@ -168,6 +175,7 @@ Checkpoint load_checkpoint(const std::filesystem::path& path, Model& m, torch::o
 struct Problem {
   torch::Tensor z;      ///< [train_end, frame_size]
   torch::Tensor phase;  ///< [train_end, 0 or 3]
+  torch::Tensor weight; ///< [train_end, 1] loss weight of each frame as a target (undefined: all 1)
   std::vector<std::size_t> train, validation;  ///< window starts
   int window = 0;
   double dt = 0;        ///< latent ODE time between frames
@@ -182,6 +190,12 @@ torch::Tensor window_inputs(const Problem& p, const std::vector<std::size_t>& st
 torch::Tensor window_frames(const Problem& p, const std::vector<std::size_t>& starts, int64_t offset, int64_t len) {
   std::vector<torch::Tensor> xs;
   for (auto s : starts) xs.push_back(p.z.narrow(0, static_cast<int64_t>(s) + offset, len));
+  return torch::stack(xs);
+}
+
+torch::Tensor window_weights(const Problem& p, const std::vector<std::size_t>& starts, int64_t len) {
+  std::vector<torch::Tensor> xs;
+  for (auto s : starts) xs.push_back(p.weight.narrow(0, static_cast<int64_t>(s) + 1, len));
   return torch::stack(xs);
 }
 
@@ -220,7 +234,9 @@ torch::Tensor batch_loss(Model& m, const LstmRunConfig& cfg, const Problem& p, c
     }
     auto loss = torch::mse_loss(pred, y);
     if (mse) *mse = loss.item<double>();
-    return loss;
+    if (!p.weight.defined()) return loss;
+    const auto wt = window_weights(p, starts, w - 1);
+    return ((pred - y).square() * wt).mean() / wt.mean();
   }
   const auto x = window_inputs(p, starts, w);
   const auto y = window_frames(p, starts, 0, w);
@@ -251,6 +267,12 @@ double validation_mse(Model& m, const LstmRunConfig& cfg, const Problem& p, int 
 }
 
 }  // namespace
+
+double stimulus_weight(const PhaseOptions& p, double t_ms, double weight, double ms) {
+  const double u = t_ms - p.stimulus_start_ms;
+  const double since = u - std::floor(u / p.period_ms) * p.period_ms;  // since the last onset
+  return u > 1e-9 && since > 1e-9 && since <= ms + 1e-9 ? weight : 1.0;
+}
 
 std::vector<float> phase_features(const PhaseOptions& p, double t_ms) {
   const double u = t_ms - p.stimulus_start_ms;
@@ -312,6 +334,9 @@ TrainSummary train_model(const LstmRunConfig& cfg_in, const std::filesystem::pat
   p.z = to_tensor(zscore_frames(data, stats, 0, split.train_end), static_cast<int64_t>(split.train_end),
                   static_cast<int64_t>(data.frame_size()));
   p.phase = phase_tensor(cfg.phase, data.interval_ms, 0, split.train_end);
+  if (cfg.model == "lstm" && cfg.lstm.stimulus_weight != 1)
+    p.weight = stimulus_weights(cfg.phase, data.interval_ms, split.train_end, cfg.lstm.stimulus_weight,
+                                cfg.lstm.stimulus_weight_ms);
   spdlog::info("lstm train: {} on {} frames ({} train, {} test), {} training windows of {} frames, {} validation",
                cfg.model, data.frames, rd.validation_start, data.frames - split.train_end, p.train.size(), p.window,
                p.validation.size());

@@ -59,5 +59,8 @@ std::size_t run_test_start(const std::filesystem::path& run_dir);
 
 /// [stimulus on, sin, cos] of the pacing phase at time t (ms).
 std::vector<float> phase_features(const PhaseOptions& p, double t_ms);
+/// Loss weight of the frame at time t (ms) as a target: `weight` when t lies in (0, ms] after a
+/// stimulus onset of the protocol `p`, else 1 (lstm.stimulus_weight, lstm.stimulus_weight_ms).
+double stimulus_weight(const PhaseOptions& p, double t_ms, double weight, double ms);
 
 }  // namespace metaeik::surrogates::lstm

@@ -47,6 +47,23 @@ std::size_t lines(const std::filesystem::path& p) {
   return n;
 }
 
+TEST(LstmPacing, PhaseFeaturesAndStimulusWeightsFollowTheProtocol) {
+  PhaseOptions p;
+  p.period_ms = 500;
+  p.stimulus_start_ms = 100;
+  p.stimulus_duration_ms = 1;
+  EXPECT_EQ(phase_features(p, 99)[0], 0.0f);   // before the first stimulus
+  EXPECT_EQ(phase_features(p, 100)[0], 1.0f);  // on during [100, 101)
+  EXPECT_EQ(phase_features(p, 101)[0], 0.0f);
+  EXPECT_EQ(phase_features(p, 600)[0], 1.0f);  // one period later
+  EXPECT_NEAR(phase_features(p, 225)[1], 1.0, 1e-6);  // a quarter period: sin 1, cos 0
+  EXPECT_NEAR(phase_features(p, 225)[2], 0.0, 1e-6);
+  // Targets in (0, 5] ms after each onset get the weight; the onset frame itself and frames before
+  // the first stimulus do not.
+  for (double t : {0.0, 99.0, 100.0, 106.0, 599.0, 600.0}) EXPECT_EQ(stimulus_weight(p, t, 50, 5), 1.0) << t;
+  for (double t : {101.0, 105.0, 601.0, 605.0}) EXPECT_EQ(stimulus_weight(p, t, 50, 5), 50.0) << t;
+}
+
 TEST(LstmTraining, ResumeEqualsAnUninterruptedRunAndRollsOut) {
   test::TempDir tmp("lstm_train");
   const auto data_dir = tmp / "data";
