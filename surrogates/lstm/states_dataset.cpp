@@ -51,6 +51,9 @@ StatesData load_states(const std::filesystem::path& dir, const std::vector<std::
   METAEIK_CHECK(h.contains("grid") && h.at("grid").is_object(), jname << ": key 'grid' is missing");
   const auto nodes = json_value<std::vector<int>>(h.at("grid"), "nodes", jname + " grid");
   METAEIK_CHECK(nodes.size() == 3, jname << ": key 'grid.nodes' must have 3 entries");
+  // Each ≥ 1: Grid::size() multiplies them as size_t, so [-1, -6, 1] would pass as 6 nodes.
+  METAEIK_CHECK(nodes[0] >= 1 && nodes[1] >= 1 && nodes[2] >= 1,
+                jname << ": key 'grid.nodes' must be positive, got " << nodes[0] << "x" << nodes[1] << "x" << nodes[2]);
   d.grid.nx = nodes[0];
   d.grid.ny = nodes[1];
   d.grid.nz = nodes[2];
@@ -80,8 +83,12 @@ StatesData load_states(const std::filesystem::path& dir, const std::vector<std::
   const std::string bname = bin_path.string();
   METAEIK_CHECK(std::filesystem::is_regular_file(bin_path), bname << ": not found");
   const std::size_t all_vars = names.size();
-  const std::uintmax_t expected = 4ull * d.frames * all_vars * d.nodes;
   const std::uintmax_t size = std::filesystem::file_size(bin_path);
+  // In double first: corrupted counts could wrap 4·F·V·N around 2^64 onto the file size.
+  const double needed = 4.0 * double(d.frames) * double(all_vars) * double(d.nodes);
+  METAEIK_CHECK(needed <= 9e18, bname << ": has " << size << " bytes, but states.json shape [" << shape[0] << ", "
+                                      << shape[1] << ", " << shape[2] << "] needs " << needed);
+  const std::uintmax_t expected = 4ull * d.frames * all_vars * d.nodes;
   METAEIK_CHECK(size == expected, bname << ": has " << size << " bytes, but states.json shape [" << shape[0] << ", "
                                         << shape[1] << ", " << shape[2] << "] needs " << expected);
   std::ifstream in(bin_path, std::ios::binary);
