@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <map>
+#include <optional>
+#include <set>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -253,10 +256,8 @@ core::Json to_json(const ExperimentConfig& c) {
 // -------------------------------------------------------------------------------------- runner --
 namespace {
 
-/// Generates the configured dataset into OUT/dataset, or returns the given directory.
-fs::path prepare_dataset(const ExperimentConfig& config, const fs::path& out) {
-  if (!config.dataset_dir.empty()) return config.dataset_dir;
-  const fs::path data_dir = out / "dataset";
+/// Generates the configured dataset into `data_dir` (atomically: the directory appears complete or not at all).
+void generate_experiment_dataset(const ExperimentConfig& config, const fs::path& data_dir) {
   eikonal::DatasetConfig dc;
   if (config.dataset_generate.is_null())
     dc = eikonal::default_dataset_config();
@@ -268,7 +269,6 @@ fs::path prepare_dataset(const ExperimentConfig& config, const fs::path& out) {
   }
   spdlog::info("experiment: generating the dataset into {}", data_dir.string());
   eikonal::generate_dataset(dc, data_dir, false);
-  return data_dir;
 }
 
 /// One training of a meta model.
@@ -277,22 +277,26 @@ struct TrainingJob {
   std::uint64_t seed;
   TrainConfig config;
   fs::path run_dir;
+  std::string stage;    ///< name of its completion record
+  bool resume = false;  ///< continue the run in run_dir from its last.pt
 };
 
-/// Trains the jobs, `parallel` at a time (each with its own config's torch threads).
+/// Trains the jobs, `parallel` at a time (each with its own config's torch threads); `done(job,
+/// seconds)` is called as each one finishes.
 void run_trainings(const std::vector<TrainingJob>& jobs, const Corpus& corpus, const std::string& device,
-                   int parallel) {
+                   int parallel, const std::function<void(const TrainingJob&, double)>& done) {
   std::atomic<std::size_t> next{0};
   std::vector<std::string> errors(jobs.size());
   auto worker = [&] {
     for (std::size_t j; (j = next++) < jobs.size();) {
       try {
         core::Stopwatch tw;
-        spdlog::info("experiment: training {} seed {} ({} epochs) into {}", method_label(jobs[j].name), jobs[j].seed,
-                     jobs[j].config.train.epochs, jobs[j].run_dir.string());
-        train(jobs[j].config, corpus, jobs[j].run_dir, false, device);
+        spdlog::info("experiment: {} {} seed {} ({} epochs) in {}", jobs[j].resume ? "continuing" : "training",
+                     method_label(jobs[j].name), jobs[j].seed, jobs[j].config.train.epochs, jobs[j].run_dir.string());
+        train(jobs[j].config, corpus, jobs[j].run_dir, jobs[j].resume, device);
         spdlog::info("experiment: {} seed {} trained in {:.0f} s", method_label(jobs[j].name), jobs[j].seed,
                      tw.seconds());
+        done(jobs[j], tw.seconds());
       } catch (const std::exception& e) {
         errors[j] = e.what();
       }
@@ -306,9 +310,46 @@ void run_trainings(const std::vector<TrainingJob>& jobs, const Corpus& corpus, c
                                                  << errors[j]);
 }
 
+/// Is `name` a leftover temporary of an atomic write ("X.tmp.PID.N", core::temporary_sibling)?
+bool is_temporary(const std::string& name) {
+  const auto dot = name.rfind('.');
+  if (dot == std::string::npos || dot + 1 == name.size()) return false;
+  const auto tmp = name.rfind(".tmp.", dot);
+  if (tmp == std::string::npos || tmp + 5 >= dot) return false;
+  const auto digits = [&](std::size_t a, std::size_t b) {
+    return std::all_of(name.begin() + long(a), name.begin() + long(b), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  return digits(tmp + 5, dot) && digits(dot + 1, name.size());
+}
+
+/// Removes the temporaries a killed run left in `out` (a half-generated dataset, half-written files).
+void remove_temporaries(const fs::path& out) {
+  std::vector<fs::path> leftovers;
+  for (auto it = fs::recursive_directory_iterator(out); it != fs::recursive_directory_iterator(); ++it) {
+    const std::string name = it->path().filename().string();
+    if (is_temporary(name)) {
+      leftovers.push_back(it->path());
+      it.disable_recursion_pending();
+    } else if (it.depth() == 0 && name == "dataset") {
+      it.disable_recursion_pending();  // written atomically as a whole
+    }
+  }
+  for (const auto& p : leftovers) fs::remove_all(p);
+}
+
+/// Where two configs first differ ("/k", "/meta_pinn/train/train/epochs"), for the --resume error.
+std::string first_difference(const core::Json& stored, const core::Json& now) {
+  const auto patch = core::Json::diff(stored, now);
+  if (patch.empty()) return "";
+  const std::string path = patch[0].value("path", "");
+  return path.empty() ? "/" : path;
+}
+
 }  // namespace
 
-std::vector<ExperimentRow> run_experiment(const ExperimentConfig& config, const fs::path& out, bool force) {
+std::vector<ExperimentRow> run_experiment(const ExperimentConfig& config, const fs::path& out, bool force,
+                                          bool resume) {
+  METAEIK_CHECK(!(force && resume), "--force and --resume exclude each other");
   auto wants = [&](const std::string& m) {
     return std::find(config.methods.begin(), config.methods.end(), m) != config.methods.end();
   };
@@ -339,24 +380,90 @@ std::vector<ExperimentRow> run_experiment(const ExperimentConfig& config, const 
     for (auto seed : config.seeds) {
       TrainConfig seeded = tc;
       seeded.train.seed = seed;
-      const fs::path dir = out / "models" / name / ("seed_" + std::to_string(seed));
-      jobs.push_back({name, seed, seeded, dir});
+      const std::string run = "seed_" + std::to_string(seed);
+      const fs::path dir = out / "models" / name / run;
+      jobs.push_back({name, seed, seeded, dir, "train_" + name + "_" + run});
       runs[name].push_back({seed, dir});
     }
   }
-  if (fs::exists(out)) {
-    METAEIK_CHECK(force, "'" << out.string() << "' already exists; use --force to replace it");
-    METAEIK_CHECK(fs::is_directory(out), "'" << out.string() << "' exists and is not a directory");
-    METAEIK_CHECK(fs::is_empty(out) || fs::exists(out / "experiment.json"),
-                  "'" << out.string() << "' is not empty and holds no experiment.json; refusing to replace it");
-    fs::remove_all(out);
+  // As written to and read back from experiment.json (numbers compare by value after a round trip).
+  const core::Json resolved_json = core::Json::parse(to_json(resolved).dump());
+  const fs::path stages = out / "stages";
+  if (resume) {
+    METAEIK_CHECK(fs::is_directory(out), "--resume: '" << out.string() << "' does not exist (nothing to resume)");
+    const fs::path stored_path = out / "experiment.json";
+    METAEIK_CHECK(fs::is_regular_file(stored_path),
+                  "--resume: '" << out.string() << "' holds no experiment.json (not an experiment's output directory)");
+    const core::Json stored = core::load_json_file(stored_path);
+    METAEIK_CHECK(stored == resolved_json,
+                  "--resume: '" << stored_path.string() << "': the configuration differs from the stored one (first at "
+                                << first_difference(stored, resolved_json)
+                                << "); resume with the same config and options, or use --force to start over");
+    remove_temporaries(out);
+  } else {
+    if (fs::exists(out)) {
+      METAEIK_CHECK(force, "'" << out.string()
+                               << "' already exists; use --force to replace it, or --resume to continue it");
+      METAEIK_CHECK(fs::is_directory(out), "'" << out.string() << "' exists and is not a directory");
+      METAEIK_CHECK(fs::is_empty(out) || fs::exists(out / "experiment.json"),
+                    "'" << out.string() << "' is not empty and holds no experiment.json; refusing to replace it");
+      fs::remove_all(out);
+    }
+    fs::create_directories(out);
+    core::save_json_file(out / "experiment.json", resolved_json);
   }
-  fs::create_directories(out);
-  core::save_json_file(out / "experiment.json", to_json(resolved));
+  fs::create_directories(stages);
+
+  // Completion records: stages/NAME.json, written atomically once a stage has finished. Each holds
+  // the cumulative run time at its writing, so a resumed run's total counts its predecessors'.
   core::Stopwatch total_watch;
+  double earlier_seconds = 0;  // finished work of the runs this one resumes
+  if (resume)
+    for (const auto& e : fs::directory_iterator(stages)) {
+      if (e.path().extension() != ".json") continue;
+      try {
+        earlier_seconds = std::max(earlier_seconds, core::load_json_file(e.path()).value("elapsed_seconds", 0.0));
+      } catch (const std::exception&) {  // an unreadable record is redone below
+      }
+    }
+  auto record_path = [&](const std::string& stage) { return stages / (stage + ".json"); };
+  auto finished = [&](const std::string& stage) -> std::optional<core::Json> {
+    const fs::path p = record_path(stage);
+    if (!resume || !fs::is_regular_file(p)) return std::nullopt;
+    try {
+      auto j = core::load_json_file(p);
+      if (j.value("complete", false) && j.value("stage", "") == stage) return j;
+    } catch (const std::exception& e) {
+      spdlog::warn("experiment: {}: unreadable completion record, redoing the stage ({})", p.string(), e.what());
+    }
+    return std::nullopt;
+  };
+  auto record = [&](const std::string& stage, core::Json j) {
+    j["stage"] = stage;
+    j["complete"] = true;
+    j["elapsed_seconds"] = earlier_seconds + total_watch.seconds();
+    core::save_json_file(record_path(stage), j);
+  };
   if (config.threads > 0) set_threads(config.threads);
 
-  const fs::path data_dir = prepare_dataset(config, out);
+  fs::path data_dir = config.dataset_dir;
+  if (data_dir.empty()) {
+    data_dir = out / "dataset";
+    if (finished("dataset") && fs::is_directory(data_dir)) {
+      spdlog::info("experiment: reusing the dataset {} ({})", data_dir.string(), record_path("dataset").string());
+    } else {
+      if (resume) {  // everything after depends on the dataset: start over from here
+        spdlog::info("experiment: the dataset stage did not finish; redoing it and everything after");
+        fs::remove_all(data_dir);
+        fs::remove_all(out / "models");
+        for (const auto& e : fs::directory_iterator(stages)) fs::remove_all(e.path());
+        earlier_seconds = 0;
+      }
+      core::Stopwatch w;
+      generate_experiment_dataset(config, data_dir);
+      record("dataset", {{"seconds", w.seconds()}});
+    }
+  }
   spdlog::info("experiment: loading the dataset {}", data_dir.string());
   const auto dataset = eikonal::Dataset::load(data_dir);
   const Corpus corpus = Corpus::from_dataset(dataset);
@@ -391,17 +498,56 @@ std::vector<ExperimentRow> run_experiment(const ExperimentConfig& config, const 
   const int E = std::min<int>(config.examples, int(st.test_subjects.size()));
   for (int e = 0; e < E; ++e) st.example_maps.insert(st.tests[st.test_subjects[std::size_t(e) * st.test_subjects.size() / E]][0]);
 
+  // A method stage: loaded from its completion record when `reusable` and finished, else run
+  // (from scratch: a stage writes nothing but its record) and recorded.
+  auto stage = [&](const std::string& name, bool reusable, const std::function<void()>& run) {
+    if (reusable)
+      if (auto rec = finished(name)) {
+        try {
+          detail::load_stage_record(st, *rec);
+          spdlog::info("experiment: reusing {} ({})", method_label(name), record_path(name).string());
+          return;
+        } catch (const std::exception& e) {
+          spdlog::warn("experiment: {}: malformed completion record, redoing the stage ({})",
+                       record_path(name).string(), e.what());
+        }
+      }
+    fs::remove(record_path(name));
+    const auto mark = detail::mark_stage(st);
+    run();
+    record(name, detail::stage_record(st, mark));
+  };
   for (const std::string m : {"physics", "physics_groups"})
-    if (wants(m)) detail::run_physics(st, m);
-  if (wants("physics_adjoint")) detail::run_physics_adjoint(st);
-  run_trainings(jobs, corpus, config.device, config.parallel_trainings);
+    if (wants(m)) stage(m, true, [&] { detail::run_physics(st, m); });
+  if (wants("physics_adjoint")) stage("physics_adjoint", true, [&] { detail::run_physics_adjoint(st); });
+
+  // Trainings: a finished one is reused, an interrupted one continues from its last.pt (the
+  // trainer's resume), a missing one starts; a meta stage whose models (re)trained is redone.
+  std::vector<TrainingJob> todo;
+  std::set<std::string> retrained;
+  for (auto job : jobs) {
+    const bool has_last = fs::is_regular_file(job.run_dir / "last.pt");
+    if (finished(job.stage) && has_last) {
+      spdlog::info("experiment: reusing {} seed {} ({})", method_label(job.name), job.seed, job.run_dir.string());
+      continue;
+    }
+    job.resume = resume && has_last;
+    if (!job.resume) fs::remove_all(job.run_dir);  // no checkpoint yet: start over
+    retrained.insert(job.name);
+    todo.push_back(job);
+  }
+  run_trainings(todo, corpus, config.device, config.parallel_trainings,
+                [&](const TrainingJob& job, double seconds) { record(job.stage, {{"seconds", seconds}}); });
   for (const std::string name : {"meta_neural", "meta_pinn"})
     if (wants(name))
-      detail::run_meta(st, name, runs.at(name), name == "meta_pinn" ? config.meta_pinn.checkpoint
-                                                                    : config.meta_neural.checkpoint);
-  if (wants("multi_pinn")) detail::run_multi_pinn(st);
+      stage(name, !retrained.count(name), [&] {
+        detail::run_meta(st, name, runs.at(name),
+                         name == "meta_pinn" ? config.meta_pinn.checkpoint : config.meta_neural.checkpoint);
+      });
+  if (wants("multi_pinn")) stage("multi_pinn", true, [&] { detail::run_multi_pinn(st); });
 
-  st.total_seconds = total_watch.seconds();
+  st.total_seconds = earlier_seconds + total_watch.seconds();
+  fs::remove_all(out / "examples");  // rewritten whole (a killed run may have left some)
   detail::write_report(st);
   spdlog::info("experiment: wrote {} (results.csv, summary.md, fig2.png, examples/) in {:.0f} s", out.string(),
                total_watch.seconds());

@@ -4,7 +4,8 @@
 // meta-neural (no PDE loss, AT only) and multi-PINN baselines on the test maps of one dataset, with the k-ablation and the
 // endocardium-vs-rest stratification. `metaeikonal experiment --config EXP.json -o OUT_DIR`.
 //
-// OUT_DIR (each file written atomically; an existing OUT_DIR is refused unless `force`):
+// OUT_DIR (each file written atomically; an existing OUT_DIR is refused unless `force`, or
+// continued with `resume`):
 //   results.csv         one row per method × test map (× k × training seed for the meta methods)
 //   summary.md          mean ± std tables: comparison at k, k-ablation, endocardium vs rest
 //   fig2.png            grouped bars of AT / velocity relative error and correlation per method
@@ -13,6 +14,8 @@
 //   dataset/            the generated dataset (when the config generates one)
 //   models/meta_pinn/seed_N, models/meta_neural/seed_N   training runs (when the config trains them)
 //   experiment.json     the resolved configuration
+//   stages/NAME.json    completion records of the finished stages (dataset, physics, ..., train_meta_pinn_seed_N,
+//                       meta_pinn, multi_pinn): their result rows, examples and times, for `resume`
 
 #include <cstdint>
 #include <filesystem>
@@ -90,9 +93,13 @@ struct ExperimentRow {
   double at_rel_error_endo = 0, at_corr_endo = 0, at_rel_error_rest = 0, at_corr_rest = 0;
 };
 
-/// Runs everything and writes OUT_DIR. Returns the rows of results.csv.
+/// Runs everything and writes OUT_DIR. Returns the rows of results.csv. An existing OUT_DIR is
+/// replaced with `force`, or continued with `resume` (which needs OUT_DIR/experiment.json equal to
+/// this config): stages with a completion record in OUT_DIR/stages are loaded, not recomputed;
+/// interrupted trainings continue from their last.pt; the rest is redone. The result rows equal
+/// those of an uninterrupted run (except the times).
 std::vector<ExperimentRow> run_experiment(const ExperimentConfig& config, const std::filesystem::path& out_dir,
-                                          bool force);
+                                          bool force, bool resume = false);
 
 /// Display name of a method key ("meta_pinn" → "meta-PINN", ...).
 std::string method_label(const std::string& method);

@@ -11,6 +11,7 @@
 
 #include <Eigen/Core>
 
+#include "core/config.hpp"
 #include "eikonal/dataset.hpp"
 #include "metapinn/experiment.hpp"
 #include "metapinn/personalize.hpp"
@@ -65,5 +66,19 @@ void run_multi_pinn(ExperimentState& state);
 
 /// results.csv, summary.md, fig2.png, k_ablation.png, examples/.
 void write_report(const ExperimentState& state);
+
+/// What the state held before a stage ran (experiment_stages.cpp).
+struct StageMark {
+  std::size_t rows = 0;
+  std::set<std::pair<std::string, int>> examples;
+  std::set<std::string> method_seconds, pass_times, geometry_seconds;
+};
+StageMark mark_stage(const ExperimentState& state);
+/// A stage's completion record (OUT_DIR/stages/NAME.json): the rows, examples and times it added
+/// to `state` since `since`, stored exactly (NaN as null).
+core::Json stage_record(const ExperimentState& state, const StageMark& since);
+/// Adds a completion record's rows, examples and times to `state` (throws on a malformed record,
+/// leaving `state` unchanged).
+void load_stage_record(ExperimentState& state, const core::Json& record);
 
 }  // namespace metaeik::metapinn::detail

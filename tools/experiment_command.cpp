@@ -21,7 +21,7 @@ namespace metaeik::tools {
 namespace {
 struct ExperimentArgs {
   std::string config, output, device;
-  bool force = false;
+  bool force = false, resume = false;
   int max_test_maps_per_subject = -1;
 };
 }  // namespace
@@ -35,8 +35,14 @@ void add_experiment_command(CLI::App& app) {
   cmd->add_option("-c,--config", args->config,
                   "Experiment config (JSON), e.g. configs/experiment/quick.json or paper.json")
       ->required();
-  cmd->add_option("-o,--output", args->output, "Output directory (refused if it exists, unless --force)")->required();
-  cmd->add_flag("-f,--force", args->force, "Replace an existing output directory of an earlier experiment");
+  cmd->add_option("-o,--output", args->output, "Output directory (refused if it exists, unless --force or --resume)")
+      ->required();
+  auto* force =
+      cmd->add_flag("-f,--force", args->force, "Replace an existing output directory of an earlier experiment");
+  cmd->add_flag("--resume", args->resume,
+                "Continue an interrupted experiment in the output directory (same config and options): reuse its "
+                "finished stages, continue its unfinished trainings, redo the rest")
+      ->excludes(force);
   cmd->add_option("--device", args->device, "Override the config's torch device")
       ->check(CLI::IsMember({"cpu", "cuda"}));
   cmd->add_option("--max_test_maps_per_subject", args->max_test_maps_per_subject,
@@ -50,7 +56,7 @@ void add_experiment_command(CLI::App& app) {
                     "--max_test_maps_per_subject: must be at least 0, got " << args->max_test_maps_per_subject);
       config.max_test_maps_per_subject = args->max_test_maps_per_subject;
     }
-    metapinn::run_experiment(config, args->output, args->force);
+    metapinn::run_experiment(config, args->output, args->force, args->resume);
     std::ifstream summary(fs::path(args->output) / "summary.md");
     std::cout << summary.rdbuf();
   });
