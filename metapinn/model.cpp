@@ -250,7 +250,7 @@ void MetaPinnImpl::reset() {
   velocity_activation_ =
       options.velocity_activation == "elu" ? functional::Activation::kElu : functional::Activation::kRelu;
   const int64_t C = options.embedding();
-  const int64_t in = 2 + (options.encoder_coordinates ? 3 : 0) + (options.encoder_slowness ? 4 : 0);
+  const int64_t in = encoder_input_channels(options);
   velocity_encoder =
       register_module("velocity_encoder", Encoder(options.encoder_channels, in, options.kernel_size));
   source_encoder = register_module("source_encoder", Encoder(options.encoder_channels, in, options.kernel_size));
@@ -258,21 +258,27 @@ void MetaPinnImpl::reset() {
       "pinn_hyper", HyperNet(2 * C, options.hyper_hidden, options.pinn_sizes(), options.hyper_init_scale));
   velocity_hyper = register_module(
       "velocity_hyper", HyperNet(C, options.hyper_hidden, options.velocity_sizes(), options.hyper_init_scale));
+  init_velocity_hyper(velocity_hyper, options);
+}
+
+int64_t encoder_input_channels(const ModelOptions& options) {
+  return 2 + (options.encoder_coordinates ? 3 : 0) + (options.encoder_slowness ? 4 : 0);
+}
+
+void init_velocity_hyper(HyperNet& hyper, const ModelOptions& options) {
   // The deep ReLU velocity-net starts from He-uniform weights and zero biases (the default
   // Linear init shrinks the signal ~2.5× per layer, so 8 layers start out constant in x).
-  {
-    torch::NoGradGuard guard;
-    auto last = velocity_hyper->net->ptr(velocity_hyper->net->size() - 1)->as<torch::nn::Linear>();
-    const auto sizes = options.velocity_sizes();
-    int64_t offset = 0;
-    for (std::size_t l = 0; l + 1 < sizes.size(); ++l) {
-      const int64_t fi = sizes[l], fo = sizes[l + 1];
-      const double bound = std::sqrt(6.0 / double(fi));
-      last->bias.narrow(0, offset, fi * fo).uniform_(-bound, bound);
-      offset += fi * fo;
-      last->bias.narrow(0, offset, fo).zero_();
-      offset += fo;
-    }
+  torch::NoGradGuard guard;
+  auto last = hyper->net->ptr(hyper->net->size() - 1)->as<torch::nn::Linear>();
+  const auto sizes = options.velocity_sizes();
+  int64_t offset = 0;
+  for (std::size_t l = 0; l + 1 < sizes.size(); ++l) {
+    const int64_t fi = sizes[l], fo = sizes[l + 1];
+    const double bound = std::sqrt(6.0 / double(fi));
+    last->bias.narrow(0, offset, fi * fo).uniform_(-bound, bound);
+    offset += fi * fo;
+    last->bias.narrow(0, offset, fo).zero_();
+    offset += fo;
   }
 }
 
@@ -307,6 +313,11 @@ torch::Tensor apparent_slowness(const torch::Tensor& features, const torch::Tens
 
 torch::Tensor MetaPinnImpl::encoder_inputs(const torch::Tensor& features, const std::vector<GraphLevel>& levels,
                                            const torch::Tensor& nodes) const {
+  return metapinn::encoder_inputs(options, features, levels, nodes);
+}
+
+torch::Tensor encoder_inputs(const ModelOptions& options, const torch::Tensor& features,
+                             const std::vector<GraphLevel>& levels, const torch::Tensor& nodes) {
   TORCH_CHECK(nodes.dim() == 2 && nodes.size(0) == features.size(1), "encoder: nodes must be [N, 3]");
   std::vector<torch::Tensor> parts{features};
   // Positions only where the map has (kept) observations, zero elsewhere: unobserved nodes then all

@@ -132,6 +132,16 @@ class HyperNetImpl : public torch::nn::Cloneable<HyperNetImpl> {
 };
 TORCH_MODULE(HyperNet);
 
+/// Per-node encoder inputs [B, N, in] from map features [B, N, 2] (see ModelOptions: the features, then
+/// mask·x' and the apparent slowness channels as the options ask). Shared by MetaPinn and MetaFim.
+torch::Tensor encoder_inputs(const ModelOptions& options, const torch::Tensor& features,
+                             const std::vector<GraphLevel>& levels, const torch::Tensor& nodes);
+/// Number of encoder input channels under `options` (2, + 3 with coordinates, + 4 with slowness).
+int64_t encoder_input_channels(const ModelOptions& options);
+/// Starts the velocity-net that `hyper` generates (layer sizes options.velocity_sizes()) from He-uniform
+/// weights and zero biases (the bias of the hypernetwork's last layer; see MetaPinnImpl::reset).
+void init_velocity_hyper(HyperNet& hyper, const ModelOptions& options);
+
 /// What one subject's episode needs, in scaled units, on one device.
 struct EpisodeInput {
   const std::vector<GraphLevel>* levels = nullptr;
