@@ -3,9 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include <dlfcn.h>
-
 #include "core/error.hpp"
+#include "core/threads.hpp"
 #include "eikonal/dataset.hpp"
 #include "geometry/graph.hpp"
 
@@ -159,8 +158,7 @@ double max_training_time(const Corpus& corpus, const DataOptions& options) {
 
 void set_threads(int threads) {
   torch::set_num_threads(threads);
-  using Setter = void (*)(int);
-  if (auto set = reinterpret_cast<Setter>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set(threads);
+  core::set_blas_threads(threads);
 }
 
 }  // namespace metaeik::metapinn

@@ -101,12 +101,10 @@ std::vector<int> held_out_subjects(const Corpus& corpus, const std::string& hold
 /// `count` uniformly random points inside random tets (barycentric sampling) → [count, 3] x'.
 torch::Tensor random_tet_points(const PreparedGeometry& geometry, int64_t count, torch::Generator generator);
 
-/// Largest scaled observed time over the training maps (the default feature_time).
-/// Sets the torch intra-op threads and, where LibTorch's BLAS is OpenBLAS, OpenBLAS's own pool
-/// (Debian's LibTorch reaches OpenBLAS through libblas.so.3, so torch::set_num_threads does not
-/// reach it, and its idle threads spin). OpenBLAS's setting is process-wide.
+/// Sets the torch intra-op threads and OpenBLAS's own pool (core::set_blas_threads).
 void set_threads(int threads);
 
+/// Largest scaled observed time over the training maps (the default feature_time).
 double max_training_time(const Corpus& corpus, const DataOptions& options);
 
 }  // namespace metaeik::metapinn

@@ -11,6 +11,7 @@
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/progress.hpp"
+#include "core/threads.hpp"
 #include "surrogates/aphyn/hybrid.hpp"
 
 namespace metaeik::surrogates::aphyn {
@@ -89,6 +90,7 @@ FitResult fit(const ModelOptions& mo, const TrainOptions& to, const std::vector<
               const std::vector<Trace>& validation_traces, const fs::path& dir, bool resume) {
   METAEIK_CHECK(!train_traces.empty(), "no training traces");
   torch::set_num_threads(to.threads);
+  core::set_blas_threads(to.threads);
   torch::manual_seed(to.seed);
   fs::create_directories(dir);
   core::save_json_file(dir / "model.json", to_json(mo));

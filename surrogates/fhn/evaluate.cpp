@@ -8,6 +8,7 @@
 #include <torch/cuda.h>
 
 #include "core/error.hpp"
+#include "core/threads.hpp"
 #include "core/timer.hpp"
 
 namespace metaeik::surrogates::fhn {
@@ -138,6 +139,7 @@ BenchResult bench_run(const std::filesystem::path& run, const BenchOptions& o) {
   const ProblemOptions p = resolve(c.problem);
   r.samples = o.samples, r.duration = o.duration;
   torch::set_num_threads(std::max(1, o.threads));
+  core::set_blas_threads(std::max(1, o.threads));
   const int in = network_inputs(c.kind, p);
   FhnMlp net(Architecture::parse(c.architecture), std::vector<double>(in, 0.0), std::vector<double>(in, 1.0),
              std::vector<double>{1.0, 1.0});

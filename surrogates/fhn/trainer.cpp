@@ -14,6 +14,7 @@
 #include "core/fs.hpp"
 #include "core/progress.hpp"
 #include "core/random.hpp"
+#include "core/threads.hpp"
 #include "core/timer.hpp"
 #include "surrogates/fhn/evaluate.hpp"
 #include "surrogates/fhn/train.hpp"
@@ -78,6 +79,7 @@ TrainResult train_surrogate(const FhnConfig& c, const Dataset& d, const RunFiles
                 "kind must be one of ddnn, pinn, itnn, got \"" << c.kind << "\"");
   const TrainOptions& o = c.train;
   torch::set_num_threads(std::max(1, o.threads));
+  core::set_blas_threads(std::max(1, o.threads));
   const Architecture arch = Architecture::parse(c.architecture);
   torch::Tensor x, y;
   training_rows(c, d, x, y);

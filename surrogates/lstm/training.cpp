@@ -12,6 +12,7 @@
 #include "core/fs.hpp"
 #include "core/progress.hpp"
 #include "core/random.hpp"
+#include "core/threads.hpp"
 #include "core/timer.hpp"
 #include "surrogates/lstm/latent_ode.hpp"
 #include "surrogates/lstm/lstm_simulator.hpp"
@@ -303,7 +304,10 @@ TrainSummary train_model(const LstmRunConfig& cfg_in, const std::filesystem::pat
   if (epochs > 0) total_epochs = epochs;
   const int batch_size = cfg.model == "lstm" ? cfg.lstm.batch_size : cfg.latent_ode.batch_size;
   const double lr = cfg.model == "lstm" ? cfg.lstm.lr : cfg.latent_ode.lr;
-  if (cfg.train.threads > 0) torch::set_num_threads(cfg.train.threads);
+  if (cfg.train.threads > 0) {
+    torch::set_num_threads(cfg.train.threads);
+    core::set_blas_threads(cfg.train.threads);
+  }
   torch::manual_seed(cfg.train.seed);
 
   const StatesData data = load_states(data_dir, cfg.data.variables);
@@ -431,7 +435,10 @@ Rollout simulate_model(const std::filesystem::path& run_dir, const StatesData& d
   METAEIK_CHECK(steps >= 1, "--steps must be at least 1");
   METAEIK_CHECK(warmup <= start, "--warmup " << warmup << " reaches before the first frame (start " << start << ")");
   METAEIK_CHECK(start <= data.frames, "start frame " << start << " is past the data (" << data.frames << " frames)");
-  if (threads > 0) torch::set_num_threads(threads);
+  if (threads > 0) {
+    torch::set_num_threads(threads);
+    core::set_blas_threads(threads);
+  }
   torch::NoGradGuard ng;
   Model m = make_model(cfg, rd);
   load_checkpoint(run_dir / "last.pt", m, nullptr);
