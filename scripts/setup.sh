@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages MetaEikonal needs (DESIGN.md, Dependencies).
+# Installs the Debian 12 packages MetaEikonal needs (docs/DESIGN.md, Dependencies).
 # Idempotent: returns at once when everything is already installed. libopenblas0-pthread
 # replaces the reference BLAS that Debian's LibTorch is linked against (1.75x faster training
 # episodes, bench/results/metapinn.md).
