@@ -16,6 +16,7 @@
 #include "eikonal/dataset.hpp"
 #include "eikonal/dataset_generate.hpp"
 #include "metapinn/experiment_detail.hpp"
+#include "metapinn/meta_fim.hpp"
 #include "metapinn/personalize.hpp"
 
 namespace fs = std::filesystem;
@@ -25,7 +26,7 @@ namespace metaeik::metapinn {
 namespace {
 
 const std::vector<std::string> kMethods{"physics", "physics_groups", "physics_adjoint", "meta_neural", "multi_pinn",
-                                        "meta_pinn"};
+                                        "meta_pinn", "meta_fim"};
 
 std::string resolve(const std::string& p, const fs::path& base) {
   if (p.empty() || fs::path(p).is_absolute() || base.empty()) return p;
@@ -74,6 +75,15 @@ TrainConfig train_config_of(const MetaModelSpec& spec, const std::string& name) 
   return c;
 }
 
+MetaFimConfig fim_config_of(const MetaModelSpec& spec) {
+  METAEIK_CHECK(spec.train.is_string() || spec.train.is_object(),
+                "meta_fim: needs 'model'/'models' (trained runs) or 'train' (a meta-FIM training config)");
+  MetaFimConfig c = spec.train.is_string() ? load_meta_fim_config(spec.train.get<std::string>())
+                                           : read_meta_fim_config(spec.train, "experiment meta_fim.train");
+  if (spec.epochs > 0) c.train.epochs = spec.epochs;
+  return c;
+}
+
 }  // namespace
 
 std::string method_label(const std::string& m) {
@@ -84,6 +94,7 @@ std::string method_label(const std::string& m) {
   if (m == "meta_neural") return "meta-neural";
   if (m == "multi_pinn") return "multi-PINN";
   if (m == "meta_pinn") return "meta-PINN";
+  if (m == "meta_fim") return "meta-FIM";
   return m;
 }
 
@@ -117,6 +128,7 @@ ExperimentConfig read_experiment_config(const core::Json& json, const std::strin
   }
   c.meta_pinn = read_meta_spec(r.child("meta_pinn"), c.meta_pinn, base);
   c.meta_neural = read_meta_spec(r.child("meta_neural"), c.meta_neural, base);
+  c.meta_fim = read_meta_spec(r.child("meta_fim"), c.meta_fim, base);
   {
     auto p = r.child("physics");
     p.get("lower", c.physics.lower, 1e-9, 1e9);
@@ -178,16 +190,18 @@ ExperimentConfig read_experiment_config(const core::Json& json, const std::strin
     METAEIK_CHECK(std::find(kMethods.begin(), kMethods.end(), m) != kMethods.end(),
                   r.error_prefix("methods") << "unknown method '" << m
                                             << "' (choose from physics, physics_groups, physics_adjoint, meta_neural, "
-                                               "multi_pinn, meta_pinn)");
+                                               "multi_pinn, meta_pinn, meta_fim)");
   r.get("seeds", c.seeds);
   METAEIK_CHECK(!c.seeds.empty(), r.error_prefix("seeds") << "must name at least one training seed");
   r.get("parallel_trainings", c.parallel_trainings, 1, 64);
   r.get("context_control", c.context_control);
   r.get_choice("holdout", c.holdout, {"none", "diagonal", "geometry"});
   r.get("holdout_geometry", c.holdout_geometry, 0, 1000000);
-  for (const auto* spec : {&c.meta_pinn, &c.meta_neural})
+  for (const auto* spec : {&c.meta_pinn, &c.meta_neural, &c.meta_fim})
     METAEIK_CHECK(spec->models.empty() || spec->models.size() == c.seeds.size(),
-                  r.error_prefix(spec == &c.meta_pinn ? "meta_pinn.models" : "meta_neural.models")
+                  r.error_prefix(spec == &c.meta_pinn    ? "meta_pinn.models"
+                                 : spec == &c.meta_fim ? "meta_fim.models"
+                                                       : "meta_neural.models")
                       << "gives " << spec->models.size() << " runs for " << c.seeds.size() << " seeds");
   r.get_choice("device", c.device, {"cpu", "cuda"});
   r.get("threads", c.threads, 0, 4096);
@@ -206,6 +220,7 @@ core::Json to_json(const ExperimentConfig& c) {
   if (!c.dataset_generate.is_null()) j["dataset"]["generate"] = c.dataset_generate;
   j["meta_pinn"] = meta_spec_json(c.meta_pinn);
   j["meta_neural"] = meta_spec_json(c.meta_neural);
+  j["meta_fim"] = meta_spec_json(c.meta_fim);
   j["physics"] = {{"lower", c.physics.lower},
                   {"upper", c.physics.upper},
                   {"start", c.physics.start},
@@ -276,6 +291,7 @@ struct TrainingJob {
   std::string name;
   std::uint64_t seed;
   TrainConfig config;
+  std::optional<MetaFimConfig> fim;  ///< set for a meta-FIM training (then `config` is unused)
   fs::path run_dir;
   std::string stage;    ///< name of its completion record
   bool resume = false;  ///< continue the run in run_dir from its last.pt
@@ -291,9 +307,14 @@ void run_trainings(const std::vector<TrainingJob>& jobs, const Corpus& corpus, c
     for (std::size_t j; (j = next++) < jobs.size();) {
       try {
         core::Stopwatch tw;
-        spdlog::info("experiment: {} {} seed {} ({} epochs) in {}", jobs[j].resume ? "continuing" : "training",
-                     method_label(jobs[j].name), jobs[j].seed, jobs[j].config.train.epochs, jobs[j].run_dir.string());
-        train(jobs[j].config, corpus, jobs[j].run_dir, jobs[j].resume, device);
+        const auto& job = jobs[j];
+        spdlog::info("experiment: {} {} seed {} ({} epochs) in {}", job.resume ? "continuing" : "training",
+                     method_label(job.name), job.seed, job.fim ? job.fim->train.epochs : job.config.train.epochs,
+                     job.run_dir.string());
+        if (job.fim)
+          train_meta_fim(*job.fim, corpus, job.run_dir, job.resume, device);
+        else
+          train(job.config, corpus, job.run_dir, job.resume, device);
         spdlog::info("experiment: {} seed {} trained in {:.0f} s", method_label(jobs[j].name), jobs[j].seed,
                      tw.seconds());
         done(jobs[j], tw.seconds());
@@ -382,8 +403,29 @@ std::vector<ExperimentRow> run_experiment(const ExperimentConfig& config, const 
       seeded.train.seed = seed;
       const std::string run = "seed_" + std::to_string(seed);
       const fs::path dir = out / "models" / name / run;
-      jobs.push_back({name, seed, seeded, dir, "train_" + name + "_" + run});
+      jobs.push_back({name, seed, seeded, std::nullopt, dir, "train_" + name + "_" + run});
       runs[name].push_back({seed, dir});
+    }
+  }
+  if (wants("meta_fim")) {
+    if (!config.meta_fim.models.empty()) {
+      for (std::size_t i = 0; i < config.seeds.size(); ++i) runs["meta_fim"].push_back({config.seeds[i], config.meta_fim.models[i]});
+    } else {
+      MetaFimConfig fc = fim_config_of(config.meta_fim);
+      if (config.threads > 0) fc.train.threads = config.threads;
+      fc.train.holdout = config.holdout;
+      fc.train.holdout_geometry = config.holdout_geometry;
+      resolved.meta_fim.train = metapinn::to_json(fc);
+      resolved.meta_fim.epochs = 0;
+      for (auto seed : config.seeds) {
+        MetaFimConfig seeded = fc;
+        seeded.train.seed = seed;
+        const std::string run = "seed_" + std::to_string(seed);
+        const fs::path dir = out / "models" / "meta_fim" / run;
+        TrainingJob job{"meta_fim", seed, {}, seeded, dir, "train_meta_fim_" + run};
+        jobs.push_back(job);
+        runs["meta_fim"].push_back({seed, dir});
+      }
     }
   }
   // As written to and read back from experiment.json (numbers compare by value after a round trip).
@@ -544,6 +586,9 @@ std::vector<ExperimentRow> run_experiment(const ExperimentConfig& config, const 
         detail::run_meta(st, name, runs.at(name),
                          name == "meta_pinn" ? config.meta_pinn.checkpoint : config.meta_neural.checkpoint);
       });
+  if (wants("meta_fim"))
+    stage("meta_fim", !retrained.count("meta_fim"),
+          [&] { detail::run_meta_fim(st, runs.at("meta_fim"), config.meta_fim.checkpoint); });
   if (wants("multi_pinn")) stage("multi_pinn", true, [&] { detail::run_multi_pinn(st); });
 
   st.total_seconds = earlier_seconds + total_watch.seconds();

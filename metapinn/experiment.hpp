@@ -46,6 +46,9 @@ struct ExperimentConfig {
   core::Json dataset_generate;  ///< null = default_dataset_config()
   MetaModelSpec meta_pinn{{}, core::Json("configs/train/quick.json")};
   MetaModelSpec meta_neural{{}, core::Json("configs/train/quick.json")};  ///< trained with α = 0
+  /// meta-FIM (metapinn/meta_fim.hpp): velocity encoder + hypernetwork → F, T = FIM(F, source); "train" is a
+  /// meta-FIM config (with its "fim" section).
+  MetaModelSpec meta_fim{{}, core::Json("configs/train/meta_fim_quick.json")};
   eikonal::SpeedFitOptions physics;  ///< BOBYQA bounds [0.01, 1] mm/ms, start 0.35, ≤ 500 FIM solves
   int physics_threads = 0;           ///< maps fitted in parallel (0 = OpenMP default); each fit single-threaded
   /// physics_adjoint: per-node speeds + source (chosen from the early observations) and onset, L-BFGS with
@@ -59,7 +62,8 @@ struct ExperimentConfig {
   std::uint64_t seed = 0;                  ///< choice of context maps, multi-PINN initialisation
   /// physics = BOBYQA over the 18 segment speeds (17 AHA + RV); physics_groups = over the reference
   /// code's 5 AHA groups, an oracle wherever the scars are those groups; physics_adjoint = per-node
-  /// speeds by gradient (not in the default list; the shipped configs name it).
+  /// speeds by gradient (not in the default list; the shipped configs name it); meta_fim = the meta-learned
+  /// velocity with the FIM solve for T (likewise).
   std::vector<std::string> methods{"physics", "meta_neural", "multi_pinn", "meta_pinn"};
   /// Training seeds of the meta models: one model per seed, every meta number is a mean ± std
   /// over seeds (besides the spread over maps).

@@ -63,6 +63,9 @@ void run_physics_adjoint(ExperimentState& state);
 void run_meta(ExperimentState& state, const std::string& method,
               const std::vector<std::pair<std::uint64_t, std::filesystem::path>>& runs, const std::string& checkpoint);
 void run_multi_pinn(ExperimentState& state);
+/// Trained meta-FIM models (one run per seed) at every k: context pass + source search + one FIM solve per map.
+void run_meta_fim(ExperimentState& state, const std::vector<std::pair<std::uint64_t, std::filesystem::path>>& runs,
+                  const std::string& checkpoint);
 
 /// results.csv, summary.md, fig2.png, k_ablation.png, examples/.
 void write_report(const ExperimentState& state);

@@ -15,6 +15,7 @@
 #include "eikonal/speed_fit.hpp"
 #include "eikonal/speed_fit_adjoint.hpp"
 #include "metapinn/experiment_detail.hpp"
+#include "metapinn/meta_fim.hpp"
 #include "metapinn/personalize.hpp"
 
 namespace fs = std::filesystem;
@@ -207,6 +208,63 @@ void run_meta(ExperimentState& st, const std::string& name, const std::vector<st
           if (main && r == 0 && st.example_maps.count(q))
             st.examples[{name, q}] = name == "meta_neural" ? Example{p.times, {}, {}}
                                                             : Example{p.times, p.speed, p.residual};
+          bar.advance();
+        }
+      }
+    }
+  }
+  st.method_seconds[name] = watch.seconds();
+}
+
+// --- meta-FIM: the meta-learned velocity, T by one FIM solve, at every k, one trained model per seed ---
+void run_meta_fim(ExperimentState& st, const std::vector<std::pair<std::uint64_t, fs::path>>& runs,
+                  const std::string& checkpoint) {
+  const std::string name = "meta_fim";
+  const auto& config = st.config;
+  const auto& corpus = st.corpus;
+  core::Stopwatch watch;
+  for (std::size_t r = 0; r < runs.size(); ++r) {
+    const auto& [seed, run_dir] = runs[r];
+    auto model = load_meta_fim(run_dir, config.device, checkpoint);
+    if (config.threads > 0) set_threads(config.threads);
+    // Per geometry (untimed, like the other methods' set-up): graph hierarchy, spline bases, the FIM
+    // solver's topology, and a pass on a blank map that fills the encoder's per-edge weights.
+    std::vector<FimGeometry> prepared;
+    for (const auto& g : corpus.geometries) {
+      core::Stopwatch w;
+      prepared.push_back(prepare_fim_geometry(g, model.config, model.device));
+      meta_fim_context_pass(model, prepared.back(), {Eigen::VectorXd::Zero(g.points.rows())}, g.observed);
+      if (r == 0) st.geometry_seconds[name].push_back(w.seconds());
+    }
+    core::ProgressBar bar("meta-FIM seed " + std::to_string(seed), st.test_count * st.all_ks.size());
+    for (int k : st.all_ks) {
+      const auto options = st.plan_options(k, "train");
+      int bound = -1;  // geometry whose per-edge weights the encoder holds
+      for (int s : subjects_by_geometry(corpus)) {
+        if (st.tests[s].empty()) continue;
+        const auto& subject = corpus.subjects[s];
+        const auto& geometry = corpus.geometries[subject.geometry];
+        const auto& g = prepared[subject.geometry];
+        if (bound != subject.geometry)
+          meta_fim_context_pass(model, g, {Eigen::VectorXd::Zero(geometry.points.rows())}, geometry.observed);
+        bound = subject.geometry;
+        const auto plan = evaluation_plan(corpus, s, options);
+        std::vector<Eigen::VectorXd> ctx;
+        for (int c : plan.contexts) ctx.push_back(corpus.maps[c].observation);
+        // One context pass per subject, shared by its test maps (each is charged an equal part).
+        const auto context = meta_fim_context_pass(model, g, ctx, geometry.observed);
+        const double context_share = context.seconds / double(st.tests[s].size());
+        const bool main = k == config.k;
+        if (main && r == 0) st.pass_times[name].context.push_back(context.seconds);
+        for (int q : st.tests[s]) {
+          const auto& cm = corpus.maps[q];
+          auto p = personalize_meta_fim(model, g, context, cm.observation, geometry.observed);
+          if (main && r == 0) st.pass_times[name].query.push_back(p.forward_seconds);
+          auto m = map_metrics(p, cm.truth, subject.speed, geometry.observed);
+          m.residual = NAN;  // T is a solve of the discrete Eikonal equation
+          st.rows.push_back(row_of(name, s, cm.id, k, m, p.forward_seconds + context_share));
+          st.rows.back().seed = seed;
+          if (main && r == 0 && st.example_maps.count(q)) st.examples[{name, q}] = Example{p.times, p.speed, {}};
           bar.advance();
         }
       }

@@ -15,6 +15,7 @@
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "eikonal/dataset.hpp"
+#include "metapinn/meta_fim.hpp"
 #include "metapinn/personalize.hpp"
 #include "tools/commands.hpp"
 
@@ -53,7 +54,7 @@ const Metric kMetrics[] = {
 
 void add_evaluate_command(CLI::App& app) {
   auto args = std::make_shared<EvaluateArgs>();
-  auto* cmd = app.add_subcommand("evaluate", "Evaluate a trained meta-PINN on the held-out maps of a dataset");
+  auto* cmd = app.add_subcommand("evaluate", "Evaluate a trained meta-PINN (or meta-FIM) on the held-out maps of a dataset");
   cmd->add_option("-m,--model", args->model, "Run directory written by `metaeikonal train`")->required();
   cmd->add_option("-d,--data", args->data, "Dataset directory (manifest.json)")->required();
   cmd->add_option("-k,--k", args->k, "Context maps per subject (default: the training k)");
@@ -72,8 +73,18 @@ void add_evaluate_command(CLI::App& app) {
                                                     "correlation) or last")
       ->check(CLI::IsMember({"best", "last"}));
   cmd->callback([args] {
-    auto model = metapinn::load_model(args->model, args->device, args->checkpoint);
-    const int k = args->k > 0 ? args->k : model.config.train.k;
+    // A meta-FIM run (config.json with a "fim" section) or a meta-PINN run.
+    const fs::path run_config = fs::path(args->model) / "config.json";
+    const bool fim = fs::is_regular_file(run_config) && metapinn::is_meta_fim_config(core::load_json_file(run_config));
+    metapinn::LoadedModel model;
+    metapinn::LoadedMetaFim fim_model;
+    if (fim)
+      fim_model = metapinn::load_meta_fim(args->model, args->device, args->checkpoint);
+    else
+      model = metapinn::load_model(args->model, args->device, args->checkpoint);
+    const metapinn::TrainOptions& t = fim ? fim_model.config.train : model.config.train;
+    const int epoch = fim ? fim_model.epoch : model.epoch;
+    const int k = args->k > 0 ? args->k : t.k;
     METAEIK_CHECK(args->k == -1 || args->k >= 1, "--k: must be at least 1, got " << args->k);
     auto dataset = eikonal::Dataset::load(args->data);
     auto corpus = metapinn::Corpus::from_dataset(dataset);
@@ -82,12 +93,11 @@ void add_evaluate_command(CLI::App& app) {
     eo.split = args->split;
     eo.seed = args->seed;
     eo.contexts = args->held_out ? "first" : args->contexts;
-    const auto& t = model.config.train;
     if (args->held_out) {
       METAEIK_CHECK(t.holdout != "none", "--held-out: the run '" << args->model << "' held out no subjects");
       eo.subjects = metapinn::held_out_subjects(corpus, t.holdout, t.holdout_geometry);
     }
-    auto rows = metapinn::evaluate(model, corpus, eo);
+    auto rows = fim ? metapinn::evaluate_meta_fim(fim_model, corpus, eo) : metapinn::evaluate(model, corpus, eo);
 
     const std::string what = args->held_out ? "heldout" : eo.contexts == "first" ? "tasks" : args->split;
     fs::path out = args->output.empty()
@@ -109,7 +119,8 @@ void add_evaluate_command(CLI::App& app) {
     });
     core::Json summary = {{"model", args->model}, {"data", args->data}, {"k", k},
                           {"split", args->split}, {"contexts", eo.contexts}, {"held_out", args->held_out},
-                          {"maps", rows.size()}, {"epoch", model.epoch}};
+                          {"maps", rows.size()}, {"epoch", epoch},
+                          {"method", fim ? "meta_fim" : "meta_pinn"}};
     std::ostringstream md;
     md << "| metric (" << rows.size() << " " << what << " maps, k = " << k << ", contexts " << eo.contexts
        << ") | mean | std |\n";

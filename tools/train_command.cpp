@@ -13,6 +13,7 @@
 #include "core/error.hpp"
 #include "core/timer.hpp"
 #include "eikonal/dataset.hpp"
+#include "metapinn/meta_fim.hpp"
 #include "metapinn/trainer.hpp"
 #include "core/charts/charts.hpp"
 #include "tools/commands.hpp"
@@ -55,7 +56,7 @@ void write_curves(const std::filesystem::path& run_dir) {
 
 void add_train_command(CLI::App& app) {
   auto args = std::make_shared<TrainArgs>();
-  auto* cmd = app.add_subcommand("train", "Meta-train the meta-PINN (encoders + hypernetworks) on a dataset");
+  auto* cmd = app.add_subcommand("train", "Meta-train the meta-PINN (encoders + hypernetworks) on a dataset; a config with a \"fim\" section trains meta-FIM");
   cmd->add_option("-c,--config", args->config, "Training config JSON (e.g. configs/train/quick.json)")->required();
   cmd->add_option("-d,--data", args->data, "Dataset directory (manifest.json)")->required();
   cmd->add_option("-o,--output", args->output, "Run directory (config.json, last.pt, best.pt, log.csv)")->required();
@@ -63,6 +64,18 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--epochs", args->epochs, "Override train.epochs");
   cmd->add_option("--device", args->device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
   cmd->callback([args] {
+    if (metapinn::is_meta_fim_config(core::load_json_file(args->config))) {  // a meta-FIM config ("fim" section)
+      auto config = metapinn::load_meta_fim_config(args->config);
+      if (args->epochs >= 0) config.train.epochs = args->epochs;
+      core::Stopwatch watch;
+      auto dataset = eikonal::Dataset::load(args->data);
+      auto corpus = metapinn::Corpus::from_dataset(dataset);
+      spdlog::info("training meta-FIM on {}: {} geometries, {} subjects, {} maps", args->data,
+                   corpus.geometries.size(), corpus.subjects.size(), corpus.maps.size());
+      metapinn::train_meta_fim(config, corpus, args->output, args->resume, args->device);
+      spdlog::info("training finished in {:.1f} s; run directory {}", watch.seconds(), args->output);
+      return;
+    }
     auto config = metapinn::load_train_config(args->config);
     if (args->epochs >= 0) config.train.epochs = args->epochs;
     core::Stopwatch watch;

@@ -70,7 +70,9 @@ TEST(ExperimentConfig, BadInputGivesOneLineErrors) {
   EXPECT_EQ(error_of([] { parse(R"({"k": 0})"); }), "exp.json: key 'k': value 0 is out of range [1, 1000]");
   EXPECT_EQ(error_of([] { parse(R"({"methods": ["physics", "magic"]})"); }),
             "exp.json: key 'methods': unknown method 'magic' (choose from physics, physics_groups, physics_adjoint, "
-            "meta_neural, multi_pinn, meta_pinn)");
+            "meta_neural, multi_pinn, meta_pinn, meta_fim)");
+  EXPECT_EQ(error_of([] { parse(R"({"meta_fim": {"models": ["a"]}})"); }),
+            "exp.json: key 'meta_fim.models': gives 1 runs for 3 seeds");
   EXPECT_EQ(error_of([] { parse(R"({"physics_adjoint": {"prior": "l2"}})"); }),
             "exp.json: key 'physics_adjoint.prior': unknown value \"l2\" (expected one of \"laplacian\", \"tv\")");
   EXPECT_EQ(error_of([] { parse(R"({"physics_adjoint": {"weight": 1}})"); }),

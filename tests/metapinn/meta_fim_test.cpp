@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <iostream>
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <sstream>
 
@@ -18,6 +19,7 @@
 #include "geometry/structured.hpp"
 #include "metapinn/fim_bridge.hpp"
 #include "metapinn/meta_fim.hpp"
+#include "tests/support/cli.hpp"
 #include "tests/support/errors.hpp"
 
 namespace fs = std::filesystem;
@@ -334,4 +336,43 @@ TEST(MetaFim, TinyTrainingReducesItsLossAndMovesTheVelocityTowardsTheTruth) {
   EXPECT_EQ(msg.find('\n'), std::string::npos);
   EXPECT_EQ(error_of([&] { train_meta_fim(cfg, corpus, run, false); }),
             "'" + run.string() + "' already holds a training run; use --resume or another directory");
+}
+
+// The experiment with meta-FIM alone: trained per seed, one row per test map, k and seed, and its line
+// in the summary's comparison and k-ablation.
+TEST(MetaFimExperiment, TinyExperimentTrainsAndReportsMetaFim) {
+  test::TempDir tmp("experiment_meta_fim");
+  auto config = core::load_json_file(test::source_dir() / "configs" / "experiment" / "tiny.json");
+  config["methods"] = {"meta_fim"};
+  config.erase("meta_pinn");
+  config.erase("meta_neural");
+  config["meta_fim"] = core::Json::parse(R"({"train": {
+      "model": {"encoder_channels": [4, 8, 8, 16], "hyper_hidden": [32, 32], "velocity_width": 8, "velocity_layers": 3},
+      "data": {"levels": 4},
+      "train": {"epochs": 2, "k": 3, "queries": 1, "lr": 3e-3, "warmup_epochs": 1, "val_every": 2, "val_queries": 1,
+                "supervision": "observed", "seed": 3, "threads": 1},
+      "fim": {"source_candidates": 3, "source_search_steps": 1}}})");
+  {
+    std::ofstream f(tmp / "meta_fim.json");
+    f << config.dump();
+  }
+  const fs::path out = tmp / "out";
+  const auto r = test::run_cli("experiment -c " + (tmp / "meta_fim.json").string() + " -o " + out.string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::ifstream csv(out / "results.csv");
+  std::string line;
+  std::getline(csv, line);
+  int rows = 0;
+  while (std::getline(csv, line)) {
+    EXPECT_EQ(line.rfind("meta_fim,", 0), 0u) << line;
+    ++rows;
+  }
+  EXPECT_EQ(rows, 2 * 2 * 2);  // 2 test maps × k ∈ {1, 3} × 2 seeds
+  for (const char* seed : {"seed_3", "seed_4"}) EXPECT_TRUE(fs::exists(out / "models" / "meta_fim" / seed / "best.pt"));
+  std::ifstream in(out / "summary.md");
+  const std::string summary((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(summary.find("| meta-FIM | 4 | "), std::string::npos) << summary;  // k = 3: 2 maps × 2 seeds
+  EXPECT_NE(summary.find("| meta-FIM | 1 | "), std::string::npos) << summary;  // the k-ablation
+  EXPECT_NE(summary.find("meta-FIM: the meta-learner's velocity encoder"), std::string::npos);
+  EXPECT_TRUE(fs::exists(out / "stages" / "meta_fim.json"));
 }
