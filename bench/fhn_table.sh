@@ -32,8 +32,13 @@ def status(d, r):
     return f"Complete: {len(r)} of {e} models.\n"
 L.append("# FitzHugh–Nagumo neural surrogates (DDNN / PINN / ITNN)\n")
 L.append(f"Written by `bench/fhn_table.sh` from the outputs of `bench/fhn_runs.sh` ({datetime.date.today()}); "
-         "a shared 2-core machine, LibTorch CPU, 1 thread per process, our runs at nice 10 (the load average was 6–22 "
-         "from other jobs, so every time below is a loaded-machine time and ratios between runs are rough). "
+         "a shared 2-core machine, LibTorch CPU, 1 thread per process (torch and OpenBLAS; before e2b98b7 OpenBLAS "
+         "kept its own spinning pool and the same runs took hours), load average 4–7 from other jobs, so every "
+         "time below is a loaded-machine time and ratios between runs are rough: the quick sweep took 38 min of "
+         "wall time here, the rest of `bench/fhn_runs.sh` 4 min. Training is deterministic for a given seed and "
+         "thread count; with another BLAS thread count the summation order changes and so do the results "
+         "(the best A model was ReLU16-ReLU128-ELU64 at 6.7e-4 in session 5's run of the same A config, "
+         "1.5e-3 here). "
          "Model: the cubic FHN form (`fhn-cubic`). Errors are validation MAE over u and w (the study has no "
          "separate test split; nothing was tuned on these numbers except where said). Published numbers: the "
          "800-architecture study (DDNN).\n")
@@ -52,7 +57,10 @@ if q:
     L.append("41 architectures (the first 5 of each of the 8 zoo groups, seed 0, plus the published best "
              "SiLU64-Sigmoid64-Sigmoid64) × problems A and B, DDNN. Reduced budgets: A 100 points, 8 000 "
              "full-batch steps with a faster plateau schedule (patience 200, factor 0.8); B 500 training / 200 "
-             "validation trajectories (of 5 000 / 5 000), 8 000 steps of batch 1 024, the published schedule.\n")
+             "validation trajectories (of 5 000 / 5 000), 20 000 steps of batch 1 024 at lr 3e-3, halved after "
+             "2 000 steps without a new best (chosen on a tuning dataset of data seed 1 with Tanh128-SiLU64-ReLU32: "
+             "8.7e-3 with the published schedule at 20 000 steps, 6.4e-3 with this one, 1.4e-2 at the former 8 000 "
+             "steps; the reported runs use data seed 0).\n")
     pub = {"a": (3.3e-4, 1.13e-3), "b": (2.8e-3, 8.8e-3), "c": (3.4e-3, 8.0e-3)}
     L.append("| problem | kind | models | best | median | worst | best architecture | published best | published median | train s (sum) |")
     L.append("|---|---|---|---|---|---|---|---|---|---|")
