@@ -38,8 +38,10 @@ struct LstmOptions {
   int epochs = 3;
   double input_noise = 0;  ///< σ of Gaussian noise added to the teacher-forced input frames (z-score units; 0 = published)
   int free_run_steps = 0;  ///< last steps of each training window fed with the model's own predictions (0 = published)
-  double stimulus_weight = 1;     ///< loss weight of target frames less than stimulus_weight_ms after a stimulus onset (1 = published)
-  double stimulus_weight_ms = 5;  ///< how long after each onset (phase options give the protocol) the weight applies
+  /// Loss weight of the target frames in (0, stimulus_weight_ms] after each stimulus onset of the
+  /// phase options' protocol (1 = published; makes the stimulus kick learnable).
+  double stimulus_weight = 1;
+  double stimulus_weight_ms = 5;
 };
 
 struct LatentOdeOptions {
