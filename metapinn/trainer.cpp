@@ -13,6 +13,7 @@
 #include "core/progress.hpp"
 #include "core/random.hpp"
 #include "core/timer.hpp"
+#include "metapinn/checkpoint.hpp"
 #include "metapinn/personalize.hpp"
 
 namespace fs = std::filesystem;
@@ -159,49 +160,13 @@ namespace {
 
 void save_checkpoint(const fs::path& path, MetaPinn& model, torch::optim::Optimizer& optimizer, int epoch,
                      double best) {
-  torch::serialize::OutputArchive ar;
-  model->save(ar);
-  torch::serialize::OutputArchive opt;
-  optimizer.save(opt);
-  ar.write("optimizer", opt);
-  ar.write("meta_signature", c10::IValue(model->options.signature()));
-  ar.write("meta_epoch", c10::IValue(int64_t(epoch)));
-  ar.write("meta_best", c10::IValue(best));
-  core::write_atomically(path, [&](const fs::path& tmp) { ar.save_to(tmp.string()); });
+  save_meta_checkpoint(path, *model, optimizer, model->options.signature(), epoch, best);
 }
-
-std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
 /// Loads parameters (and optionally the optimiser state); returns (epoch, best).
 std::pair<int, double> load_checkpoint(const fs::path& path, MetaPinn& model, torch::optim::Optimizer* optimizer,
                                        torch::Device device) {
-  METAEIK_CHECK(fs::is_regular_file(path), path.string() << ": checkpoint not found");
-  torch::serialize::InputArchive ar;
-  try {
-    ar.load_from(path.string(), device);
-  } catch (const c10::Error& e) {
-    METAEIK_FAIL(path.string() << ": not a readable checkpoint (" << first_line(e.what_without_backtrace()) << ")");
-  }
-  c10::IValue sig, epoch, best;
-  METAEIK_CHECK(ar.try_read("meta_signature", sig) && sig.isString(),
-                path.string() << ": not a MetaEikonal meta-PINN checkpoint (no architecture signature)");
-  METAEIK_CHECK(sig.toStringRef() == model->options.signature(),
-                path.string() << ": checkpoint architecture '" << sig.toStringRef()
-                              << "' does not match the configured '" << model->options.signature() << "'");
-  try {
-    model->load(ar);
-    if (optimizer) {
-      torch::serialize::InputArchive opt;
-      ar.read("optimizer", opt);
-      optimizer->load(opt);
-    }
-  } catch (const c10::Error& e) {
-    METAEIK_FAIL(path.string() << ": checkpoint does not fit the model (" << first_line(e.what_without_backtrace())
-                               << ")");
-  }
-  ar.try_read("meta_epoch", epoch);
-  ar.try_read("meta_best", best);
-  return {epoch.isInt() ? int(epoch.toInt()) : 0, best.isDouble() ? best.toDouble() : -INFINITY};
+  return load_meta_checkpoint(path, *model, optimizer, model->options.signature(), device);
 }
 
 struct PreparedMap {
