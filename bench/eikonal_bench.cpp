@@ -15,9 +15,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <string>
 #include <map>
 #include <random>
+#include <string>
 
 #include "eikonal/dijkstra.hpp"
 #include "eikonal/fim.hpp"
@@ -39,7 +39,8 @@ const geometry::TetMesh& cube(int cells) {
 double max_error(const geometry::TetMesh& mesh, const Eigen::VectorXd& T, int source) {
   const Eigen::RowVector3d x0 = mesh.points.row(source);
   double err = 0.0;
-  for (int i = 0; i < mesh.num_points(); ++i) err = std::max(err, std::abs(T[i] - (mesh.points.row(i) - x0).norm() / kSpeed));
+  for (int i = 0; i < mesh.num_points(); ++i)
+    err = std::max(err, std::abs(T[i] - (mesh.points.row(i) - x0).norm() / kSpeed));
   return err;
 }
 
@@ -66,8 +67,8 @@ void solve_cube(benchmark::State& state) {
   state.counters["node_updates"] = double(result.stats.node_updates);
   state.counters["converged"] = result.stats.converged;
   state.counters["ns_per_node"] =
-      benchmark::Counter(double(mesh.num_points()) * 1e-9, benchmark::Counter::kIsIterationInvariantRate |
-                                                               benchmark::Counter::kInvert);
+      benchmark::Counter(double(mesh.num_points()) * 1e-9,
+                         benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
 // cells per axis: 12 → 10 368 tets, 26 → 105 456 tets, 55 → 998 250 tets; 40 = the 41³ reference.
@@ -92,14 +93,22 @@ void BM_FimCentre61(benchmark::State& state) {
   const int src = geometry::box_point_index(30, 30, 30, 60, 60);
   eikonal::SolveResult result;
   for (auto _ : state) result = solver.solve(eikonal::SpeedField::uniform(mesh, kSpeed), {{src, 0.0}});
-  state.SetLabel(std::string(state.range(0) == 0 ? "Kuhn" : "mirrored") +
-                 (state.range(1) == 0 ? ", plain point source (source_radius 0)" : ", default (source_radius 5)"));
+  state.SetLabel(
+      std::string(state.range(0) == 0 ? "Kuhn" : "mirrored") +
+      (state.range(1) == 0 ? ", plain point source (source_radius 0)" : ", default (source_radius 5)"));
   state.counters["nodes"] = mesh.num_points();
   state.counters["tets"] = mesh.num_tets();
   state.counters["max_err_ms"] = max_error(mesh, result.times, src);
   state.counters["max_time_ms"] = result.times.maxCoeff();
 }
-BENCHMARK(BM_FimCentre61)->Args({0, 1})->Args({0, 0})->Args({1, 1})->Args({1, 0})->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_FimCentre61)
+    ->Args({0, 1})
+    ->Args({0, 0})
+    ->Args({1, 1})
+    ->Args({1, 0})
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 void BM_DijkstraCube(benchmark::State& state) { solve_cube<eikonal::DijkstraSolver>(state); }
 BENCHMARK(BM_DijkstraCube)->Args({40, 1})->Unit(benchmark::kMillisecond)->UseRealTime();
@@ -141,7 +150,8 @@ void BM_FimBatch(benchmark::State& state) {
   // 64 random single-node origins.
   std::vector<eikonal::SpeedField> speeds = {eikonal::SpeedField::uniform(mesh, 0.6),
                                              eikonal::SpeedField::uniform(mesh, 0.6)};
-  const double x_cut = mesh.points.col(0).minCoeff() + (mesh.points.col(0).maxCoeff() - mesh.points.col(0).minCoeff()) / 3;
+  const double x_cut =
+      mesh.points.col(0).minCoeff() + (mesh.points.col(0).maxCoeff() - mesh.points.col(0).minCoeff()) / 3;
   for (int i = 0; i < mesh.num_points(); ++i)
     if (mesh.points(i, 0) < x_cut) speeds[1].speed[i] = 0.1;
   std::mt19937_64 rng(42);
@@ -177,20 +187,25 @@ void BM_FimAdjoint(benchmark::State& state) {
   const eikonal::FimSolver solver(mesh, options);
   eikonal::SpeedField speed = eikonal::SpeedField::uniform(mesh, kSpeed);
   if (biv)
-    for (int i = 0; i < mesh.num_points(); ++i) speed.speed[i] *= 1.0 + 0.5 * std::sin(0.2 * mesh.points(i, 0));
+    for (int i = 0; i < mesh.num_points(); ++i)
+      speed.speed[i] *= 1.0 + 0.5 * std::sin(0.2 * mesh.points(i, 0));
   const std::vector<eikonal::Source> sources = {{0, 0.0}};
   const Eigen::VectorXd dL_dT = Eigen::VectorXd::Ones(mesh.num_points());
   eikonal::SolveRecord record;
   solver.solve(speed, sources, record);
   for (auto _ : state) {
     switch (state.range(1)) {
-      case 0: benchmark::DoNotOptimize(solver.solve(speed, sources).times.data()); break;
+      case 0:
+        benchmark::DoNotOptimize(solver.solve(speed, sources).times.data());
+        break;
       case 1: {
         eikonal::SolveRecord r;
         benchmark::DoNotOptimize(solver.solve(speed, sources, r).times.data());
         break;
       }
-      default: benchmark::DoNotOptimize(solver.vjp(record, dL_dT).speed.data()); break;
+      default:
+        benchmark::DoNotOptimize(solver.vjp(record, dL_dT).speed.data());
+        break;
     }
   }
   static const char* kWhat[] = {"solve", "recorded solve", "vjp"};
@@ -198,7 +213,11 @@ void BM_FimAdjoint(benchmark::State& state) {
   state.counters["nodes"] = mesh.num_points();
   state.counters["tets"] = mesh.num_tets();
 }
-BENCHMARK(BM_FimAdjoint)->ArgsProduct({{0, 1}, {0, 1, 2}})->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
+BENCHMARK(BM_FimAdjoint)
+    ->ArgsProduct({{0, 1}, {0, 1, 2}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MinTime(1.0);
 
 }  // namespace
 
@@ -209,7 +228,8 @@ int main(int argc, char** argv) {
     if (std::strncmp(argv[i], "--write_cube=", 13) == 0) {
       const std::string arg = argv[i] + 13;
       const auto colon = arg.find(':');
-      geometry::write_mesh(geometry::cube_mesh(std::stoi(arg.substr(0, colon)), kSide), arg.substr(colon + 1));
+      geometry::write_mesh(geometry::cube_mesh(std::stoi(arg.substr(0, colon)), kSide),
+                           arg.substr(colon + 1));
       return 0;
     }
   benchmark::Initialize(&argc, argv);

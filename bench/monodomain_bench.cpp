@@ -1,12 +1,12 @@
 // Monodomain throughput: cell-steps per second of each ionic model (1 and 2 threads), of the
-// diffusion operators and of the SVI ionic-current correction on the Niederer Δx 0.2 mm grid. Table: bench/monodomain_table.sh.
+// diffusion operators and of the SVI ionic-current correction on the Niederer Δx 0.2 mm grid. Table:
+// bench/monodomain_table.sh.
 
+#include <benchmark/benchmark.h>
 #include <omp.h>
 
 #include <string>
 #include <vector>
-
-#include <benchmark/benchmark.h>
 
 #include "monodomain/cell_model.hpp"
 #include "monodomain/ionic_quadrature.hpp"
@@ -80,7 +80,8 @@ void BM_SviCorrection(benchmark::State& state) {
   for (std::size_t c = 0; c < g.size(); ++c)
     if (c % g.nx < static_cast<std::size_t>(g.nx / 2)) stim[c] = 52.0;
   for (int k = 0; k < 100; ++k) model->step(s.data.data(), g.size(), stim.data(), 0.02);
-  for (std::size_t c = 0; c < g.size(); ++c) s.at(0, c) += 1e-3 * static_cast<double>(c % 7);  // no uniform element
+  for (std::size_t c = 0; c < g.size(); ++c)
+    s.at(0, c) += 1e-3 * static_cast<double>(c % 7);  // no uniform element
   IonicQuadrature quad(g);
   std::vector<double> r(g.size());
   for (auto _ : state) {

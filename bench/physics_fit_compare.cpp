@@ -6,9 +6,9 @@
 // usage: metaeik_physics_fit_compare DATASET_DIR [MAPS_PER_SUBJECT (default 5, 0 = all)] [MAX_MAPS (0 = no
 //        limit)] [PRIOR WEIGHT]
 // Subjects are visited in the order i·7 mod #subjects (mixing geometries and scars when MAX_MAPS cuts the
-// list short). Prints a markdown table (mean ± std over maps) and one line per map. Metrics as in the experiment:
-// relative error = RMSE / range of the truth, correlation = Pearson over all nodes; time = wall and
-// thread CPU time of one fit (single-threaded; BOBYQA is handed the map's true source, the adjoint fit
+// list short). Prints a markdown table (mean ± std over maps) and one line per map. Metrics as in the
+// experiment: relative error = RMSE / range of the truth, correlation = Pearson over all nodes; time = wall
+// and thread CPU time of one fit (single-threaded; BOBYQA is handed the map's true source, the adjoint fit
 // chooses its own). Maps run one after the other on one thread.
 
 #include <time.h>
@@ -39,7 +39,8 @@ double correlation(const Eigen::VectorXd& a, const Eigen::VectorXd& b) {
 }
 
 double rel_error(const Eigen::VectorXd& pred, const Eigen::VectorXd& truth) {
-  return std::sqrt((pred - truth).squaredNorm() / double(truth.size())) / (truth.maxCoeff() - truth.minCoeff());
+  return std::sqrt((pred - truth).squaredNorm() / double(truth.size())) /
+         (truth.maxCoeff() - truth.minCoeff());
 }
 
 struct Row {
@@ -102,32 +103,38 @@ int main(int argc, char** argv) {
         c0 = cpu_seconds();
         const auto a = eikonal::fit_node_speeds_adjoint(solvers[g], mesh, obs, mask, ao);
         const double a_cpu = cpu_seconds() - c0;
-        bobyqa.rows.push_back({rel_error(b.times, truth), correlation(b.times, truth), rel_error(b.node_speed, speed),
-                               correlation(b.node_speed, speed), b.seconds, b_cpu, double(b.evaluations)});
-        adjoint.rows.push_back({rel_error(a.times, truth), correlation(a.times, truth), rel_error(a.node_speed, speed),
-                                correlation(a.node_speed, speed), a.seconds, a_cpu, double(a.solves)});
+        bobyqa.rows.push_back({rel_error(b.times, truth), correlation(b.times, truth),
+                               rel_error(b.node_speed, speed), correlation(b.node_speed, speed), b.seconds,
+                               b_cpu, double(b.evaluations)});
+        adjoint.rows.push_back({rel_error(a.times, truth), correlation(a.times, truth),
+                                rel_error(a.node_speed, speed), correlation(a.node_speed, speed), a.seconds,
+                                a_cpu, double(a.solves)});
         const auto& src = dataset.maps()[m].sources[0];
-        std::printf("map %d (subject %d): velocity corr BOBYQA %.3f adjoint %.3f; AT corr %.3f / %.3f; CPU s %.2f / "
-                    "%.2f; source %d (true %d, %.1f mm)\n",
-                    m, s, bobyqa.rows.back().v_corr, adjoint.rows.back().v_corr, bobyqa.rows.back().at_corr,
-                    adjoint.rows.back().at_corr, b_cpu, a_cpu, a.source.node, src.node,
-                    (mesh.points.row(a.source.node) - mesh.points.row(src.node)).norm());
+        std::printf(
+            "map %d (subject %d): velocity corr BOBYQA %.3f adjoint %.3f; AT corr %.3f / %.3f; CPU s %.2f / "
+            "%.2f; source %d (true %d, %.1f mm)\n",
+            m, s, bobyqa.rows.back().v_corr, adjoint.rows.back().v_corr, bobyqa.rows.back().at_corr,
+            adjoint.rows.back().at_corr, b_cpu, a_cpu, a.source.node, src.node,
+            (mesh.points.row(a.source.node) - mesh.points.row(src.node)).norm());
         std::fflush(stdout);
       }
     }
-    std::printf("\n| method | maps | AT rel. error | AT corr. | velocity rel. error | velocity corr. | "
-                "wall s per map | CPU s per map | FIM solves per map |\n|---|---|---|---|---|---|---|---|---|\n");
+    std::printf(
+        "\n| method | maps | AT rel. error | AT corr. | velocity rel. error | velocity corr. | "
+        "wall s per map | CPU s per map | FIM solves per map |\n|---|---|---|---|---|---|---|---|---|\n");
     for (const auto* c : {&bobyqa, &adjoint})
       std::printf("| %s | %zu | %s | %s | %s | %s | %.3f | %.3f | %.0f |\n",
                   c == &bobyqa ? "physics (BOBYQA, 18 segments, true source)"
                                : ("physics_adjoint (L-BFGS, node speeds, " + ao.prior + " " +
                                   std::to_string(ao.prior_weight).substr(0, 5) + ")")
                                      .c_str(),
-                  c->rows.size(), c->pm(&Row::at_rel).c_str(), c->pm(&Row::at_corr).c_str(), c->pm(&Row::v_rel).c_str(),
-                  c->pm(&Row::v_corr).c_str(), c->mean(&Row::wall), c->mean(&Row::cpu), c->mean(&Row::solves));
+                  c->rows.size(), c->pm(&Row::at_rel).c_str(), c->pm(&Row::at_corr).c_str(),
+                  c->pm(&Row::v_rel).c_str(), c->pm(&Row::v_corr).c_str(), c->mean(&Row::wall),
+                  c->mean(&Row::cpu), c->mean(&Row::solves));
     int wins = 0;
     for (size_t i = 0; i < adjoint.rows.size(); ++i) wins += adjoint.rows[i].v_corr > bobyqa.rows[i].v_corr;
-    std::printf("\nphysics_adjoint has the higher velocity correlation on %d of %zu maps.\n", wins, adjoint.rows.size());
+    std::printf("\nphysics_adjoint has the higher velocity correlation on %d of %zu maps.\n", wins,
+                adjoint.rows.size());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

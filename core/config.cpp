@@ -29,21 +29,30 @@ void save_json_file(const std::filesystem::path& path, const Json& json) {
 
 std::string json_type_name(const Json& j) {
   switch (j.type()) {
-    case Json::value_t::null: return "null";
-    case Json::value_t::object: return "an object";
-    case Json::value_t::array: return "an array";
-    case Json::value_t::string: return "a string";
-    case Json::value_t::boolean: return "a boolean";
+    case Json::value_t::null:
+      return "null";
+    case Json::value_t::object:
+      return "an object";
+    case Json::value_t::array:
+      return "an array";
+    case Json::value_t::string:
+      return "a string";
+    case Json::value_t::boolean:
+      return "a boolean";
     case Json::value_t::number_integer:
-    case Json::value_t::number_unsigned: return "an integer";
-    case Json::value_t::number_float: return "a number";
-    default: return "an unsupported value";
+    case Json::value_t::number_unsigned:
+      return "an integer";
+    case Json::value_t::number_float:
+      return "a number";
+    default:
+      return "an unsupported value";
   }
 }
 
 JsonReader::JsonReader(const Json& json, std::string source, std::string prefix)
     : json_(json), source_(std::move(source)), prefix_(std::move(prefix)) {
-  METAEIK_CHECK(json_.is_object(), source_ << ": " << (prefix_.empty() ? "top level" : "key '" + prefix_ + "'")
+  METAEIK_CHECK(json_.is_object(), source_ << ": "
+                                           << (prefix_.empty() ? "top level" : "key '" + prefix_ + "'")
                                            << ": expected an object, got " << json_type_name(json_));
 }
 
@@ -51,7 +60,8 @@ std::string JsonReader::error_prefix(const std::string& key) const {
   return source_ + ": key '" + key_path(key) + "': ";
 }
 
-void JsonReader::get_choice(const std::string& key, std::string& value, const std::vector<std::string>& choices) {
+void JsonReader::get_choice(const std::string& key, std::string& value,
+                            const std::vector<std::string>& choices) {
   get(key, value);
   for (const auto& c : choices)
     if (c == value) return;
@@ -72,7 +82,8 @@ void JsonReader::finish() const {
 }
 
 void JsonReader::check_range(const std::string& key, double v, double lo, double hi) const {
-  METAEIK_CHECK(v >= lo && v <= hi, error_prefix(key) << "value " << v << " is out of range [" << lo << ", " << hi << "]");
+  METAEIK_CHECK(v >= lo && v <= hi, error_prefix(key)
+                                        << "value " << v << " is out of range [" << lo << ", " << hi << "]");
 }
 
 }  // namespace metaeik::core

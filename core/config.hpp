@@ -11,12 +11,11 @@
 #include <cstdint>
 #include <filesystem>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <type_traits>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
 
@@ -82,13 +81,15 @@ class JsonReader {
       METAEIK_CHECK(j.is_boolean(), error_prefix(key) << "expected a boolean, got " << json_type_name(j));
       return j.get<bool>();
     } else if constexpr (std::is_integral_v<T>) {
-      METAEIK_CHECK(j.is_number_integer(), error_prefix(key) << "expected an integer, got " << json_type_name(j));
+      METAEIK_CHECK(j.is_number_integer(), error_prefix(key)
+                                               << "expected an integer, got " << json_type_name(j));
       // nlohmann's get<T>() wraps values that do not fit T (4294967546 -> 250 for uint8_t).
-      const bool fits = j.is_number_unsigned()
-                            ? j.get<std::uint64_t>() <= static_cast<std::uint64_t>(std::numeric_limits<T>::max())
-                            : j.get<std::int64_t>() >= static_cast<std::int64_t>(std::numeric_limits<T>::min()) &&
-                                  (std::is_unsigned_v<T> ||
-                                   j.get<std::int64_t>() <= static_cast<std::int64_t>(std::numeric_limits<T>::max()));
+      const bool fits =
+          j.is_number_unsigned()
+              ? j.get<std::uint64_t>() <= static_cast<std::uint64_t>(std::numeric_limits<T>::max())
+              : j.get<std::int64_t>() >= static_cast<std::int64_t>(std::numeric_limits<T>::min()) &&
+                    (std::is_unsigned_v<T> ||
+                     j.get<std::int64_t>() <= static_cast<std::int64_t>(std::numeric_limits<T>::max()));
       METAEIK_CHECK(fits, error_prefix(key) << "integer " << j.dump() << " is out of range for this field");
       return j.get<T>();
     } else if constexpr (std::is_floating_point_v<T>) {

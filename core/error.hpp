@@ -26,13 +26,13 @@ class Error : public std::runtime_error {
 
 /// Throws metaeik::core::Error with a streamed message when `cond` is false:
 ///   METAEIK_CHECK(speed > 0, "speed must be positive, got " << speed);
-#define METAEIK_CHECK(cond, msg)                                                  \
-  do {                                                                            \
-    if (!(cond)) {                                                                \
-      std::ostringstream metaeik_check_os_;                                       \
-      metaeik_check_os_ << msg;                                                   \
-      throw ::metaeik::core::Error(metaeik_check_os_.str(), __FILE__, __LINE__);  \
-    }                                                                             \
+#define METAEIK_CHECK(cond, msg)                                                 \
+  do {                                                                           \
+    if (!(cond)) {                                                               \
+      std::ostringstream metaeik_check_os_;                                      \
+      metaeik_check_os_ << msg;                                                  \
+      throw ::metaeik::core::Error(metaeik_check_os_.str(), __FILE__, __LINE__); \
+    }                                                                            \
   } while (false)
 
 /// Throws unconditionally.

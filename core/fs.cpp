@@ -1,10 +1,10 @@
 #include "core/fs.hpp"
 
+#include <unistd.h>
+
 #include <atomic>
 #include <fstream>
 #include <system_error>
-
-#include <unistd.h>
 
 #include "core/error.hpp"
 
@@ -21,8 +21,9 @@ fs::path temporary_sibling(const fs::path& path) {
 
 void write_atomically(const fs::path& path, const std::function<void(const fs::path&)>& write) {
   if (path.has_parent_path()) {
-    METAEIK_CHECK(fs::is_directory(path.parent_path()),
-                  path.string() << ": cannot write, directory " << path.parent_path().string() << " does not exist");
+    METAEIK_CHECK(fs::is_directory(path.parent_path()), path.string() << ": cannot write, directory "
+                                                                      << path.parent_path().string()
+                                                                      << " does not exist");
   }
   const fs::path tmp = temporary_sibling(path);
   try {
@@ -37,7 +38,8 @@ void write_atomically(const fs::path& path, const std::function<void(const fs::p
   }
 }
 
-void write_file_atomically(const fs::path& path, const std::function<void(std::ostream&)>& write, bool binary) {
+void write_file_atomically(const fs::path& path, const std::function<void(std::ostream&)>& write,
+                           bool binary) {
   write_atomically(path, [&](const fs::path& tmp) {
     std::ofstream out(tmp, binary ? std::ios::binary : std::ios::out);
     METAEIK_CHECK(out, path.string() << ": cannot open for writing");
@@ -49,12 +51,13 @@ void write_file_atomically(const fs::path& path, const std::function<void(std::o
 
 AtomicDirectory::AtomicDirectory(fs::path target, bool overwrite)
     : target_(std::move(target)), tmp_(temporary_sibling(target_)), overwrite_(overwrite) {
-  METAEIK_CHECK(overwrite_ || !fs::exists(target_),
-                target_.string() << ": already exists (use --force to overwrite)");
+  METAEIK_CHECK(overwrite_ || !fs::exists(target_), target_.string()
+                                                        << ": already exists (use --force to overwrite)");
   if (target_.has_parent_path() && !target_.parent_path().empty()) {
     std::error_code ec;
     fs::create_directories(target_.parent_path(), ec);
-    METAEIK_CHECK(!ec, target_.parent_path().string() << ": cannot create directory (" << ec.message() << ")");
+    METAEIK_CHECK(!ec, target_.parent_path().string()
+                           << ": cannot create directory (" << ec.message() << ")");
   }
   std::error_code ec;
   fs::create_directory(tmp_, ec);
@@ -77,11 +80,13 @@ void AtomicDirectory::commit() {
     fs::rename(target_, old, ec);
     METAEIK_CHECK(!ec, target_.string() << ": cannot replace (" << ec.message() << ")");
     fs::rename(tmp_, target_, ec);
-    METAEIK_CHECK(!ec, target_.string() << ": cannot rename " << tmp_.string() << " (" << ec.message() << ")");
+    METAEIK_CHECK(!ec, target_.string()
+                           << ": cannot rename " << tmp_.string() << " (" << ec.message() << ")");
     fs::remove_all(old, ec);
   } else {
     fs::rename(tmp_, target_, ec);
-    METAEIK_CHECK(!ec, target_.string() << ": cannot rename " << tmp_.string() << " (" << ec.message() << ")");
+    METAEIK_CHECK(!ec, target_.string()
+                           << ": cannot rename " << tmp_.string() << " (" << ec.message() << ")");
   }
   committed_ = true;
 }

@@ -1,9 +1,9 @@
 #include "core/log.hpp"
 
-#include <atomic>
-
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+
+#include <atomic>
 
 namespace metaeik::core {
 
@@ -18,9 +18,15 @@ void setup_logging(Verbosity v) {
   logger->set_pattern("[%H:%M:%S.%e] [%^%l%$] %v");
   spdlog::set_default_logger(logger);
   switch (v) {
-    case Verbosity::kQuiet: spdlog::set_level(spdlog::level::warn); break;
-    case Verbosity::kNormal: spdlog::set_level(spdlog::level::info); break;
-    case Verbosity::kVerbose: spdlog::set_level(spdlog::level::debug); break;
+    case Verbosity::kQuiet:
+      spdlog::set_level(spdlog::level::warn);
+      break;
+    case Verbosity::kNormal:
+      spdlog::set_level(spdlog::level::info);
+      break;
+    case Verbosity::kVerbose:
+      spdlog::set_level(spdlog::level::debug);
+      break;
   }
 }
 

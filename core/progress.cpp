@@ -1,10 +1,9 @@
 #include "core/progress.hpp"
 
-#include <cstdio>
-
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include <spdlog/spdlog.h>
+#include <cstdio>
 
 #include "core/log.hpp"
 
@@ -13,9 +12,12 @@ namespace metaeik::core {
 namespace {
 std::string format_seconds(double s) {
   char buf[32];
-  if (s < 60) std::snprintf(buf, sizeof buf, "%.1fs", s);
-  else if (s < 3600) std::snprintf(buf, sizeof buf, "%dm%02ds", int(s) / 60, int(s) % 60);
-  else std::snprintf(buf, sizeof buf, "%dh%02dm", int(s) / 3600, (int(s) % 3600) / 60);
+  if (s < 60)
+    std::snprintf(buf, sizeof buf, "%.1fs", s);
+  else if (s < 3600)
+    std::snprintf(buf, sizeof buf, "%dm%02ds", int(s) / 60, int(s) % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%dh%02dm", int(s) / 3600, (int(s) % 3600) / 60);
   return buf;
 }
 }  // namespace
@@ -59,7 +61,8 @@ void ProgressBar::draw(std::size_t done, bool final) {
     if (decile == last_decile_ && !final) return;
     if (final && decile == last_decile_ && decile == 10) return;
     last_decile_ = decile;
-    spdlog::info("{}: {}/{} ({:.0f}%) {} {}", label_, done, total_, 100.0 * frac, format_seconds(elapsed), status_);
+    spdlog::info("{}: {}/{} ({:.0f}%) {} {}", label_, done, total_, 100.0 * frac, format_seconds(elapsed),
+                 status_);
     return;
   }
   if (!final && now - last_draw_ < std::chrono::milliseconds(100)) return;
@@ -70,8 +73,9 @@ void ProgressBar::draw(std::size_t done, bool final) {
   bar.resize(kWidth, '-');
   const double rate = elapsed > 0 ? double(done) / elapsed : 0.0;
   const double eta = (rate > 0 && done < total_) ? double(total_ - done) / rate : 0.0;
-  std::fprintf(stderr, "\r%s [%s] %zu/%zu %3.0f%% %s<%s %.1f/s %s\x1b[K", label_.c_str(), bar.c_str(), done, total_,
-               100.0 * frac, format_seconds(elapsed).c_str(), format_seconds(eta).c_str(), rate, status_.c_str());
+  std::fprintf(stderr, "\r%s [%s] %zu/%zu %3.0f%% %s<%s %.1f/s %s\x1b[K", label_.c_str(), bar.c_str(), done,
+               total_, 100.0 * frac, format_seconds(elapsed).c_str(), format_seconds(eta).c_str(), rate,
+               status_.c_str());
   if (final) std::fputc('\n', stderr);
   std::fflush(stderr);
 }

@@ -79,8 +79,9 @@ geometry::TetMesh prepare_geometry(const GeometrySpec& spec, const std::string& 
     // Every geometry carries AHA labels, whatever its scars: the segment-wise physics baseline and
     // the stratified reports need them.
     if (!mesh.has_point_array("aha")) {
-      METAEIK_CHECK(spec.aha == "shape" || !need_aha, prefix << ".aha': " << spec.file.string()
-                                                             << " has no 'aha' array; use \"shape\" or blob scars");
+      METAEIK_CHECK(
+          spec.aha == "shape" || !need_aha,
+          prefix << ".aha': " << spec.file.string() << " has no 'aha' array; use \"shape\" or blob scars");
       if (spec.aha == "shape")
         mesh.set_point_labels("aha", geometry::aha_segments(mesh, geometry::estimate_aha_frame(mesh)));
     }

@@ -1,13 +1,13 @@
 #include "eikonal/dijkstra.hpp"
 
+#include <omp.h>
+
 #include <cmath>
 #include <exception>
 #include <functional>
 #include <limits>
 #include <queue>
 #include <utility>
-
-#include <omp.h>
 
 #include "core/error.hpp"
 #include "eikonal/topology.hpp"
@@ -78,7 +78,8 @@ struct DijkstraSolver::Impl {
   FimOptions options;
 };
 
-DijkstraSolver::DijkstraSolver(const geometry::TetMesh& mesh, FimOptions options) : impl_(std::make_unique<Impl>()) {
+DijkstraSolver::DijkstraSolver(const geometry::TetMesh& mesh, FimOptions options)
+    : impl_(std::make_unique<Impl>()) {
   detail::check_options(options);
   impl_->options = options;
   impl_->topo = detail::build_topology(mesh);
@@ -121,8 +122,8 @@ std::vector<SolveResult> DijkstraSolver::solve_batch(const std::vector<SpeedFiel
   return results;
 }
 
-SolveResult solve_dijkstra(const geometry::TetMesh& mesh, const SpeedField& speed, const std::vector<Source>& sources,
-                           FimOptions options) {
+SolveResult solve_dijkstra(const geometry::TetMesh& mesh, const SpeedField& speed,
+                           const std::vector<Source>& sources, FimOptions options) {
   return DijkstraSolver(mesh, options).solve(speed, sources);
 }
 

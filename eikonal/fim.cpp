@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <climits>
 #include <cmath>
 #include <exception>
-#include <climits>
 #include <limits>
 #include <thread>
 
@@ -92,12 +92,14 @@ inline double node_update(const Context& c, int x, const double* T, const int* c
 class SweepBarrier {
  public:
   /// Spins only while there is a core per thread (else the awaited thread may need this one).
-  explicit SweepBarrier(int threads) : threads_(threads), spins_(threads <= omp_get_num_procs() ? kSpins : 0) {}
+  explicit SweepBarrier(int threads)
+      : threads_(threads), spins_(threads <= omp_get_num_procs() ? kSpins : 0) {}
   void wait() {
     const int generation = generation_.load(std::memory_order_acquire);
     if (arrived_.fetch_add(1, std::memory_order_acq_rel) == threads_ - 1) {
       arrived_.store(0, std::memory_order_relaxed);
-      generation_.fetch_add(1);  // seq_cst with the sleepers_ pair below: a sleeper is seen or sees the change
+      generation_.fetch_add(
+          1);  // seq_cst with the sleepers_ pair below: a sleeper is seen or sees the change
       if (sleepers_.load() > 0) wake();
       return;
     }
@@ -117,10 +119,12 @@ class SweepBarrier {
 #ifdef __linux__
   // Sleeps only while the generation is still `generation` (no lost wake-up).
   void sleep(int generation) {
-    syscall(SYS_futex, reinterpret_cast<int*>(&generation_), FUTEX_WAIT_PRIVATE, generation, nullptr, nullptr, 0);
+    syscall(SYS_futex, reinterpret_cast<int*>(&generation_), FUTEX_WAIT_PRIVATE, generation, nullptr, nullptr,
+            0);
   }
   void wake() {
-    syscall(SYS_futex, reinterpret_cast<int*>(&generation_), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
+    syscall(SYS_futex, reinterpret_cast<int*>(&generation_), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr,
+            0);
   }
 #else
   void sleep(int) { std::this_thread::yield(); }
@@ -138,7 +142,7 @@ struct alignas(64) PerThread {
   std::vector<int> converged, candidates;
   std::vector<double> candidate_times;
   std::vector<detail::Parent> candidate_parents;  ///< recorded solves only
-  double tmin = kInf;        ///< min T over keep[next]
+  double tmin = kInf;                             ///< min T over keep[next]
   long long evals = 0, node_updates = 0;
 };
 
@@ -174,13 +178,14 @@ struct Workspace {
 // balls' λ (`balls`); the times are the same as without recording.
 template <bool kRecord>
 SolveResult run_fim(const detail::Topology& topo, const detail::TetMetric& metric,
-                    const std::vector<Source>& mesh_sources, const FimOptions& options, int threads, Workspace& ws,
-                    detail::Parent* parent = nullptr, std::vector<detail::BallInfo>* balls = nullptr) {
+                    const std::vector<Source>& mesh_sources, const FimOptions& options, int threads,
+                    Workspace& ws, detail::Parent* parent = nullptr,
+                    std::vector<detail::BallInfo>* balls = nullptr) {
   const std::vector<Source> sources = detail::internal_sources(topo, mesh_sources);
   const int n = topo.num_points;
-  const Context c{topo.tet_offsets.data(), topo.tet_entries.data(), topo.entry_height.data(),
+  const Context c{topo.tet_offsets.data(),  topo.tet_entries.data(),    topo.entry_height.data(),
                   topo.node_offsets.data(), topo.node_neighbors.data(), metric.tets,
-                  metric.slowness.data(), metric.height_scale};
+                  metric.slowness.data(),   metric.height_scale};
   SolveResult result;
   result.times = Eigen::VectorXd::Constant(n, kInf);
   double* T = result.times.data();
@@ -218,7 +223,8 @@ SolveResult run_fim(const detail::Topology& topo, const detail::TetMetric& metri
     }
   if (options.source_radius > 0) {
     ws.seeded.clear();
-    detail::seed_source_balls(topo, metric, sources, options.source_radius, T, ws.ball, ws.seeded, parent, balls);
+    detail::seed_source_balls(topo, metric, sources, options.source_radius, T, ws.ball, ws.seeded, parent,
+                              balls);
     for (const int y : ws.seeded)
       if (!ws.in_list[y]) {  // seeded nodes start like sources
         ws.in_list[y] = 1;
@@ -311,7 +317,8 @@ SolveResult run_fim(const detail::Topology& topo, const detail::TetMetric& metri
           if (!in_list[y] && T[y] > tx && stale(y) && !__atomic_exchange_n(&queued[y], 1, __ATOMIC_RELAXED)) {
             P.candidates.push_back(y);
             detail::Parent py;
-            P.candidate_times.push_back(node_update<kRecord>(c, y, T, changed_at, solved_at[y], P.evals, &py));
+            P.candidate_times.push_back(
+                node_update<kRecord>(c, y, T, changed_at, solved_at[y], P.evals, &py));
             if constexpr (kRecord) P.candidate_parents.push_back(py);
           }
         }
@@ -400,7 +407,6 @@ SpeedField SpeedField::uniform(const geometry::TetMesh& mesh, double v) {
   return f;
 }
 
-
 FimSolver::FimSolver(const geometry::TetMesh& mesh, FimOptions options) : impl_(std::make_unique<Impl>()) {
   detail::check_options(options);
   impl_->options = options;
@@ -416,11 +422,12 @@ SolveResult FimSolver::solve(const SpeedField& speed, const std::vector<Source>&
   detail::check_sources(impl_->topo, sources);
   const detail::TetMetric metric = detail::build_metric(impl_->topo, speed);
   Workspace ws;
-  return run_fim<false>(impl_->topo, metric, sources, impl_->options, detail::resolve_threads(impl_->options.threads),
-                        ws);
+  return run_fim<false>(impl_->topo, metric, sources, impl_->options,
+                        detail::resolve_threads(impl_->options.threads), ws);
 }
 
-SolveResult FimSolver::solve(const SpeedField& speed, const std::vector<Source>& sources, SolveRecord& record) const {
+SolveResult FimSolver::solve(const SpeedField& speed, const std::vector<Source>& sources,
+                             SolveRecord& record) const {
   detail::check_sources(impl_->topo, sources);
   auto data = std::make_unique<SolveRecord::Data>();
   data->metric = detail::build_metric(impl_->topo, speed);
@@ -429,9 +436,9 @@ SolveResult FimSolver::solve(const SpeedField& speed, const std::vector<Source>&
   data->sources = sources;
   data->parents.assign(impl_->topo.num_points, detail::Parent{});
   Workspace ws;
-  SolveResult result = run_fim<true>(impl_->topo, data->metric, sources, impl_->options,
-                                     detail::resolve_threads(impl_->options.threads), ws, data->parents.data(),
-                                     &data->balls);
+  SolveResult result =
+      run_fim<true>(impl_->topo, data->metric, sources, impl_->options,
+                    detail::resolve_threads(impl_->options.threads), ws, data->parents.data(), &data->balls);
   data->times.resize(impl_->topo.num_points);
   for (int i = 0; i < impl_->topo.num_points; ++i) data->times[i] = result.times[impl_->topo.node_order[i]];
   data->stats = result.stats;
@@ -454,7 +461,8 @@ std::vector<SolveResult> FimSolver::solve_batch(const std::vector<SpeedField>& s
     if (uses[s] > 1) shared.push_back(int(s));
   std::vector<detail::TetMetric> metrics(speeds.size());
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1) if (shared.size() > 1)
-  for (size_t j = 0; j < shared.size(); ++j) metrics[shared[j]] = detail::build_metric(topo, speeds[shared[j]]);
+  for (size_t j = 0; j < shared.size(); ++j)
+    metrics[shared[j]] = detail::build_metric(topo, speeds[shared[j]]);
   std::exception_ptr error;
 #pragma omp parallel num_threads(threads) if (count > 1)
   {

@@ -3,10 +3,9 @@
 // API contract used by datasets, baselines and the CLI; see eikonal/fim.cpp. The adjoint (vector–Jacobian
 // product of a recorded solve) is in eikonal/fim_adjoint.cpp.
 
+#include <Eigen/Core>
 #include <memory>
 #include <vector>
-
-#include <Eigen/Core>
 
 #include "geometry/tet_mesh.hpp"
 
@@ -36,22 +35,22 @@ struct FimOptions {
   double tolerance = 1e-6;      ///< a node converges when an update changes T by no more than this (ms)
   int max_iterations = 100000;  ///< hard cap on active-list sweeps
   int threads = 0;              ///< 0 = OpenMP default
-  double band = -1.0;           ///< active band (ms): a sweep updates only active nodes with T ≤ min active T + band;
-                                ///< < 0 = automatic (¼ of the mean shortest-edge travel time), 0 = whole list
-  double source_radius = 5.0;   ///< exact start around each source: nodes within this many cell sizes (h = (6 ·
-                                ///< mean volume of the source's tets)^⅓) start from t0 + λ·sqrt(ΔxᵀMΔx), the exact
-                                ///< solution where the metric M is constant (λ = 1), an upper bound otherwise; the
-                                ///< ball stops at other sources and where the mesh is not convex (see fim.cpp).
-                                ///< 0 = off (plain point sources)
+  double band = -1.0;  ///< active band (ms): a sweep updates only active nodes with T ≤ min active T + band;
+                       ///< < 0 = automatic (¼ of the mean shortest-edge travel time), 0 = whole list
+  double source_radius = 5.0;  ///< exact start around each source: nodes within this many cell sizes (h = (6
+                               ///< · mean volume of the source's tets)^⅓) start from t0 + λ·sqrt(ΔxᵀMΔx), the
+                               ///< exact solution where the metric M is constant (λ = 1), an upper bound
+                               ///< otherwise; the ball stops at other sources and where the mesh is not
+                               ///< convex (see fim.cpp). 0 = off (plain point sources)
 };
 
 struct SolveStats {
-  int iterations = 0;             ///< active-list sweeps (Dijkstra: nodes settled)
-  long long local_updates = 0;    ///< local tetrahedral solves evaluated; tets skipped because they cannot
-                                  ///< lower the node (lower bound ≥ its time, or inputs unchanged since
-                                  ///< its last solve) are not counted (Dijkstra: edge relaxations)
-  long long node_updates = 0;     ///< node local solves (each over its incident tets)
-  bool converged = false;         ///< active list emptied before max_iterations
+  int iterations = 0;           ///< active-list sweeps (Dijkstra: nodes settled)
+  long long local_updates = 0;  ///< local tetrahedral solves evaluated; tets skipped because they cannot
+                                ///< lower the node (lower bound ≥ its time, or inputs unchanged since
+                                ///< its last solve) are not counted (Dijkstra: edge relaxations)
+  long long node_updates = 0;   ///< node local solves (each over its incident tets)
+  bool converged = false;       ///< active list emptied before max_iterations
 };
 
 struct SolveResult {
@@ -78,7 +77,7 @@ class SolveRecord {
 
 /// ∂L/∂(inputs of a recorded solve) for a given ∂L/∂T (FimSolver::vjp).
 struct SolveGradient {
-  Eigen::VectorXd speed;        ///< ∂L/∂SpeedField::speed (#P or #T, as the field), transverse_ratio held fixed
+  Eigen::VectorXd speed;  ///< ∂L/∂SpeedField::speed (#P or #T, as the field), transverse_ratio held fixed
   Eigen::VectorXd fibre_speed;  ///< anisotropic only (else empty): ∂L/∂v_f, v_f = speed, v_s held fixed
   Eigen::VectorXd sheet_speed;  ///< anisotropic only: ∂L/∂v_s, v_s = transverse_ratio · speed, v_f held fixed
   double transverse_ratio = 0;  ///< ∂L/∂transverse_ratio (0 isotropic); = Σ speed ⊙ sheet_speed

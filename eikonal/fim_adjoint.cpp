@@ -39,14 +39,12 @@
 //  - The record's times are converged to FimOptions::tolerance; the weights μ* are evaluated at the
 //    final times, so the gradient is that of the discrete solution up to O(tolerance) effects.
 
-#include "eikonal/fim.hpp"
-
+#include <Eigen/Eigenvalues>
 #include <cmath>
 #include <vector>
 
-#include <Eigen/Eigenvalues>
-
 #include "core/error.hpp"
+#include "eikonal/fim.hpp"
 #include "eikonal/fim_record.hpp"
 
 namespace metaeik::eikonal {
@@ -73,7 +71,9 @@ struct Walk {
   double rho;
 
   Eigen::Vector3d point(int i) const { return topo.points.row(i).transpose(); }
-  Eigen::Vector3d fibre(int t) const { return rec.speed.fibers.row(topo.tet_order[t]).normalized().transpose(); }
+  Eigen::Vector3d fibre(int t) const {
+    return rec.speed.fibers.row(topo.tet_order[t]).normalized().transpose();
+  }
   /// I − f fᵀ of tet t.
   Eigen::Matrix3d transverse(int t) const {
     const Eigen::Vector3d f = fibre(t);
@@ -82,7 +82,8 @@ struct Walk {
 
   /// Node x took candidate `kind` of tet entry e: pushes μ*·a to the nodes it used, the slowness (and
   /// ρ) terms to the tet; returns how many upstream nodes it used (through `used`).
-  int tet_candidate(int x, const detail::Parent& p, double a, double* adjoint, TetAdjoint& g, int* used) const {
+  int tet_candidate(int x, const detail::Parent& p, double a, double* adjoint, TetAdjoint& g,
+                    int* used) const {
     const detail::TetEntry& te = topo.tet_entries[p.index];
     if (a == 0.0) {  // nothing to propagate; only the walk's order needs the upstream nodes
       int count = 0;
@@ -196,7 +197,8 @@ SolveGradient FimSolver::vjp(const SolveRecord& record, const Eigen::VectorXd& d
   METAEIK_CHECK(rec.stats.converged, "vjp: the recorded solve did not converge within max_iterations = "
                                          << impl_->options.max_iterations << " sweeps; no gradient");
   const int n = topo.num_points;
-  METAEIK_CHECK(dL_dT.size() == n, "vjp: dL/dT has " << dL_dT.size() << " values, expected " << n << " (one per node)");
+  METAEIK_CHECK(dL_dT.size() == n,
+                "vjp: dL/dT has " << dL_dT.size() << " values, expected " << n << " (one per node)");
   std::vector<double> adjoint(n);
   for (int i = 0; i < n; ++i) {
     const int node = topo.node_order[i];
@@ -251,8 +253,8 @@ SolveGradient FimSolver::vjp(const SolveRecord& record, const Eigen::VectorXd& d
     for (int i = 0; i < count; ++i)
       if (--pending[used[i]] == 0) ready.push_back(used[i]);
   }
-  METAEIK_CHECK(processed == reached, "vjp: the recorded dependencies of " << reached - processed
-                                                                           << " nodes form a cycle (degenerate tets?)");
+  METAEIK_CHECK(processed == reached, "vjp: the recorded dependencies of "
+                                          << reached - processed << " nodes form a cycle (degenerate tets?)");
   return field_gradient(topo, rec, g, std::move(onset));
 }
 

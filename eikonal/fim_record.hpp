@@ -2,9 +2,8 @@
 // Internal to eikonal/: the solver's state and what a recorded solve keeps for the adjoint
 // (eikonal/fim.cpp fills it, eikonal/fim_adjoint.cpp reads it). Not part of the public API.
 
-#include <vector>
-
 #include <Eigen/Core>
+#include <vector>
 
 #include "eikonal/fim.hpp"
 #include "eikonal/local_update.hpp"
@@ -19,8 +18,8 @@ struct FimSolver::Impl {
 };
 
 struct SolveRecord::Data {
-  const void* owner = nullptr;          ///< the FimSolver::Impl that made the record
-  SpeedField speed;                     ///< the solve's inputs, as given (mesh numbering)
+  const void* owner = nullptr;  ///< the FimSolver::Impl that made the record
+  SpeedField speed;             ///< the solve's inputs, as given (mesh numbering)
   std::vector<Source> sources;
   detail::TetMetric metric;             ///< internal tet order
   Eigen::VectorXd times;                ///< #P final times, internal node order

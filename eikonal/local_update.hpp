@@ -26,10 +26,10 @@ inline constexpr double kInfTime = std::numeric_limits<double>::infinity();
 /// What gave a node its final time. Face/edge/vertex refer to the tet's other three vertices
 /// (TetEntry::other[0..2]).
 enum class Candidate : std::uint8_t {
-  kNone,     ///< not reached
-  kSource,   ///< the onset time of a source
-  kBall,     ///< the exact start ball of a source
-  kFace,     ///< interior of the face (other 0, 1, 2)
+  kNone,    ///< not reached
+  kSource,  ///< the onset time of a source
+  kBall,    ///< the exact start ball of a source
+  kFace,    ///< interior of the face (other 0, 1, 2)
   kEdge01,
   kEdge02,
   kEdge12,
@@ -198,27 +198,45 @@ inline void candidate_weights(Candidate kind, const double* q, const double* t, 
       mu[std::min_element(v, v + 3) - v] = 1.0;
       return;
     }
-    case Candidate::kEdge01: return edge(0, 1, 0, 1, 3);
-    case Candidate::kEdge02: return edge(0, 2, 0, 2, 5);
-    case Candidate::kEdge12: return edge(1, 2, 3, 4, 5);
-    case Candidate::kVertex0: mu[0] = 1.0; return;
-    case Candidate::kVertex1: mu[1] = 1.0; return;
-    case Candidate::kVertex2: mu[2] = 1.0; return;
-    default: return;
+    case Candidate::kEdge01:
+      return edge(0, 1, 0, 1, 3);
+    case Candidate::kEdge02:
+      return edge(0, 2, 0, 2, 5);
+    case Candidate::kEdge12:
+      return edge(1, 2, 3, 4, 5);
+    case Candidate::kVertex0:
+      mu[0] = 1.0;
+      return;
+    case Candidate::kVertex1:
+      mu[1] = 1.0;
+      return;
+    case Candidate::kVertex2:
+      mu[2] = 1.0;
+      return;
+    default:
+      return;
   }
 }
 
 /// Whether candidate `kind` uses other vertex i (0..2) of its tet.
 inline bool candidate_uses(Candidate kind, int i) {
   switch (kind) {
-    case Candidate::kFace: return true;
-    case Candidate::kEdge01: return i != 2;
-    case Candidate::kEdge02: return i != 1;
-    case Candidate::kEdge12: return i != 0;
-    case Candidate::kVertex0: return i == 0;
-    case Candidate::kVertex1: return i == 1;
-    case Candidate::kVertex2: return i == 2;
-    default: return false;
+    case Candidate::kFace:
+      return true;
+    case Candidate::kEdge01:
+      return i != 2;
+    case Candidate::kEdge02:
+      return i != 1;
+    case Candidate::kEdge12:
+      return i != 0;
+    case Candidate::kVertex0:
+      return i == 0;
+    case Candidate::kVertex1:
+      return i == 1;
+    case Candidate::kVertex2:
+      return i == 2;
+    default:
+      return false;
   }
 }
 

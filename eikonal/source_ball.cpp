@@ -1,12 +1,11 @@
 #include "eikonal/source_ball.hpp"
 
-#include <algorithm>
-#include <cmath>
-#include <functional>
-
 #include <Eigen/Cholesky>
 #include <Eigen/Eigenvalues>
 #include <Eigen/LU>
+#include <algorithm>
+#include <cmath>
+#include <functional>
 
 namespace metaeik::eikonal::detail {
 

@@ -2,11 +2,10 @@
 // Internal to eikonal/: the exact start ball around point sources (FimOptions::source_radius), shared by
 // the forward solve (eikonal/fim.cpp) and its adjoint (eikonal/fim_adjoint.cpp). See source_ball.cpp.
 
+#include <Eigen/Core>
 #include <array>
 #include <utility>
 #include <vector>
-
-#include <Eigen/Core>
 
 #include "eikonal/local_update.hpp"
 #include "eikonal/topology.hpp"
@@ -22,7 +21,7 @@ struct BallWork {
   std::vector<int> tet_mark;  ///< per tet: index of the last source whose λ included it, else −1
   std::vector<unsigned char> is_source;
   std::vector<std::pair<double, int>> heap;
-  std::vector<std::pair<int, double>> accepted;             ///< node, ball distance
+  std::vector<std::pair<int, double>> accepted;            ///< node, ball distance
   std::vector<std::pair<Eigen::Vector3d, double>> planes;  ///< inner side: n·x ≥ c
   std::vector<std::array<int, 3>> faces;
 };
@@ -31,7 +30,7 @@ struct BallWork {
 /// λ² = the largest eigenvalue of M₀⁻¹M_t over the ball's tets, reached at `argmax_tet` (−1: no tet
 /// exceeds 1, λ = 1).
 struct BallInfo {
-  int first_tet = -1;   ///< −1: this source has no ball (fewer than two nodes accepted)
+  int first_tet = -1;  ///< −1: this source has no ball (fewer than two nodes accepted)
   int argmax_tet = -1;
   double lambda = 1.0;
 };
@@ -40,7 +39,7 @@ struct BallInfo {
 /// sources) to `seeded`. With `parent` (#P, may be null) every node it lowers records {source, kBall};
 /// with `balls` (may be null) it is resized to #sources and filled. Sequential and deterministic.
 void seed_source_balls(const Topology& topo, const TetMetric& metric, const std::vector<Source>& sources,
-                       double radius, double* T, BallWork& w, std::vector<int>& seeded, Parent* parent = nullptr,
-                       std::vector<BallInfo>* balls = nullptr);
+                       double radius, double* T, BallWork& w, std::vector<int>& seeded,
+                       Parent* parent = nullptr, std::vector<BallInfo>* balls = nullptr);
 
 }  // namespace metaeik::eikonal::detail

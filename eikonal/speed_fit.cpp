@@ -1,10 +1,10 @@
 #include "eikonal/speed_fit.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <cmath>
 #include <limits>
-
 #include <nlopt.hpp>
-#include <spdlog/spdlog.h>
 
 #include "core/error.hpp"
 #include "core/timer.hpp"
@@ -15,12 +15,37 @@ Eigen::VectorXi aha_group_regions(const Eigen::VectorXi& aha) {
   Eigen::VectorXi region(aha.size());
   for (Eigen::Index i = 0; i < aha.size(); ++i) {
     switch (aha[i]) {
-      case 1: case 2: case 7: case 8: region[i] = 0; break;
-      case 5: case 6: case 11: case 12: region[i] = 1; break;
-      case 3: case 4: case 9: case 10: region[i] = 2; break;
-      case 13: case 14: case 15: case 16: case 17: region[i] = 3; break;
-      case 18: region[i] = 4; break;
-      default: region[i] = 5; break;
+      case 1:
+      case 2:
+      case 7:
+      case 8:
+        region[i] = 0;
+        break;
+      case 5:
+      case 6:
+      case 11:
+      case 12:
+        region[i] = 1;
+        break;
+      case 3:
+      case 4:
+      case 9:
+      case 10:
+        region[i] = 2;
+        break;
+      case 13:
+      case 14:
+      case 15:
+      case 16:
+      case 17:
+        region[i] = 3;
+        break;
+      case 18:
+        region[i] = 4;
+        break;
+      default:
+        region[i] = 5;
+        break;
     }
   }
   return region;
@@ -77,13 +102,14 @@ SpeedFitResult fit_region_speeds(const FimSolver& solver, const Eigen::VectorXi&
   METAEIK_CHECK(region.minCoeff() >= 0, "speed fit: region indices must be non-negative");
   METAEIK_CHECK(options.lower > 0 && options.lower < options.upper && options.start >= options.lower &&
                     options.start <= options.upper,
-                "speed fit: need 0 < lower <= start <= upper, got " << options.lower << ", " << options.start << ", "
-                                                                    << options.upper);
+                "speed fit: need 0 < lower <= start <= upper, got " << options.lower << ", " << options.start
+                                                                    << ", " << options.upper);
   METAEIK_CHECK(options.max_evaluations > 0, "speed fit: max_evaluations must be positive");
   const int regions = region.maxCoeff() + 1;
 
   core::Stopwatch clock;
-  Objective obj{&solver, &region, &sources, &observed, {}, {}, 0, std::numeric_limits<double>::infinity(), {}};
+  Objective obj{&solver, &region, &sources, &observed, {}, {}, 0, std::numeric_limits<double>::infinity(),
+                {}};
   for (Eigen::Index i = 0; i < n; ++i)
     if (mask[i] != 0) obj.observed_nodes.push_back(int(i));
   METAEIK_CHECK(!obj.observed_nodes.empty(), "speed fit: no observed nodes");
@@ -95,9 +121,9 @@ SpeedFitResult fit_region_speeds(const FimSolver& solver, const Eigen::VectorXi&
   nlopt::opt opt(regions > 1 ? nlopt::LN_BOBYQA : nlopt::LN_COBYLA, unsigned(regions));
   opt.set_lower_bounds(options.lower);
   opt.set_upper_bounds(options.upper);
-  opt.set_min_objective(
-      [](const std::vector<double>& v, std::vector<double>&, void* data) { return (*static_cast<Objective*>(data))(v); },
-      &obj);
+  opt.set_min_objective([](const std::vector<double>& v, std::vector<double>&,
+                           void* data) { return (*static_cast<Objective*>(data))(v); },
+                        &obj);
   opt.set_maxeval(options.max_evaluations);
   opt.set_xtol_rel(options.xtol_rel);
   // Initial trust-region radius: a quarter of the box, so the first steps probe the range.

@@ -3,20 +3,19 @@
 // conduction speeds, one per region (e.g. AHA segment group), so that FIM activation times match
 // the observed ones, with BOBYQA (NLopt) as the derivative-free optimiser.
 
-#include <vector>
-
 #include <Eigen/Core>
+#include <vector>
 
 #include "eikonal/fim.hpp"
 
 namespace metaeik::eikonal {
 
 struct SpeedFitOptions {
-  double lower = 0.01;         ///< lower bound of every region speed, mm/ms
-  double upper = 1.0;          ///< upper bound, mm/ms
-  double start = 0.35;         ///< initial speed of every region, mm/ms
-  int max_evaluations = 500;   ///< FIM solves allowed
-  double xtol_rel = 1e-4;      ///< BOBYQA relative tolerance on the speeds
+  double lower = 0.01;        ///< lower bound of every region speed, mm/ms
+  double upper = 1.0;         ///< upper bound, mm/ms
+  double start = 0.35;        ///< initial speed of every region, mm/ms
+  int max_evaluations = 500;  ///< FIM solves allowed
+  double xtol_rel = 1e-4;     ///< BOBYQA relative tolerance on the speeds
 };
 
 struct SpeedFitResult {

@@ -1,14 +1,14 @@
 #include "eikonal/speed_fit_adjoint.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <nlopt.hpp>
 #include <numeric>
 #include <utility>
 #include <vector>
-
-#include <nlopt.hpp>
-#include <spdlog/spdlog.h>
 
 #include "core/error.hpp"
 #include "core/timer.hpp"
@@ -23,11 +23,16 @@ void check_adjoint_fit_options(const AdjointFitOptions& o) {
                 "adjoint fit: prior must be 'laplacian' or 'tv', got '" << o.prior << "'");
   METAEIK_CHECK(std::isfinite(o.prior_weight) && o.prior_weight >= 0,
                 "adjoint fit: prior_weight must be >= 0, got " << o.prior_weight);
-  METAEIK_CHECK(std::isfinite(o.tv_epsilon) && o.tv_epsilon > 0, "adjoint fit: tv_epsilon must be > 0, got " << o.tv_epsilon);
-  METAEIK_CHECK(o.source_candidates >= 1, "adjoint fit: source_candidates must be >= 1, got " << o.source_candidates);
-  METAEIK_CHECK(o.source_search_steps >= 0, "adjoint fit: source_search_steps must be >= 0, got " << o.source_search_steps);
-  METAEIK_CHECK(o.max_evaluations >= 1, "adjoint fit: max_evaluations must be >= 1, got " << o.max_evaluations);
-  METAEIK_CHECK(std::isfinite(o.ftol_rel) && o.ftol_rel >= 0, "adjoint fit: ftol_rel must be >= 0, got " << o.ftol_rel);
+  METAEIK_CHECK(std::isfinite(o.tv_epsilon) && o.tv_epsilon > 0,
+                "adjoint fit: tv_epsilon must be > 0, got " << o.tv_epsilon);
+  METAEIK_CHECK(o.source_candidates >= 1,
+                "adjoint fit: source_candidates must be >= 1, got " << o.source_candidates);
+  METAEIK_CHECK(o.source_search_steps >= 0,
+                "adjoint fit: source_search_steps must be >= 0, got " << o.source_search_steps);
+  METAEIK_CHECK(o.max_evaluations >= 1,
+                "adjoint fit: max_evaluations must be >= 1, got " << o.max_evaluations);
+  METAEIK_CHECK(std::isfinite(o.ftol_rel) && o.ftol_rel >= 0,
+                "adjoint fit: ftol_rel must be >= 0, got " << o.ftol_rel);
 }
 
 namespace {
@@ -37,7 +42,8 @@ struct LineFit {
   double t0 = 0.0, b = 1.0, sse = std::numeric_limits<double>::infinity();
 };
 
-LineFit fit_line(const Eigen::VectorXd& tau, const Eigen::VectorXd& y, const std::vector<int>& obs, double b_min) {
+LineFit fit_line(const Eigen::VectorXd& tau, const Eigen::VectorXd& y, const std::vector<int>& obs,
+                 double b_min) {
   double st = 0, sy = 0, stt = 0, sty = 0;
   int m = 0;
   for (int i : obs) {
@@ -122,13 +128,14 @@ SourceEstimate estimate_source(const FimSolver& solver, const std::vector<std::v
                                const AdjointFitOptions& options) {
   check_adjoint_fit_options(options);
   const int n = int(neighbours.size());
-  METAEIK_CHECK(observed.size() == n && mask.size() == n,
-                "source search: observed and mask must have " << n << " entries (one per node), got " << observed.size()
-                                                              << " and " << mask.size());
+  METAEIK_CHECK(observed.size() == n && mask.size() == n, "source search: observed and mask must have "
+                                                              << n << " entries (one per node), got "
+                                                              << observed.size() << " and " << mask.size());
   std::vector<int> obs;
   for (int i = 0; i < n; ++i)
     if (mask[i] != 0) {
-      METAEIK_CHECK(std::isfinite(observed[i]), "source search: observed time at node " << i << " is not finite");
+      METAEIK_CHECK(std::isfinite(observed[i]),
+                    "source search: observed time at node " << i << " is not finite");
       obs.push_back(i);
     }
   METAEIK_CHECK(obs.size() >= 2, "source search: need at least 2 observed nodes, got " << obs.size());
@@ -146,8 +153,9 @@ SourceEstimate estimate_source(const FimSolver& solver, const std::vector<std::v
   };
   std::vector<int> early = obs;
   const int k = std::min<int>(options.source_candidates, int(obs.size()));
-  std::partial_sort(early.begin(), early.begin() + k, early.end(),
-                    [&](int a, int b) { return observed[a] < observed[b] || (observed[a] == observed[b] && a < b); });
+  std::partial_sort(early.begin(), early.begin() + k, early.end(), [&](int a, int b) {
+    return observed[a] < observed[b] || (observed[a] == observed[b] && a < b);
+  });
   int source = early[0];
   for (int c = 0; c < k; ++c)
     if (score(early[c]) < score(source)) source = early[c];
@@ -171,13 +179,14 @@ AdjointFitResult fit_node_speeds_adjoint(const FimSolver& solver, const geometry
                                          const AdjointFitOptions& options) {
   check_adjoint_fit_options(options);
   const int n = mesh.num_points();
-  METAEIK_CHECK(observed.size() == n && mask.size() == n,
-                "adjoint fit: observed and mask must have " << n << " entries (one per node), got " << observed.size()
-                                                            << " and " << mask.size());
+  METAEIK_CHECK(observed.size() == n && mask.size() == n, "adjoint fit: observed and mask must have "
+                                                              << n << " entries (one per node), got "
+                                                              << observed.size() << " and " << mask.size());
   std::vector<int> obs;
   for (int i = 0; i < n; ++i)
     if (mask[i] != 0) {
-      METAEIK_CHECK(std::isfinite(observed[i]), "adjoint fit: observed time at node " << i << " is not finite");
+      METAEIK_CHECK(std::isfinite(observed[i]),
+                    "adjoint fit: observed time at node " << i << " is not finite");
       obs.push_back(i);
     }
   METAEIK_CHECK(obs.size() >= 2, "adjoint fit: need at least 2 observed nodes, got " << obs.size());
@@ -202,7 +211,8 @@ AdjointFitResult fit_node_speeds_adjoint(const FimSolver& solver, const geometry
   const double t_lo = y_min - 200.0, t_hi = y_min + 50.0;  // onset bounds, ms
 
   // L-BFGS over (v, t0) within the bounds.
-  Problem p{solver, observed, obs, edges, options, source, 0, 0, {}, std::numeric_limits<double>::infinity(), {}};
+  Problem p{solver, observed, obs, edges, options, source, 0, 0, {}, std::numeric_limits<double>::infinity(),
+            {}};
   std::vector<double> x(n + 1, v0), lo(n + 1, options.v_min), hi(n + 1, options.v_max);
   x[n] = std::clamp(estimate.source.time, t_lo, t_hi), lo[n] = t_lo, hi[n] = t_hi;
   nlopt::opt opt(nlopt::LD_LBFGS, unsigned(n + 1));

@@ -14,25 +14,24 @@
 // lowers the residual, at most `source_search_steps` times. The chosen node's onset is a variable of
 // the L-BFGS fit.
 
+#include <Eigen/Core>
 #include <string>
 #include <vector>
-
-#include <Eigen/Core>
 
 #include "eikonal/fim.hpp"
 
 namespace metaeik::eikonal {
 
 struct AdjointFitOptions {
-  double v_min = 0.05;               ///< lower bound of every node speed, mm/ms
-  double v_max = 1.0;                ///< upper bound, mm/ms
-  std::string prior = "tv";          ///< smoothness prior: "laplacian" or "tv"
-  double prior_weight = 80.0;        ///< weight of the prior, ms² per unit of R
-  double tv_epsilon = 0.01;          ///< TV smoothing, mm/ms
-  int source_candidates = 5;         ///< earliest observed nodes tried as the source
-  int source_search_steps = 4;       ///< neighbour moves from the best candidate (0 = keep it)
-  int max_evaluations = 150;         ///< L-BFGS evaluations (each one FIM solve + one adjoint)
-  double ftol_rel = 1e-7;            ///< L-BFGS relative tolerance on J
+  double v_min = 0.05;          ///< lower bound of every node speed, mm/ms
+  double v_max = 1.0;           ///< upper bound, mm/ms
+  std::string prior = "tv";     ///< smoothness prior: "laplacian" or "tv"
+  double prior_weight = 80.0;   ///< weight of the prior, ms² per unit of R
+  double tv_epsilon = 0.01;     ///< TV smoothing, mm/ms
+  int source_candidates = 5;    ///< earliest observed nodes tried as the source
+  int source_search_steps = 4;  ///< neighbour moves from the best candidate (0 = keep it)
+  int max_evaluations = 150;    ///< L-BFGS evaluations (each one FIM solve + one adjoint)
+  double ftol_rel = 1e-7;       ///< L-BFGS relative tolerance on J
 };
 
 struct AdjointFitResult {

@@ -1,12 +1,12 @@
 #include "eikonal/topology.hpp"
 
+#include <omp.h>
+
+#include <Eigen/Geometry>
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
-
-#include <Eigen/Geometry>
-#include <omp.h>
 
 #include "core/error.hpp"
 
@@ -56,7 +56,8 @@ std::vector<std::uint64_t> morton_codes(const geometry::Points& P) {
 std::vector<int> order_by(const std::vector<std::uint64_t>& codes) {
   std::vector<int> order(codes.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = int(i);
-  std::sort(order.begin(), order.end(), [&](int a, int b) { return codes[a] != codes[b] ? codes[a] < codes[b] : a < b; });
+  std::sort(order.begin(), order.end(),
+            [&](int a, int b) { return codes[a] != codes[b] ? codes[a] < codes[b] : a < b; });
   return order;
 }
 }  // namespace
@@ -72,14 +73,17 @@ Topology build_topology(const geometry::TetMesh& mesh) {
     int v[4];
     for (int k = 0; k < 4; ++k) {
       v[k] = mesh.tets(t, k);
-      METAEIK_CHECK(v[k] >= 0 && v[k] < n, "tet " << t << " references point " << v[k] << ", out of range [0, " << n << ")");
+      METAEIK_CHECK(v[k] >= 0 && v[k] < n,
+                    "tet " << t << " references point " << v[k] << ", out of range [0, " << n << ")");
     }
     Eigen::Vector3d d[3];
     edge_vectors(mesh.points, v, d);
     double lmax = 0.0;
-    for (const auto& e : kEdges) lmax = std::max(lmax, (mesh.points.row(v[e[0]]) - mesh.points.row(v[e[1]])).norm());
+    for (const auto& e : kEdges)
+      lmax = std::max(lmax, (mesh.points.row(v[e[0]]) - mesh.points.row(v[e[1]])).norm());
     const double vol6 = d[0].dot(d[1].cross(d[2]));
-    METAEIK_CHECK(std::abs(vol6) > 6e-12 * lmax * lmax * lmax, "tet " << t << " has zero volume (degenerate)");
+    METAEIK_CHECK(std::abs(vol6) > 6e-12 * lmax * lmax * lmax,
+                  "tet " << t << " has zero volume (degenerate)");
   }
   topo.num_points = n;
   topo.num_tets = nt;
@@ -154,7 +158,8 @@ Topology build_topology(const geometry::TetMesh& mesh) {
     topo.node_offsets[i + 1] = topo.node_offsets[i] + int(scratch.size());
   }
   topo.node_neighbors.resize(topo.node_offsets[n]);
-  for (int i = 0; i < n; ++i) std::copy(rows[i].begin(), rows[i].end(), topo.node_neighbors.begin() + topo.node_offsets[i]);
+  for (int i = 0; i < n; ++i)
+    std::copy(rows[i].begin(), rows[i].end(), topo.node_neighbors.begin() + topo.node_offsets[i]);
 
   topo.reverse_entry.resize(topo.node_neighbors.size());
   for (int a = 0; a < n; ++a)
@@ -183,8 +188,9 @@ void check_speed(const Topology& topo, const SpeedField& speed) {
   const bool per_node = speed.location == SpeedField::Location::kNode;
   const char* where = per_node ? "node" : "tet";
   const int expected = per_node ? n : nt;
-  METAEIK_CHECK(speed.speed.size() == expected, "speed field has " << speed.speed.size() << " values, expected "
-                                                                   << expected << " (one per " << where << ")");
+  METAEIK_CHECK(speed.speed.size() == expected, "speed field has " << speed.speed.size()
+                                                                   << " values, expected " << expected
+                                                                   << " (one per " << where << ")");
   for (int i = 0; i < expected; ++i) {
     const double v = speed.speed[i];
     METAEIK_CHECK(std::isfinite(v), "speed at " << where << " " << i << " is not finite (" << v << ")");
@@ -192,7 +198,8 @@ void check_speed(const Topology& topo, const SpeedField& speed) {
   }
   if (speed.fibers.rows() == 0) return;
   const double rho = speed.transverse_ratio;
-  METAEIK_CHECK(std::isfinite(rho) && rho > 0, "transverse speed ratio must be positive and finite, got " << rho);
+  METAEIK_CHECK(std::isfinite(rho) && rho > 0,
+                "transverse speed ratio must be positive and finite, got " << rho);
   METAEIK_CHECK(speed.fibers.rows() == nt,
                 "fibre field has " << speed.fibers.rows() << " rows, expected " << nt << " (one per tet)");
   for (int t = 0; t < nt; ++t) {
@@ -217,7 +224,7 @@ TetMetric build_metric(const Topology& topo, const SpeedField& speed) {
       const int* tv = topo.tet_nodes[t].data();
       const int* old = topo.node_order.data();
       const double slowness = 0.25 * (1.0 / speed.speed[old[tv[0]]] + 1.0 / speed.speed[old[tv[1]]] +
-                                       1.0 / speed.speed[old[tv[2]]] + 1.0 / speed.speed[old[tv[3]]]);
+                                      1.0 / speed.speed[old[tv[2]]] + 1.0 / speed.speed[old[tv[3]]]);
       v = 1.0 / slowness;
     } else {
       v = speed.speed[topo.tet_order[t]];
@@ -275,11 +282,13 @@ void check_sources(const Topology& topo, const std::vector<Source>& sources) {
   for (const Source& s : sources) {
     METAEIK_CHECK(s.node >= 0 && s.node < topo.num_points,
                   "source node " << s.node << " is out of range [0, " << topo.num_points << ")");
-    METAEIK_CHECK(std::isfinite(s.time), "onset time of source node " << s.node << " is not finite (" << s.time << ")");
+    METAEIK_CHECK(std::isfinite(s.time),
+                  "onset time of source node " << s.node << " is not finite (" << s.time << ")");
   }
 }
 
-void check_batch(const Topology& topo, const std::vector<SpeedField>& speeds, const std::vector<BatchItem>& items) {
+void check_batch(const Topology& topo, const std::vector<SpeedField>& speeds,
+                 const std::vector<BatchItem>& items) {
   std::vector<char> checked(speeds.size(), 0);
   for (size_t i = 0; i < items.size(); ++i) {
     const BatchItem& item = items[i];

@@ -28,20 +28,20 @@ struct TetEntry {
 struct Topology {
   int num_points = 0;
   int num_tets = 0;
-  std::vector<int> node_order;       ///< internal node i is mesh node node_order[i]
-  std::vector<int> node_rank;        ///< mesh node j is internal node node_rank[j]
-  std::vector<int> tet_order;        ///< internal tet t is mesh tet tet_order[t]
-  geometry::Points points;           ///< #P×3, internal order
+  std::vector<int> node_order;                ///< internal node i is mesh node node_order[i]
+  std::vector<int> node_rank;                 ///< mesh node j is internal node node_rank[j]
+  std::vector<int> tet_order;                 ///< internal tet t is mesh tet tet_order[t]
+  geometry::Points points;                    ///< #P×3, internal order
   std::vector<std::array<int, 4>> tet_nodes;  ///< #T vertices (internal numbering)
-  std::vector<TetGeom> tets;         ///< #T, Euclidean Gram (M = I)
-  std::vector<int> tet_offsets;      ///< CSR node → incident tets, #P+1
-  std::vector<TetEntry> tet_entries; ///< per node, its incident tets
-  std::vector<float> entry_height;   ///< per entry: Euclidean distance from the node to the opposite
-                                     ///< face's plane (mm), rounded down
-  std::vector<int> node_offsets;     ///< CSR node → edge-neighbour nodes, #P+1
-  std::vector<int> node_neighbors;   ///< sorted per node
-  std::vector<int> reverse_entry;    ///< for CSR entry (a → b), the entry (b → a)
-  std::vector<int> tet_edges;        ///< 6 per tet: index into node_neighbors of the edge (lo → hi)
+  std::vector<TetGeom> tets;                  ///< #T, Euclidean Gram (M = I)
+  std::vector<int> tet_offsets;               ///< CSR node → incident tets, #P+1
+  std::vector<TetEntry> tet_entries;          ///< per node, its incident tets
+  std::vector<float> entry_height;            ///< per entry: Euclidean distance from the node to the opposite
+                                              ///< face's plane (mm), rounded down
+  std::vector<int> node_offsets;              ///< CSR node → edge-neighbour nodes, #P+1
+  std::vector<int> node_neighbors;            ///< sorted per node
+  std::vector<int> reverse_entry;             ///< for CSR entry (a → b), the entry (b → a)
+  std::vector<int> tet_edges;  ///< 6 per tet: index into node_neighbors of the edge (lo → hi)
 };
 
 /// Builds the topology; throws core::Error for a mesh without tets, bad indices, non-finite
@@ -53,10 +53,10 @@ Topology build_topology(const geometry::TetMesh& mesh);
 struct TetMetric {
   const TetGeom* tets = nullptr;
   std::vector<TetGeom> own;
-  std::vector<double> slowness;    ///< #T, 1 / v_t in ms/mm
-  double mean_edge_time = 0.0;     ///< mean over tets of the travel time along the tet's shortest edge, ms
-  double height_scale = 1.0;       ///< metric distance ≥ height_scale · Euclidean distance / v_t (1 isotropic,
-                                   ///< min(1, 1/transverse_ratio) anisotropic)
+  std::vector<double> slowness;  ///< #T, 1 / v_t in ms/mm
+  double mean_edge_time = 0.0;   ///< mean over tets of the travel time along the tet's shortest edge, ms
+  double height_scale = 1.0;  ///< metric distance ≥ height_scale · Euclidean distance / v_t (1 isotropic,
+                              ///< min(1, 1/transverse_ratio) anisotropic)
 };
 
 /// Validates `speed` against the topology (see build_metric). Throws core::Error.
@@ -77,7 +77,8 @@ void check_sources(const Topology& topo, const std::vector<Source>& sources);
 
 /// Validates a batch up front: every item's speed index and sources, every referenced speed field.
 /// Messages are prefixed with "batch item I: ". Throws core::Error.
-void check_batch(const Topology& topo, const std::vector<SpeedField>& speeds, const std::vector<BatchItem>& items);
+void check_batch(const Topology& topo, const std::vector<SpeedField>& speeds,
+                 const std::vector<BatchItem>& items);
 
 /// Validates options (tolerance ≥ 0, max_iterations ≥ 1, threads ≥ 0). Throws core::Error.
 void check_options(const FimOptions& options);

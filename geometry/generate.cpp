@@ -1,6 +1,8 @@
 // Generator options, their checks and the implicit ventricle shape (no CGAL here; the mesher is
 // in generate_ventricle.cpp).
 
+#include "geometry/generate.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -8,7 +10,6 @@
 #include <string>
 
 #include "core/error.hpp"
-#include "geometry/generate.hpp"
 
 namespace metaeik::geometry {
 
@@ -28,10 +29,13 @@ void check_options(const GeneratorOptions& o, const Fail& fail) {
     if (!(std::isfinite(v) && v > 0)) fail(key, "must be positive, got " + str(v));
   };
   auto smaller = [&](const char* key, double small, const char* big_key, double big) {
-    if (!(small < big)) fail(key, "(" + str(small) + ") must be smaller than '" + big_key + "' (" + str(big) + ")");
+    if (!(small < big))
+      fail(key, "(" + str(small) + ") must be smaller than '" + big_key + "' (" + str(big) + ")");
   };
-  if (o.shape != "lv" && o.shape != "biv") fail("shape", "must be \"lv\" or \"biv\", got \"" + o.shape + "\"");
-  if (o.target_nodes < 100) fail("target_nodes", "must be at least 100, got " + std::to_string(o.target_nodes));
+  if (o.shape != "lv" && o.shape != "biv")
+    fail("shape", "must be \"lv\" or \"biv\", got \"" + o.shape + "\"");
+  if (o.target_nodes < 100)
+    fail("target_nodes", "must be at least 100, got " + std::to_string(o.target_nodes));
   positive("lv_endo_short_radius", o.lv_endo_short_radius);
   positive("lv_endo_long_radius", o.lv_endo_long_radius);
   positive("lv_epi_short_radius", o.lv_epi_short_radius);
@@ -39,9 +43,11 @@ void check_options(const GeneratorOptions& o, const Fail& fail) {
   smaller("lv_endo_short_radius", o.lv_endo_short_radius, "lv_epi_short_radius", o.lv_epi_short_radius);
   smaller("lv_endo_long_radius", o.lv_endo_long_radius, "lv_epi_long_radius", o.lv_epi_long_radius);
   if (!(std::abs(o.base_z) < o.lv_endo_long_radius))
-    fail("base_z", "(" + str(o.base_z) + ") must lie strictly between -lv_endo_long_radius and lv_endo_long_radius (" +
+    fail("base_z", "(" + str(o.base_z) +
+                       ") must lie strictly between -lv_endo_long_radius and lv_endo_long_radius (" +
                        str(o.lv_endo_long_radius) + ")");
-  if (!(o.facet_angle > 0 && o.facet_angle <= 30)) fail("facet_angle", "must lie in (0, 30] degrees, got " + str(o.facet_angle));
+  if (!(o.facet_angle > 0 && o.facet_angle <= 30))
+    fail("facet_angle", "must lie in (0, 30] degrees, got " + str(o.facet_angle));
   if (!(o.cell_radius_edge_ratio >= 2))
     fail("cell_radius_edge_ratio", "must be at least 2, got " + str(o.cell_radius_edge_ratio));
   positive("node_tolerance", o.node_tolerance);
@@ -60,14 +66,16 @@ void check_options(const GeneratorOptions& o, const Fail& fail) {
   if (!(o.rv_center_x + o.rv_endo_radius_x > lv_x + 0.5))
     fail("rv_endo_radius_x", "is too small for an RV cavity: rv_center_x + rv_endo_radius_x (" +
                                  str(o.rv_center_x + o.rv_endo_radius_x) +
-                                 ") must exceed the LV epicardium x-extent (" + str(lv_x) + ") by more than 0.5 mm");
+                                 ") must exceed the LV epicardium x-extent (" + str(lv_x) +
+                                 ") by more than 0.5 mm");
   if (!(o.rv_center_x - o.rv_endo_radius_x > -o.lv_epi_short_radius))
     fail("rv_center_x", "puts the RV behind the LV: rv_center_x - rv_endo_radius_x (" +
                             str(o.rv_center_x - o.rv_endo_radius_x) + ") must exceed -lv_epi_short_radius (" +
                             str(-o.lv_epi_short_radius) + ")");
   if (!(o.rv_center_z - o.rv_endo_radius_z < o.base_z))
     fail("rv_center_z", "puts the RV above the base: rv_center_z - rv_endo_radius_z (" +
-                            str(o.rv_center_z - o.rv_endo_radius_z) + ") must be below base_z (" + str(o.base_z) + ")");
+                            str(o.rv_center_z - o.rv_endo_radius_z) + ") must be below base_z (" +
+                            str(o.base_z) + ")");
 }
 
 // Volume of the part z ≤ h of the ellipsoid x²/a² + y²/a² + z²/c² ≤ 1:
@@ -114,7 +122,8 @@ double analytic_lv_cavity_volume(const GeneratorOptions& o) {
 }
 
 double analytic_lv_wall_volume(const GeneratorOptions& o) {
-  return ellipsoid_cap_volume(o.lv_epi_short_radius, o.lv_epi_long_radius, o.base_z) - analytic_lv_cavity_volume(o);
+  return ellipsoid_cap_volume(o.lv_epi_short_radius, o.lv_epi_long_radius, o.base_z) -
+         analytic_lv_cavity_volume(o);
 }
 
 namespace detail {
@@ -153,7 +162,8 @@ double VentricleShape::myocardium(const Eigen::Vector3d& p) const {
   double cavity = lv_endo.value(p);
   if (biv) {
     outer = std::min(outer, rv_epi.value(p));
-    const double rv_cavity = std::max(rv_endo.value(p), -lv_epi.value(p));  // RV endo ellipsoid outside the LV
+    const double rv_cavity =
+        std::max(rv_endo.value(p), -lv_epi.value(p));  // RV endo ellipsoid outside the LV
     cavity = std::min(cavity, rv_cavity);
   }
   return std::max({outer, -cavity, p.z() - base_z});

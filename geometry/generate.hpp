@@ -23,25 +23,25 @@ struct GeneratorOptions {
   int target_nodes = 2000;   ///< wanted node count (≥ 100); the result is within ~10 % of it
   std::uint64_t seed = 0;    ///< seeds the mesher's initial surface points; same seed ⇒ same mesh
 
-  double lv_endo_short_radius = 7.0;   ///< mm, LV endocardium radius in x and y
-  double lv_endo_long_radius = 17.0;   ///< mm, LV endocardium radius in z
-  double lv_epi_short_radius = 10.0;   ///< mm, LV epicardium radius in x and y
-  double lv_epi_long_radius = 20.0;    ///< mm, LV epicardium radius in z
-  double base_z = 5.0;                 ///< mm, base plane; tissue is kept where z ≤ base_z
+  double lv_endo_short_radius = 7.0;  ///< mm, LV endocardium radius in x and y
+  double lv_endo_long_radius = 17.0;  ///< mm, LV endocardium radius in z
+  double lv_epi_short_radius = 10.0;  ///< mm, LV epicardium radius in x and y
+  double lv_epi_long_radius = 20.0;   ///< mm, LV epicardium radius in z
+  double base_z = 5.0;                ///< mm, base plane; tissue is kept where z ≤ base_z
 
   // biv only: RV endocardium ellipsoid (centre (rv_center_x, 0, rv_center_z), semi-axes below).
-  double rv_center_x = 4.0;         ///< mm, offset of the RV towards +x (the septum side)
-  double rv_center_z = 0.0;         ///< mm
-  double rv_endo_radius_x = 12.0;   ///< mm, RV cavity reach in x (free wall at rv_center_x + this)
-  double rv_endo_radius_y = 11.0;   ///< mm, RV width (how far the crescent wraps round the LV)
-  double rv_endo_radius_z = 15.0;   ///< mm, RV length (RV apex at rv_center_z − this)
-  double rv_wall_thickness = 3.0;   ///< mm, RV free-wall thickness
+  double rv_center_x = 4.0;        ///< mm, offset of the RV towards +x (the septum side)
+  double rv_center_z = 0.0;        ///< mm
+  double rv_endo_radius_x = 12.0;  ///< mm, RV cavity reach in x (free wall at rv_center_x + this)
+  double rv_endo_radius_y = 11.0;  ///< mm, RV width (how far the crescent wraps round the LV)
+  double rv_endo_radius_z = 15.0;  ///< mm, RV length (RV apex at rv_center_z − this)
+  double rv_wall_thickness = 3.0;  ///< mm, RV free-wall thickness
 
   // Mesh quality (rarely changed).
-  double facet_angle = 25.0;           ///< degrees, lower bound on surface triangle angles
-  double cell_radius_edge_ratio = 3.0; ///< upper bound on tet circumradius / shortest edge
-  double node_tolerance = 0.1;         ///< re-mesh (at most max_attempts times) while |N/N_target − 1| exceeds this
-  int max_attempts = 4;                ///< meshing passes to hit target_nodes
+  double facet_angle = 25.0;            ///< degrees, lower bound on surface triangle angles
+  double cell_radius_edge_ratio = 3.0;  ///< upper bound on tet circumradius / shortest edge
+  double node_tolerance = 0.1;  ///< re-mesh (at most max_attempts times) while |N/N_target − 1| exceeds this
+  int max_attempts = 4;         ///< meshing passes to hit target_nodes
 };
 
 /// Throws core::Error naming the option when options are invalid (non-positive radius, endo not

@@ -2,12 +2,6 @@
 // slowly). The base rims (intersections of the base plane with the ellipsoids) are protected as
 // 1D features so the sharp base edges are reproduced exactly.
 
-#include <algorithm>
-#include <array>
-#include <cmath>
-#include <map>
-#include <vector>
-
 #include <CGAL/Exact_predicates_inexact_constructions_kernel.h>
 #include <CGAL/Labeled_mesh_domain_3.h>
 #include <CGAL/Mesh_complex_3_in_triangulation_3.h>
@@ -16,6 +10,12 @@
 #include <CGAL/Mesh_triangulation_3.h>
 #include <CGAL/make_mesh_3.h>
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <map>
+#include <vector>
 
 #include "core/error.hpp"
 #include "core/timer.hpp"
@@ -42,7 +42,9 @@ using Polyline = std::vector<CgalPoint>;
 struct Ellipse2 {
   double cx, cy, ax, ay;
   Eigen::Vector2d at(double t) const { return {cx + ax * std::cos(t), cy + ay * std::sin(t)}; }
-  Eigen::Vector2d normal(double t) const { return Eigen::Vector2d(std::cos(t) / ax, std::sin(t) / ay).normalized(); }
+  Eigen::Vector2d normal(double t) const {
+    return Eigen::Vector2d(std::cos(t) / ax, std::sin(t) / ay).normalized();
+  }
   double value(const Eigen::Vector2d& p) const {
     return std::pow((p.x() - cx) / ax, 2) + std::pow((p.y() - cy) / ay, 2) - 1.0;
   }
@@ -91,7 +93,8 @@ std::vector<Polyline> base_polylines(const detail::VentricleShape& shape) {
       // The crossing curve: the other curve whose implicit value changes sign on [lo, hi].
       const Ellipse2* other = nullptr;
       for (std::size_t cj = 0; cj < curves.size(); ++cj)
-        if (cj != ci && (curves[cj].value(c.at(lo)) < 0) != (curves[cj].value(c.at(hi)) < 0)) other = &curves[cj];
+        if (cj != ci && (curves[cj].value(c.at(lo)) < 0) != (curves[cj].value(c.at(hi)) < 0))
+          other = &curves[cj];
       METAEIK_CHECK(other != nullptr, "generator: base-plane curves intersect in an unexpected way");
       const bool lo_neg = other->value(c.at(lo)) < 0;
       for (int it = 0; it < 100; ++it) {
@@ -192,8 +195,8 @@ MeshResult mesh_once(const detail::VentricleShape& shape, const GeneratorOptions
   domain.add_features(features.begin(), features.end());
 
   Criteria criteria(params::edge_size = size, params::facet_angle = o.facet_angle, params::facet_size = size,
-                    params::facet_distance = 0.1 * size, params::cell_radius_edge_ratio = o.cell_radius_edge_ratio,
-                    params::cell_size = size);
+                    params::facet_distance = 0.1 * size,
+                    params::cell_radius_edge_ratio = o.cell_radius_edge_ratio, params::cell_size = size);
   // Time limits of 0 = none: the default limits depend on wall-clock time and break determinism.
   CGAL::get_default_random() = CGAL::Random(0);
   C3t3 c3t3 = CGAL::make_mesh_3<C3t3>(domain, criteria, params::no_lloyd(), params::no_odt(),
@@ -266,8 +269,10 @@ TetMesh generate_ventricle(const GeneratorOptions& o) {
       // Coarse meshes saturate: thin walls, the base rims and the surface angle bound need a
       // minimum number of nodes whatever the cell size, so larger cells stop helping.
       if (p < 0.5 && n > o.target_nodes) {
-        spdlog::warn("mesh generate: the node count no longer falls with the cell size (about {} nodes is the "
-                     "minimum for this shape)", int(n));
+        spdlog::warn(
+            "mesh generate: the node count no longer falls with the cell size (about {} nodes is the "
+            "minimum for this shape)",
+            int(n));
         break;
       }
       if (p > 1.5 && p < 4) exponent = p;
@@ -277,13 +282,16 @@ TetMesh generate_ventricle(const GeneratorOptions& o) {
     size *= std::pow(n / o.target_nodes, 1.0 / exponent);
   }
   if (best_miss > o.node_tolerance)
-    spdlog::warn("mesh generate: {} nodes after {} passes, {:.0f} % from the target {}", best.points.rows(), passes,
-                 100 * best_miss, o.target_nodes);
-  double thinnest = std::min(o.lv_epi_short_radius - o.lv_endo_short_radius, o.lv_epi_long_radius - o.lv_endo_long_radius);
+    spdlog::warn("mesh generate: {} nodes after {} passes, {:.0f} % from the target {}", best.points.rows(),
+                 passes, 100 * best_miss, o.target_nodes);
+  double thinnest =
+      std::min(o.lv_epi_short_radius - o.lv_endo_short_radius, o.lv_epi_long_radius - o.lv_endo_long_radius);
   if (shape.biv) thinnest = std::min(thinnest, o.rv_wall_thickness);
   if (best_size > thinnest)
-    spdlog::warn("mesh generate: cell size {:.2f} mm exceeds the thinnest wall ({:.2f} mm); walls are one element "
-                 "thick and the volume is less accurate", best_size, thinnest);
+    spdlog::warn(
+        "mesh generate: cell size {:.2f} mm exceeds the thinnest wall ({:.2f} mm); walls are one element "
+        "thick and the volume is less accurate",
+        best_size, thinnest);
 
   TetMesh mesh;
   mesh.points = std::move(best.points);

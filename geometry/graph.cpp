@@ -145,8 +145,9 @@ GraphHierarchy coarsen(const Graph& graph, const CoarseningOptions& options) {
 Eigen::SparseMatrix<double, Eigen::RowMajor> pooling_matrix(const Eigen::VectorXi& cluster, int num_coarse) {
   std::vector<int> size(num_coarse, 0);
   for (int n = 0; n < cluster.size(); ++n) {
-    METAEIK_CHECK(cluster[n] >= 0 && cluster[n] < num_coarse,
-                  "pooling: node " << n << " has cluster " << cluster[n] << ", expected [0, " << num_coarse << ")");
+    METAEIK_CHECK(cluster[n] >= 0 && cluster[n] < num_coarse, "pooling: node "
+                                                                  << n << " has cluster " << cluster[n]
+                                                                  << ", expected [0, " << num_coarse << ")");
     ++size[cluster[n]];
   }
   std::vector<Eigen::Triplet<double>> triplets;

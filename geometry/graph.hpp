@@ -3,11 +3,10 @@
 // graphs with Cartesian pseudo-coordinates and a graclus-style coarsening hierarchy with
 // cluster-mean pooling. Plain arrays, no LibTorch; metapinn turns them into tensors.
 
-#include <cstdint>
-#include <vector>
-
 #include <Eigen/Core>
 #include <Eigen/SparseCore>
+#include <cstdint>
+#include <vector>
 
 #include "geometry/tet_mesh.hpp"
 
@@ -16,8 +15,8 @@ namespace metaeik::geometry {
 /// Directed graph: every undirected edge appears in both directions. Edge e carries a message
 /// from source(e) = j to target(e) = i. Edges are sorted by (target, source).
 struct Graph {
-  Points points;                                                     ///< #N×3 node positions (mm)
-  Eigen::Matrix<int, Eigen::Dynamic, 2, Eigen::RowMajor> edges;     ///< #E×2 (source j, target i)
+  Points points;                                                 ///< #N×3 node positions (mm)
+  Eigen::Matrix<int, Eigen::Dynamic, 2, Eigen::RowMajor> edges;  ///< #E×2 (source j, target i)
   /// #E×3 Cartesian pseudo-coordinates u = (p_i − p_j)/(2·max|Δ|) + 0.5 ∈ [0,1]³, where max|Δ|
   /// is the largest |component| of p_i − p_j over all edges of this graph.
   Eigen::Matrix<double, Eigen::Dynamic, 3, Eigen::RowMajor> pseudo;
@@ -37,9 +36,9 @@ Graph knn_graph(const Points& points, int k);
 Graph graph_from_pairs(const Points& points, const std::vector<std::pair<int, int>>& pairs);
 
 struct CoarseningOptions {
-  int levels = 6;           ///< number of graphs in the hierarchy (the finest included), ≥ 1
-  int min_nodes = 4;        ///< stop coarsening early once a level has this few nodes
-  std::uint64_t seed = 0;   ///< visiting order of the matching (reproducible)
+  int levels = 6;          ///< number of graphs in the hierarchy (the finest included), ≥ 1
+  int min_nodes = 4;       ///< stop coarsening early once a level has this few nodes
+  std::uint64_t seed = 0;  ///< visiting order of the matching (reproducible)
 };
 
 /// A coarsening hierarchy: levels[0] is the input graph; cluster[l][n] ∈ [0, #levels[l+1])

@@ -1,11 +1,10 @@
 #include "geometry/labels.hpp"
 
+#include <Eigen/Eigenvalues>
+#include <Eigen/Geometry>
 #include <algorithm>
 #include <cmath>
 #include <limits>
-
-#include <Eigen/Eigenvalues>
-#include <Eigen/Geometry>
 
 #include "core/error.hpp"
 #include "geometry/surface.hpp"
@@ -90,11 +89,16 @@ std::vector<int> nodes_with_label(const Eigen::VectorXi& labels, int value) {
 
 int priority(int label) {
   switch (label) {
-    case kBase: return 4;
-    case kLvEndo: return 3;
-    case kRvEndo: return 2;
-    case kEpi: return 1;
-    default: return 0;
+    case kBase:
+      return 4;
+    case kLvEndo:
+      return 3;
+    case kRvEndo:
+      return 2;
+    case kEpi:
+      return 1;
+    default:
+      return 0;
   }
 }
 
@@ -104,7 +108,8 @@ std::vector<bool> rv_free_wall_nodes(const TetMesh& mesh) {
   std::vector<bool> rv(mesh.num_points(), false);
   if (!mesh.has_point_array("surface") || mesh.num_tets() == 0) return rv;
   const Eigen::VectorXi surface = mesh.point_labels("surface");
-  const std::vector<int> lv_ids = nodes_with_label(surface, kLvEndo), rv_ids = nodes_with_label(surface, kRvEndo);
+  const std::vector<int> lv_ids = nodes_with_label(surface, kLvEndo),
+                         rv_ids = nodes_with_label(surface, kRvEndo);
   if (lv_ids.empty() || rv_ids.empty()) return rv;
 
   // Outward (out of the myocardium, i.e. into the cavity) normals at RV-endo nodes.
@@ -155,7 +160,8 @@ Eigen::Vector3d unit(const Eigen::Vector3d& v, const char* what) {
 
 }  // namespace
 
-Eigen::VectorXi node_labels_from_faces(int num_points, const Triangles& F, const std::vector<int>& face_labels) {
+Eigen::VectorXi node_labels_from_faces(int num_points, const Triangles& F,
+                                       const std::vector<int>& face_labels) {
   METAEIK_CHECK(std::size_t(F.rows()) == face_labels.size(),
                 "node_labels_from_faces: " << F.rows() << " faces but " << face_labels.size() << " labels");
   Eigen::VectorXi labels = Eigen::VectorXi::Zero(num_points);
@@ -173,7 +179,8 @@ Eigen::VectorXi generated_surface_labels(const TetMesh& mesh, const GeneratorOpt
   const Points N = face_normals(mesh.points, F);
   std::vector<int> face_labels(F.rows());
   for (int f = 0; f < F.rows(); ++f) {
-    const Eigen::Vector3d a = mesh.points.row(F(f, 0)), b = mesh.points.row(F(f, 1)), c = mesh.points.row(F(f, 2));
+    const Eigen::Vector3d a = mesh.points.row(F(f, 0)), b = mesh.points.row(F(f, 1)),
+                          c = mesh.points.row(F(f, 2));
     const Eigen::Vector3d centroid = (a + b + c) / 3.0, n = N.row(f);
     const double edge = std::max({(b - a).norm(), (c - b).norm(), (a - c).norm()});
     double best = std::numeric_limits<double>::infinity();
@@ -210,8 +217,9 @@ AhaFrame generated_aha_frame(const GeneratorOptions& o) {
 AhaFrame estimate_aha_frame(const TetMesh& mesh) {
   const Eigen::VectorXi surface = mesh.point_labels("surface");
   const std::vector<int> endo = nodes_with_label(surface, kLvEndo);
-  METAEIK_CHECK(endo.size() >= 10, "AHA frame: the mesh has " << endo.size()
-                                                              << " LV-endocardium nodes (surface label 1), need at least 10");
+  METAEIK_CHECK(endo.size() >= 10, "AHA frame: the mesh has "
+                                       << endo.size()
+                                       << " LV-endocardium nodes (surface label 1), need at least 10");
   Eigen::Vector3d c = Eigen::Vector3d::Zero();
   for (int i : endo) c += mesh.points.row(i).transpose();
   c /= double(endo.size());
@@ -290,12 +298,14 @@ Eigen::VectorXi aha_segments(const TetMesh& mesh, const AhaFrame& frame) {
 }
 
 Eigen::VectorXi aha_segments(const TetMesh& mesh, const AhaFrame& frame, const std::vector<bool>& rv) {
-  METAEIK_CHECK(rv.size() == std::size_t(mesh.num_points()),
-                "aha_segments: rv_free_wall has " << rv.size() << " entries, mesh has " << mesh.num_points() << " points");
+  METAEIK_CHECK(rv.size() == std::size_t(mesh.num_points()), "aha_segments: rv_free_wall has "
+                                                                 << rv.size() << " entries, mesh has "
+                                                                 << mesh.num_points() << " points");
   const Eigen::Vector3d axis_vec = frame.base_center - frame.apex;
   const double length = axis_vec.norm();
   const Eigen::Vector3d axis = unit(axis_vec, "long axis (base_center - apex)");
-  const Eigen::Vector3d septum = unit(frame.septum - frame.septum.dot(axis) * axis, "septum direction perpendicular to the long axis");
+  const Eigen::Vector3d septum =
+      unit(frame.septum - frame.septum.dot(axis) * axis, "septum direction perpendicular to the long axis");
   const Eigen::Vector3d anterior = axis.cross(septum);
   METAEIK_CHECK(frame.apex_fraction >= 0 && frame.apex_fraction < 1,
                 "AHA frame: apex_fraction must lie in [0, 1), got " << frame.apex_fraction);

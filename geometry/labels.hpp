@@ -18,7 +18,8 @@ namespace metaeik::geometry {
 /// Node labels from boundary-face labels: each node on a labelled face takes the label of highest
 /// priority among its faces — base (4) > LV endo (1) > RV endo (2) > epi (3); other nodes 0.
 /// @param[in] F  #F×3 faces, @param[in] face_labels  #F values in 0–4
-Eigen::VectorXi node_labels_from_faces(int num_points, const Triangles& F, const std::vector<int>& face_labels);
+Eigen::VectorXi node_labels_from_faces(int num_points, const Triangles& F,
+                                       const std::vector<int>& face_labels);
 
 /// `surface` labels of a mesh made by generate_ventricle: every boundary face goes to the implicit
 /// surface it lies on (smallest distance, ties broken by normal alignment); faces on the LV
@@ -28,10 +29,10 @@ Eigen::VectorXi generated_surface_labels(const TetMesh& mesh, const GeneratorOpt
 
 /// Reference frame of the AHA model.
 struct AhaFrame {
-  Eigen::Vector3d apex = Eigen::Vector3d::Zero();         ///< LV epicardial apex on the long axis, mm
-  Eigen::Vector3d base_center = Eigen::Vector3d::UnitZ(); ///< base centre on the long axis, mm
-  Eigen::Vector3d septum = Eigen::Vector3d::UnitX();      ///< from the LV axis towards the septum/RV
-                                                          ///< (only its part ⟂ the long axis is used)
+  Eigen::Vector3d apex = Eigen::Vector3d::Zero();          ///< LV epicardial apex on the long axis, mm
+  Eigen::Vector3d base_center = Eigen::Vector3d::UnitZ();  ///< base centre on the long axis, mm
+  Eigen::Vector3d septum = Eigen::Vector3d::UnitX();       ///< from the LV axis towards the septum/RV
+                                                           ///< (only its part ⟂ the long axis is used)
   double apex_fraction = 0.12;  ///< fraction of |base − apex| (from the apex) forming segment 17
 };
 
@@ -58,7 +59,8 @@ std::vector<bool> generated_rv_free_wall(const TetMesh& mesh, const GeneratorOpt
 /// AHA labels of every node: 18 where rv_free_wall (#P) is true, otherwise the LV segment from the
 /// height t along apex→base (apex cap below apex_fraction, then thirds; t beyond [0, 1] clamps)
 /// and the angle around the long axis.
-Eigen::VectorXi aha_segments(const TetMesh& mesh, const AhaFrame& frame, const std::vector<bool>& rv_free_wall);
+Eigen::VectorXi aha_segments(const TetMesh& mesh, const AhaFrame& frame,
+                             const std::vector<bool>& rv_free_wall);
 
 /// Same, with rv_free_wall_nodes(mesh).
 Eigen::VectorXi aha_segments(const TetMesh& mesh, const AhaFrame& frame);

@@ -7,10 +7,11 @@
 
 namespace metaeik::geometry {
 
-TetMesh box_mesh(int cells_x, int cells_y, int cells_z, const Eigen::Vector3d& size, const Eigen::Vector3d& origin,
-                 BoxSplit split) {
-  METAEIK_CHECK(cells_x >= 1 && cells_y >= 1 && cells_z >= 1,
-                "box mesh: cell counts must be at least 1, got " << cells_x << "×" << cells_y << "×" << cells_z);
+TetMesh box_mesh(int cells_x, int cells_y, int cells_z, const Eigen::Vector3d& size,
+                 const Eigen::Vector3d& origin, BoxSplit split) {
+  METAEIK_CHECK(cells_x >= 1 && cells_y >= 1 && cells_z >= 1, "box mesh: cell counts must be at least 1, got "
+                                                                  << cells_x << "×" << cells_y << "×"
+                                                                  << cells_z);
   METAEIK_CHECK(size.allFinite() && (size.array() > 0).all(),
                 "box mesh: sizes must be positive, got " << size.transpose());
   METAEIK_CHECK(origin.allFinite(), "box mesh: origin must be finite");

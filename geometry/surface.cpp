@@ -1,9 +1,8 @@
 #include "geometry/surface.hpp"
 
+#include <Eigen/Geometry>
 #include <algorithm>
 #include <array>
-
-#include <Eigen/Geometry>
 
 namespace metaeik::geometry {
 

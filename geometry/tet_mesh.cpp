@@ -1,10 +1,9 @@
 #include "geometry/tet_mesh.hpp"
 
-#include <cmath>
+#include <spdlog/spdlog.h>
 
 #include <Eigen/Geometry>
-
-#include <spdlog/spdlog.h>
+#include <cmath>
 
 #include "core/error.hpp"
 
@@ -15,8 +14,8 @@ const DataArray& find_array(const std::map<std::string, DataArray>& arrays, cons
                             const char* kind) {
   auto it = arrays.find(name);
   METAEIK_CHECK(it != arrays.end(), "mesh has no " << kind << " array '" << name << "'");
-  METAEIK_CHECK(it->second.components() == 1, kind << " array '" << name << "' has " << it->second.components()
-                                                    << " components, expected 1");
+  METAEIK_CHECK(it->second.components() == 1, kind << " array '" << name << "' has "
+                                                   << it->second.components() << " components, expected 1");
   return it->second;
 }
 }  // namespace
@@ -36,7 +35,8 @@ Eigen::VectorXd TetMesh::cell_scalar(const std::string& name) const {
 
 void TetMesh::set_point_array(const std::string& name, const ArrayValues& values, ScalarType type) {
   METAEIK_CHECK(values.rows() == num_points(), "point array '" << name << "' has " << values.rows()
-                                                               << " rows, mesh has " << num_points() << " points");
+                                                               << " rows, mesh has " << num_points()
+                                                               << " points");
   point_data[name] = DataArray{values, type};
 }
 
@@ -45,8 +45,8 @@ void TetMesh::set_point_labels(const std::string& name, const Eigen::VectorXi& l
 }
 
 void TetMesh::set_cell_array(const std::string& name, const ArrayValues& values, ScalarType type) {
-  METAEIK_CHECK(values.rows() == num_tets(),
-                "cell array '" << name << "' has " << values.rows() << " rows, mesh has " << num_tets() << " tets");
+  METAEIK_CHECK(values.rows() == num_tets(), "cell array '" << name << "' has " << values.rows()
+                                                            << " rows, mesh has " << num_tets() << " tets");
   cell_data[name] = DataArray{values, type};
 }
 
@@ -78,19 +78,20 @@ void validate(TetMesh& mesh, const std::string& source) {
   METAEIK_CHECK(mesh.num_tets() > 0, source << ": mesh has no tetrahedra");
   const int n = mesh.num_points();
   for (int i = 0; i < n; ++i)
-    METAEIK_CHECK(mesh.points.row(i).allFinite(), source << ": point " << i << " has a non-finite coordinate");
+    METAEIK_CHECK(mesh.points.row(i).allFinite(),
+                  source << ": point " << i << " has a non-finite coordinate");
   for (int t = 0; t < mesh.num_tets(); ++t)
     for (int k = 0; k < 4; ++k) {
       const int v = mesh.tets(t, k);
-      METAEIK_CHECK(v >= 0 && v < n,
-                    source << ": tet " << t << " references point " << v << ", out of range [0, " << n << ")");
+      METAEIK_CHECK(v >= 0 && v < n, source << ": tet " << t << " references point " << v
+                                            << ", out of range [0, " << n << ")");
     }
   for (const auto& [name, a] : mesh.point_data)
     METAEIK_CHECK(a.rows() == n,
                   source << ": point array '" << name << "' has " << a.rows() << " rows, expected " << n);
   for (const auto& [name, a] : mesh.cell_data)
-    METAEIK_CHECK(a.rows() == mesh.num_tets(),
-                  source << ": cell array '" << name << "' has " << a.rows() << " rows, expected " << mesh.num_tets());
+    METAEIK_CHECK(a.rows() == mesh.num_tets(), source << ": cell array '" << name << "' has " << a.rows()
+                                                      << " rows, expected " << mesh.num_tets());
 
   const Eigen::VectorXd vol = tet_volumes(mesh.points, mesh.tets);
   // Degenerate relative to the tet's own size: |V| <= 1e-12 * (longest edge)^3.

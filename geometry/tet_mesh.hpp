@@ -1,10 +1,9 @@
 #pragma once
 // TetMesh: a linear tetrahedral mesh as plain arrays plus named point/cell data.
 
+#include <Eigen/Core>
 #include <map>
 #include <string>
-
-#include <Eigen/Core>
 
 namespace metaeik::geometry {
 
@@ -30,8 +29,8 @@ struct DataArray {
 enum SurfaceLabel : int { kInterior = 0, kLvEndo = 1, kRvEndo = 2, kEpi = 3, kBase = 4 };
 
 struct TetMesh {
-  Points points;   ///< #P×3 coordinates in mm
-  Tets tets;       ///< #T×4, positively oriented (det[p1−p0, p2−p0, p3−p0] > 0)
+  Points points;  ///< #P×3 coordinates in mm
+  Tets tets;      ///< #T×4, positively oriented (det[p1−p0, p2−p0, p3−p0] > 0)
   std::map<std::string, DataArray> point_data;  ///< each #P×c
   std::map<std::string, DataArray> cell_data;   ///< each #T×c
 
@@ -46,9 +45,11 @@ struct TetMesh {
   Eigen::VectorXd cell_scalar(const std::string& name) const;
 
   /// Adds or replaces a scalar/vector array (rows must match #P or #T).
-  void set_point_array(const std::string& name, const ArrayValues& values, ScalarType type = ScalarType::kFloat64);
+  void set_point_array(const std::string& name, const ArrayValues& values,
+                       ScalarType type = ScalarType::kFloat64);
   void set_point_labels(const std::string& name, const Eigen::VectorXi& labels);
-  void set_cell_array(const std::string& name, const ArrayValues& values, ScalarType type = ScalarType::kFloat64);
+  void set_cell_array(const std::string& name, const ArrayValues& values,
+                      ScalarType type = ScalarType::kFloat64);
 };
 
 /// Signed volume of each tet (mm³): det[p1−p0, p2−p0, p3−p0] / 6.

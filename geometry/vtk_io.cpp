@@ -1,8 +1,5 @@
 #include "geometry/vtk_io.hpp"
 
-#include <algorithm>
-#include <string>
-
 #include <spdlog/spdlog.h>
 #include <vtkCallbackCommand.h>
 #include <vtkCellArray.h>
@@ -19,11 +16,11 @@
 #include <vtkIntArray.h>
 #include <vtkLogger.h>
 #include <vtkLongLongArray.h>
-#include <vtkShortArray.h>
-#include <vtkSignedCharArray.h>
 #include <vtkNew.h>
 #include <vtkPointData.h>
 #include <vtkPoints.h>
+#include <vtkShortArray.h>
+#include <vtkSignedCharArray.h>
 #include <vtkSmartPointer.h>
 #include <vtkUnsignedCharArray.h>
 #include <vtkUnsignedIntArray.h>
@@ -34,6 +31,9 @@
 #include <vtkXMLDataParser.h>
 #include <vtkXMLUnstructuredGridReader.h>
 #include <vtkXMLUnstructuredGridWriter.h>
+
+#include <algorithm>
+#include <string>
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
@@ -84,32 +84,50 @@ std::string lower_extension(const fs::path& path) {
 
 ScalarType scalar_type_of(int vtk_type) {
   switch (vtk_type) {
-    case VTK_FLOAT: return ScalarType::kFloat32;
-    case VTK_INT: return ScalarType::kInt32;
+    case VTK_FLOAT:
+      return ScalarType::kFloat32;
+    case VTK_INT:
+      return ScalarType::kInt32;
     case VTK_LONG:
     case VTK_LONG_LONG:
-    case VTK_ID_TYPE: return ScalarType::kInt64;
-    case VTK_UNSIGNED_CHAR: return ScalarType::kUInt8;
+    case VTK_ID_TYPE:
+      return ScalarType::kInt64;
+    case VTK_UNSIGNED_CHAR:
+      return ScalarType::kUInt8;
     case VTK_CHAR:
-    case VTK_SIGNED_CHAR: return ScalarType::kInt8;
-    case VTK_SHORT: return ScalarType::kInt16;
-    case VTK_UNSIGNED_SHORT: return ScalarType::kUInt16;
-    case VTK_UNSIGNED_INT: return ScalarType::kUInt32;
-    default: return ScalarType::kFloat64;
+    case VTK_SIGNED_CHAR:
+      return ScalarType::kInt8;
+    case VTK_SHORT:
+      return ScalarType::kInt16;
+    case VTK_UNSIGNED_SHORT:
+      return ScalarType::kUInt16;
+    case VTK_UNSIGNED_INT:
+      return ScalarType::kUInt32;
+    default:
+      return ScalarType::kFloat64;
   }
 }
 
 vtkSmartPointer<vtkDataArray> make_vtk_array(ScalarType type) {
   switch (type) {
-    case ScalarType::kFloat32: return vtkSmartPointer<vtkFloatArray>::New();
-    case ScalarType::kInt32: return vtkSmartPointer<vtkIntArray>::New();
-    case ScalarType::kInt64: return vtkSmartPointer<vtkLongLongArray>::New();
-    case ScalarType::kUInt8: return vtkSmartPointer<vtkUnsignedCharArray>::New();
-    case ScalarType::kInt8: return vtkSmartPointer<vtkSignedCharArray>::New();
-    case ScalarType::kInt16: return vtkSmartPointer<vtkShortArray>::New();
-    case ScalarType::kUInt16: return vtkSmartPointer<vtkUnsignedShortArray>::New();
-    case ScalarType::kUInt32: return vtkSmartPointer<vtkUnsignedIntArray>::New();
-    case ScalarType::kFloat64: break;
+    case ScalarType::kFloat32:
+      return vtkSmartPointer<vtkFloatArray>::New();
+    case ScalarType::kInt32:
+      return vtkSmartPointer<vtkIntArray>::New();
+    case ScalarType::kInt64:
+      return vtkSmartPointer<vtkLongLongArray>::New();
+    case ScalarType::kUInt8:
+      return vtkSmartPointer<vtkUnsignedCharArray>::New();
+    case ScalarType::kInt8:
+      return vtkSmartPointer<vtkSignedCharArray>::New();
+    case ScalarType::kInt16:
+      return vtkSmartPointer<vtkShortArray>::New();
+    case ScalarType::kUInt16:
+      return vtkSmartPointer<vtkUnsignedShortArray>::New();
+    case ScalarType::kUInt32:
+      return vtkSmartPointer<vtkUnsignedIntArray>::New();
+    case ScalarType::kFloat64:
+      break;
   }
   return vtkSmartPointer<vtkDoubleArray>::New();
 }
@@ -125,8 +143,9 @@ void read_arrays(vtkFieldData* data, const std::vector<vtkIdType>& keep, vtkIdTy
     }
     std::string name = arr->GetName() ? arr->GetName() : "";
     if (name.empty()) name = "array" + std::to_string(a);
-    METAEIK_CHECK(arr->GetNumberOfTuples() == rows, source << ": array '" << name << "' has " << arr->GetNumberOfTuples()
-                                                           << " tuples, expected " << rows);
+    METAEIK_CHECK(arr->GetNumberOfTuples() == rows, source << ": array '" << name << "' has "
+                                                           << arr->GetNumberOfTuples() << " tuples, expected "
+                                                           << rows);
     const int nc = arr->GetNumberOfComponents();
     const vtkIdType n = keep.empty() ? rows : vtkIdType(keep.size());
     DataArray da;
@@ -173,8 +192,10 @@ TetMesh from_vtk(vtkUnstructuredGrid* grid, const std::string& source) {
   std::vector<vtkIdType> keep;
   vtkIdType others = 0;
   for (vtkIdType c = 0; c < nc; ++c) {
-    if (types->GetValue(c) == VTK_TETRA) keep.push_back(c);
-    else ++others;
+    if (types->GetValue(c) == VTK_TETRA)
+      keep.push_back(c);
+    else
+      ++others;
   }
   METAEIK_CHECK(!keep.empty(), source << ": mesh has no tetrahedra (" << others << " other cells)");
   if (others > 0) spdlog::warn("{}: ignoring {} non-tetrahedral cells", source, others);
@@ -183,17 +204,17 @@ TetMesh from_vtk(vtkUnstructuredGrid* grid, const std::string& source) {
     vtkIdType size = 0;
     const vtkIdType* ids = nullptr;
     cells->GetCellAtId(keep[t], size, ids);
-    METAEIK_CHECK(size == 4, source << ": tet " << t << " (cell " << keep[t] << ") has " << size << " points, not 4");
+    METAEIK_CHECK(size == 4,
+                  source << ": tet " << t << " (cell " << keep[t] << ") has " << size << " points, not 4");
     for (int k = 0; k < 4; ++k) {
       const vtkIdType v = ids[k];
-      METAEIK_CHECK(v >= 0 && v < np,
-                    source << ": tet " << t << " references point " << v << ", out of range [0, " << np << ")");
+      METAEIK_CHECK(v >= 0 && v < np, source << ": tet " << t << " references point " << v
+                                             << ", out of range [0, " << np << ")");
       mesh.tets(Eigen::Index(t), k) = int(v);
     }
   }
   read_arrays(grid->GetPointData(), {}, np, mesh.point_data, source);
-  read_arrays(grid->GetCellData(), others > 0 ? keep : std::vector<vtkIdType>{}, nc,
-              mesh.cell_data, source);
+  read_arrays(grid->GetCellData(), others > 0 ? keep : std::vector<vtkIdType>{}, nc, mesh.cell_data, source);
   validate(mesh, source);
   return mesh;
 }
@@ -216,7 +237,8 @@ TetMesh read_vtu(const fs::path& path, const std::string& source, VtkErrors& err
   bool appended = false;
   for (int i = 0; i < root->GetNumberOfNestedElements(); ++i)
     appended = appended || std::string(root->GetNestedElement(i)->GetName()) == "AppendedData";
-  detail::check_vtu_sizes(root, appended ? parser->GetAppendedDataPosition() : -1, source, fs::file_size(path));
+  detail::check_vtu_sizes(root, appended ? parser->GetAppendedDataPosition() : -1, source,
+                          fs::file_size(path));
   reader->Update();
   METAEIK_CHECK(errors.first.empty(), source << ": cannot read VTU file (" << errors.first << ")");
   vtkUnstructuredGrid* grid = reader->GetOutput();
@@ -263,13 +285,14 @@ TetMesh read_mesh(const fs::path& path) {
 void write_mesh(const TetMesh& mesh, const fs::path& path) {
   const std::string source = path.string();
   const std::string ext = lower_extension(path);
-  METAEIK_CHECK(ext == ".vtu" || ext == ".vtk", source << ": unsupported mesh format '" << ext
-                                                       << "' (expected .vtu or .vtk)");
+  METAEIK_CHECK(ext == ".vtu" || ext == ".vtk",
+                source << ": unsupported mesh format '" << ext << "' (expected .vtu or .vtk)");
   vtkNew<vtkUnstructuredGrid> grid;
   vtkNew<vtkPoints> points;
   points->SetDataTypeToDouble();
   points->SetNumberOfPoints(mesh.num_points());
-  for (int i = 0; i < mesh.num_points(); ++i) points->SetPoint(i, mesh.points(i, 0), mesh.points(i, 1), mesh.points(i, 2));
+  for (int i = 0; i < mesh.num_points(); ++i)
+    points->SetPoint(i, mesh.points(i, 0), mesh.points(i, 1), mesh.points(i, 2));
   grid->SetPoints(points);
   vtkNew<vtkCellArray> cells;
   cells->AllocateExact(mesh.num_tets(), 4 * mesh.num_tets());

@@ -1,19 +1,19 @@
 #include "geometry/vtk_io_checks.hpp"
 
+#include <vtkBase64Utilities.h>
+#include <vtkLZ4DataCompressor.h>
+#include <vtkLZMADataCompressor.h>
+#include <vtkNew.h>
+#include <vtkSmartPointer.h>
+#include <vtkXMLDataElement.h>
+#include <vtkZLibDataCompressor.h>
+
 #include <algorithm>
 #include <cctype>
 #include <fstream>
 #include <limits>
 #include <sstream>
 #include <vector>
-
-#include <vtkBase64Utilities.h>
-#include <vtkLZ4DataCompressor.h>
-#include <vtkLZMADataCompressor.h>
-#include <vtkNew.h>
-#include <vtkSmartPointer.h>
-#include <vtkZLibDataCompressor.h>
-#include <vtkXMLDataElement.h>
 
 #include "core/error.hpp"
 
@@ -33,13 +33,15 @@ std::uint64_t parse_count(const char* text, const std::string& what, const std::
     ok = std::isdigit(static_cast<unsigned char>(s[i])) != 0;
     v = 10 * v + std::uint64_t(s[i] - '0');
   }
-  METAEIK_CHECK(ok && v <= kMaxCount, path << ": " << what << " is not a valid count (\"" << s.substr(0, 24) << "\")");
+  METAEIK_CHECK(ok && v <= kMaxCount,
+                path << ": " << what << " is not a valid count (\"" << s.substr(0, 24) << "\")");
   return v;
 }
 
 /// a·b, or throws when it exceeds kMaxCount.
 std::uint64_t times(std::uint64_t a, std::uint64_t b, const std::string& what, const std::string& path) {
-  METAEIK_CHECK(a == 0 || b <= kMaxCount / a, path << ": " << what << " is too large (" << a << " x " << b << ")");
+  METAEIK_CHECK(a == 0 || b <= kMaxCount / a,
+                path << ": " << what << " is too large (" << a << " x " << b << ")");
   return a * b;
 }
 
@@ -54,7 +56,8 @@ int word_size(const std::string& type) {
 /// Reads parts of the file: raw bytes, or the base64 text of appended/inline binary data.
 class FileView {
  public:
-  FileView(const std::string& path, std::uint64_t size) : in_(path, std::ios::binary), path_(path), size_(size) {}
+  FileView(const std::string& path, std::uint64_t size)
+      : in_(path, std::ios::binary), path_(path), size_(size) {}
   std::uint64_t size() const { return size_; }
   /// `n` bytes at `pos`, or empty when the file ends first.
   std::string raw(std::uint64_t pos, std::uint64_t n) {
@@ -70,9 +73,9 @@ class FileView {
     const std::string text = raw(pos, 4 * ((n + 2) / 3));
     if (text.empty() && n > 0) return {};
     std::string out(text.size(), '\0');
-    const std::size_t got = vtkBase64Utilities::DecodeSafely(reinterpret_cast<const unsigned char*>(text.data()),
-                                                             text.size(), reinterpret_cast<unsigned char*>(out.data()),
-                                                             out.size());
+    const std::size_t got =
+        vtkBase64Utilities::DecodeSafely(reinterpret_cast<const unsigned char*>(text.data()), text.size(),
+                                         reinterpret_cast<unsigned char*>(out.data()), out.size());
     if (got < n) return {};
     out.resize(n);
     return out;
@@ -129,8 +132,8 @@ std::uint64_t word(const std::string& bytes, std::size_t i, const Layout& l) {
 
 /// Checks the header of one binary (raw or base64) array at `pos` and returns the number of
 /// uncompressed bytes it declares; every declared size must fit in the bytes the file has left.
-std::uint64_t check_binary_array(FileView& f, std::uint64_t pos, bool base64, const Layout& l, const std::string& what,
-                                 const std::string& path) {
+std::uint64_t check_binary_array(FileView& f, std::uint64_t pos, bool base64, const Layout& l,
+                                 const std::string& what, const std::string& path) {
   const auto chars = [&](std::uint64_t bytes) { return base64 ? 4 * ((bytes + 2) / 3) : bytes; };
   const auto read = [&](std::uint64_t n) { return base64 ? f.base64(pos, n) : f.raw(pos, n); };
   const std::uint64_t left = pos < f.size() ? f.size() - pos : 0;
@@ -156,16 +159,17 @@ std::uint64_t check_binary_array(FileView& f, std::uint64_t pos, bool base64, co
     const std::uint64_t c = word(h, 3 + b, l);
     const std::uint64_t u = b + 1 == blocks && last != 0 ? last : block;
     METAEIK_CHECK(c <= left && double(u) <= l.max_ratio * double(c) + 1024,
-                  path << ": " << what << ": compressed block " << b << " declares " << u << " bytes from " << c
-                       << ", more than the file can hold");
+                  path << ": " << what << ": compressed block " << b << " declares " << u << " bytes from "
+                       << c << ", more than the file can hold");
     packed += c;
     unpacked += u;
   }
   const std::uint64_t room = left - std::min(left, chars((3 + blocks) * w));
-  METAEIK_CHECK(packed <= (base64 ? room / 4 * 3 : room),
-                path << ": " << what << ": compressed blocks of " << packed << " bytes run past the end of the file");
-  METAEIK_CHECK(last <= block, path << ": " << what << ": last block (" << last << " bytes) larger than a block ("
-                                    << block << ")");
+  METAEIK_CHECK(packed <= (base64 ? room / 4 * 3 : room), path << ": " << what << ": compressed blocks of "
+                                                               << packed
+                                                               << " bytes run past the end of the file");
+  METAEIK_CHECK(last <= block, path << ": " << what << ": last block (" << last
+                                    << " bytes) larger than a block (" << block << ")");
   return unpacked;
 }
 
@@ -177,17 +181,21 @@ std::string raw_array_bytes(FileView& f, std::uint64_t pos, const Layout& l, con
   const std::uint64_t blocks = word(h3, 0, l), block = word(h3, 1, l), last = word(h3, 2, l);
   const std::string h = f.raw(pos, (3 + blocks) * w);
   vtkSmartPointer<vtkDataCompressor> c;
-  if (l.compressor == "vtkZLibDataCompressor") c = vtkSmartPointer<vtkZLibDataCompressor>::New();
-  else if (l.compressor == "vtkLZ4DataCompressor") c = vtkSmartPointer<vtkLZ4DataCompressor>::New();
-  else c = vtkSmartPointer<vtkLZMADataCompressor>::New();
+  if (l.compressor == "vtkZLibDataCompressor")
+    c = vtkSmartPointer<vtkZLibDataCompressor>::New();
+  else if (l.compressor == "vtkLZ4DataCompressor")
+    c = vtkSmartPointer<vtkLZ4DataCompressor>::New();
+  else
+    c = vtkSmartPointer<vtkLZMADataCompressor>::New();
   std::string out;
   std::uint64_t at = pos + (3 + blocks) * w;
   for (std::uint64_t b = 0; b < blocks; ++b) {
     const std::uint64_t size = word(h, 3 + b, l), u = b + 1 == blocks && last != 0 ? last : block;
     const std::string packed = f.raw(at, size);
     std::string unpacked(u, '\0');
-    const std::size_t got = c->Uncompress(reinterpret_cast<const unsigned char*>(packed.data()), packed.size(),
-                                          reinterpret_cast<unsigned char*>(unpacked.data()), unpacked.size());
+    const std::size_t got =
+        c->Uncompress(reinterpret_cast<const unsigned char*>(packed.data()), packed.size(),
+                      reinterpret_cast<unsigned char*>(unpacked.data()), unpacked.size());
     METAEIK_CHECK(got == u, path << ": " << what << ": compressed block " << b << " does not decompress");
     out += unpacked;
     at += size;
@@ -198,8 +206,9 @@ std::string raw_array_bytes(FileView& f, std::uint64_t pos, const Layout& l, con
 /// Throws when a cell type is VTK_POLYHEDRON (as VTK stores it: the low byte).
 void check_cell_types(const std::vector<long long>& types, const std::string& what, const std::string& path) {
   for (std::size_t i = 0; i < types.size(); ++i)
-    METAEIK_CHECK((types[i] & 0xFF) != kPolyhedron, path << ": " << what << ": cell " << i << " has type " << types[i]
-                                                          << " (polyhedron), which this reader does not support");
+    METAEIK_CHECK((types[i] & 0xFF) != kPolyhedron,
+                  path << ": " << what << ": cell " << i << " has type " << types[i]
+                       << " (polyhedron), which this reader does not support");
 }
 
 vtkXMLDataElement* nested(vtkXMLDataElement* e, const char* name) {
@@ -228,10 +237,14 @@ void check_vtu_sizes(vtkXMLDataElement* root, std::int64_t appended_pos, const s
                 path << ": unsupported byte_order \"" << byte_order << "\"");
   l.big_endian = byte_order == "BigEndian";
   // Largest expansion of one block: zlib ≈ 1032:1, LZ4 ≈ 255:1, LZMA a few thousand to one.
-  if (compressor == "vtkZLibDataCompressor") l.max_ratio = 1100;
-  else if (compressor == "vtkLZ4DataCompressor") l.max_ratio = 300;
-  else if (compressor == "vtkLZMADataCompressor") l.max_ratio = 8000;
-  else METAEIK_CHECK(compressor.empty(), path << ": unsupported compressor \"" << compressor << "\"");
+  if (compressor == "vtkZLibDataCompressor")
+    l.max_ratio = 1100;
+  else if (compressor == "vtkLZ4DataCompressor")
+    l.max_ratio = 300;
+  else if (compressor == "vtkLZMADataCompressor")
+    l.max_ratio = 8000;
+  else
+    METAEIK_CHECK(compressor.empty(), path << ": unsupported compressor \"" << compressor << "\"");
   l.compressed = !compressor.empty();
   l.compressor = compressor;
 
@@ -267,18 +280,21 @@ void check_vtu_sizes(vtkXMLDataElement* root, std::int64_t appended_pos, const s
                 : 1;
         // Values VTK will allocate for this array before reading it (0 = set by the data).
         std::uint64_t tuples = 0;
-        if (sname == "Points" || sname == "PointData") tuples = points;
-        else if (sname == "CellData" || (sname == "Cells" && (name == "types" || name == "offsets"))) tuples = cells;
+        if (sname == "Points" || sname == "PointData")
+          tuples = points;
+        else if (sname == "CellData" || (sname == "Cells" && (name == "types" || name == "offsets")))
+          tuples = cells;
         const std::uint64_t values = times(tuples, components, what + " size", path);
         const std::uint64_t bytes = times(values, std::uint64_t(ws), what + " size", path);
         const std::string format = attribute(array, "format");
         std::uint64_t declared = 0;
         if (format == "appended") {
-          METAEIK_CHECK(appended_pos >= 0, path << ": " << what << " is appended, but the file has no AppendedData");
+          METAEIK_CHECK(appended_pos >= 0,
+                        path << ": " << what << " is appended, but the file has no AppendedData");
           const std::uint64_t offset = parse_count(array->GetAttribute("offset"), what + " offset", path);
           const std::uint64_t pos = std::uint64_t(appended_pos) + offset;
-          METAEIK_CHECK(offset < file_size && pos < file_size, path << ": " << what << " offset " << offset
-                                                                    << " lies beyond the end of the file");
+          METAEIK_CHECK(offset < file_size && pos < file_size,
+                        path << ": " << what << " offset " << offset << " lies beyond the end of the file");
           declared = check_binary_array(f, pos, appended_encoding == "base64", l, what, path);
           if (sname == "Cells" && name == "types" && ws == 1 && appended_encoding != "base64") {
             const std::string t = raw_array_bytes(f, pos, l, what, path);
@@ -292,7 +308,9 @@ void check_vtu_sizes(vtkXMLDataElement* root, std::int64_t appended_pos, const s
           METAEIK_CHECK(values <= file_size / 2 + 1, path << ": " << what << " needs " << values
                                                           << " ASCII values, more than the file holds");
           if (sname == "Cells" && name == "types" && index < inline_starts.size()) {
-            std::string text = f.raw(inline_starts[index], std::min<std::uint64_t>(file_size - inline_starts[index], 8 * values + 64));
+            std::string text =
+                f.raw(inline_starts[index],
+                      std::min<std::uint64_t>(file_size - inline_starts[index], 8 * values + 64));
             std::istringstream is(text.substr(0, text.find('<')));
             std::vector<long long> t;
             for (long long v; t.size() < values && is >> v;) t.push_back(v);
@@ -302,9 +320,10 @@ void check_vtu_sizes(vtkXMLDataElement* root, std::int64_t appended_pos, const s
         } else {
           METAEIK_FAIL(path << ": " << what << " has unknown format \"" << format << "\"");
         }
-        METAEIK_CHECK(declared >= bytes, path << ": " << what << " holds " << declared << " bytes, but "
-                                              << (sname == "CellData" || sname == "Cells" ? "NumberOfCells=" : "NumberOfPoints=")
-                                              << tuples << " needs " << bytes);
+        METAEIK_CHECK(declared >= bytes,
+                      path << ": " << what << " holds " << declared << " bytes, but "
+                           << (sname == "CellData" || sname == "Cells" ? "NumberOfCells=" : "NumberOfPoints=")
+                           << tuples << " needs " << bytes);
       }
     }
   }
@@ -316,9 +335,10 @@ void check_legacy_vtk_sizes(const std::string& path) {
   in.seekg(0, std::ios::end);
   const std::uint64_t size = std::uint64_t(in.tellg());
   in.seekg(0);
-  static const char* const kTypes[] = {"bit",   "unsigned_char", "char",   "unsigned_short", "short",
-                                       "unsigned_int", "int",     "unsigned_long", "long", "float",
-                                       "double", "vtkidtype", "vtktypeint64", "vtktypeint32", "string"};
+  static const char* const kTypes[] = {"bit",          "unsigned_char", "char",   "unsigned_short",
+                                       "short",        "unsigned_int",  "int",    "unsigned_long",
+                                       "long",         "float",         "double", "vtkidtype",
+                                       "vtktypeint64", "vtktypeint32",  "string"};
   std::string line;
   // VTK picks the cell layout by the version (< 5: counts inline, ≥ 5: OFFSETS + CONNECTIVITY) and
   // misreads a file whose version does not match its layout.
@@ -345,7 +365,8 @@ void check_legacy_vtk_sizes(const std::string& path) {
     for (std::string t; is >> t && tok.size() < 6;) tok.push_back(t);
     if (tok.size() < 2) continue;
     std::string key = tok[0];
-    std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+    std::transform(key.begin(), key.end(), key.begin(),
+                   [](unsigned char c) { return char(std::tolower(c)); });
     const auto count = [&](std::size_t i) { return parse_count(tok[i].c_str(), tok[0] + " count", path); };
     // Each value takes at least one byte, binary or ASCII.
     const auto bound = [&](std::uint64_t values, const std::string& what) {
@@ -374,16 +395,21 @@ void check_legacy_vtk_sizes(const std::string& path) {
       in.clear();
       continue;
     }
-    if (key == "points") bound(times(count(1), 3, "POINTS", path), "POINTS");
-    else if (key == "cells" && tok.size() >= 3) { bound(count(1), "CELLS"); bound(count(2), "CELLS size"); }
-    else if (key == "cell_types" || key == "point_data" || key == "cell_data" || key == "lookup_table" ||
-             key == "field")
+    if (key == "points")
+      bound(times(count(1), 3, "POINTS", path), "POINTS");
+    else if (key == "cells" && tok.size() >= 3) {
+      bound(count(1), "CELLS");
+      bound(count(2), "CELLS size");
+    } else if (key == "cell_types" || key == "point_data" || key == "cell_data" || key == "lookup_table" ||
+               key == "field")
       if (key != "lookup_table" || tok.size() >= 3)
         bound(times(count(key == "lookup_table" || key == "field" ? 2 : 1), key == "lookup_table" ? 4 : 1,
-                    tok[0], path), tok[0]);
+                    tok[0], path),
+              tok[0]);
     // A field array line: name components tuples type (VTK reads the counts as int).
     std::string last = tok.back();
-    std::transform(last.begin(), last.end(), last.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+    std::transform(last.begin(), last.end(), last.begin(),
+                   [](unsigned char c) { return char(std::tolower(c)); });
     if (tok.size() == 4 && std::find(std::begin(kTypes), std::end(kTypes), last) != std::end(kTypes))
       bound(times(count(1), count(2), "field array " + tok[0], path), "field array '" + tok[0] + "'");
   }

@@ -11,7 +11,8 @@ std::string first_line(const std::string& s) { return s.substr(0, s.find('\n'));
 }  // namespace
 
 void save_meta_checkpoint(const std::filesystem::path& path, const torch::nn::Module& model,
-                          torch::optim::Optimizer& optimizer, const std::string& signature, int epoch, double best) {
+                          torch::optim::Optimizer& optimizer, const std::string& signature, int epoch,
+                          double best) {
   torch::serialize::OutputArchive ar;
   model.save(ar);
   torch::serialize::OutputArchive opt;
@@ -31,13 +32,15 @@ std::pair<int, double> load_meta_checkpoint(const std::filesystem::path& path, t
   try {
     ar.load_from(path.string(), device);
   } catch (const c10::Error& e) {
-    METAEIK_FAIL(path.string() << ": not a readable checkpoint (" << first_line(e.what_without_backtrace()) << ")");
+    METAEIK_FAIL(path.string() << ": not a readable checkpoint (" << first_line(e.what_without_backtrace())
+                               << ")");
   }
   c10::IValue sig, epoch, best;
   METAEIK_CHECK(ar.try_read("meta_signature", sig) && sig.isString(),
                 path.string() << ": not a MetaEikonal checkpoint (no architecture signature)");
-  METAEIK_CHECK(sig.toStringRef() == signature, path.string() << ": checkpoint architecture '" << sig.toStringRef()
-                                                              << "' does not match the configured '" << signature << "'");
+  METAEIK_CHECK(sig.toStringRef() == signature,
+                path.string() << ": checkpoint architecture '" << sig.toStringRef()
+                              << "' does not match the configured '" << signature << "'");
   try {
     model.load(ar);
     if (optimizer) {
@@ -46,8 +49,8 @@ std::pair<int, double> load_meta_checkpoint(const std::filesystem::path& path, t
       optimizer->load(opt);
     }
   } catch (const c10::Error& e) {
-    METAEIK_FAIL(path.string() << ": checkpoint does not fit the model (" << first_line(e.what_without_backtrace())
-                               << ")");
+    METAEIK_FAIL(path.string() << ": checkpoint does not fit the model ("
+                               << first_line(e.what_without_backtrace()) << ")");
   }
   ar.try_read("meta_epoch", epoch);
   ar.try_read("meta_best", best);

@@ -60,14 +60,16 @@ std::vector<int> held_out_subjects(const Corpus& corpus, const std::string& hold
         (holdout == "geometry" && subject.geometry == geometry))
       out.push_back(s);
   }
-  METAEIK_CHECK(holdout == "none" || !out.empty(), "holdout '" << holdout << "' selects no subject of the data");
+  METAEIK_CHECK(holdout == "none" || !out.empty(),
+                "holdout '" << holdout << "' selects no subject of the data");
   return out;
 }
 
 namespace {
 Scaling scaling_of(const geometry::Points& points, double speed_scale) {
   Scaling s;
-  const Eigen::Vector3d lo = points.colwise().minCoeff().transpose(), hi = points.colwise().maxCoeff().transpose();
+  const Eigen::Vector3d lo = points.colwise().minCoeff().transpose(),
+                        hi = points.colwise().maxCoeff().transpose();
   s.centre = 0.5 * (lo + hi);
   s.length = std::max(0.5 * (hi - lo).norm(), 1e-12);
   s.time = s.length / speed_scale;
@@ -84,9 +86,10 @@ torch::Tensor scaled_points(const geometry::Points& p, const Scaling& s) {
 }  // namespace
 
 PreparedGeometry prepare_geometry(const geometry::Points& points, const geometry::Tets& tets,
-                                  const Eigen::VectorXi& observed, const DataOptions& options, int kernel_size,
-                                  torch::Device device, torch::Dtype dtype) {
-  METAEIK_CHECK(observed.size() == points.rows(), "observation mask has " << observed.size() << " entries, the mesh "
+                                  const Eigen::VectorXi& observed, const DataOptions& options,
+                                  int kernel_size, torch::Device device, torch::Dtype dtype) {
+  METAEIK_CHECK(observed.size() == points.rows(), "observation mask has " << observed.size()
+                                                                          << " entries, the mesh "
                                                                           << points.rows() << " points");
   PreparedGeometry g;
   g.num_nodes = int(points.rows());
@@ -108,14 +111,15 @@ PreparedGeometry prepare_geometry(const geometry::Points& points, const geometry
   for (int i = 0; i < g.num_nodes; ++i) mask[i] = observed[i] != 0;
   g.observed = mask.to(device);
   if (tets.rows() > 0) {
-    auto idx = torch::from_blob(const_cast<int*>(tets.data()), {tets.rows() * 4}, torch::kInt32).to(torch::kInt64);
+    auto idx =
+        torch::from_blob(const_cast<int*>(tets.data()), {tets.rows() * 4}, torch::kInt32).to(torch::kInt64);
     g.tet_points = nodes.index_select(0, idx).view({tets.rows(), 4, 3}).to(device, dtype);
   }
   return g;
 }
 
-torch::Tensor map_features(const Eigen::VectorXd& obs, const Eigen::VectorXi& observed, const Scaling& scaling,
-                           double feature_time, double early_fraction) {
+torch::Tensor map_features(const Eigen::VectorXd& obs, const Eigen::VectorXi& observed,
+                           const Scaling& scaling, double feature_time, double early_fraction) {
   const int n = int(obs.size());
   METAEIK_CHECK(observed.size() == n, "map has " << n << " values, the observation mask " << observed.size());
   double lo = INFINITY, hi = -INFINITY;
@@ -151,7 +155,8 @@ double max_training_time(const Corpus& corpus, const DataOptions& options) {
     const int gi = corpus.subjects[m.subject].geometry;
     const auto& obs = corpus.geometries[gi].observed;
     for (int i = 0; i < m.observation.size(); ++i)
-      if (obs[i] && std::isfinite(m.observation[i])) best = std::max(best, m.observation[i] / scalings[gi].time);
+      if (obs[i] && std::isfinite(m.observation[i]))
+        best = std::max(best, m.observation[i] / scalings[gi].time);
   }
   return best > 0 ? best : 1.0;
 }

@@ -7,12 +7,12 @@
 // t' = t/τ with τ = L / speed_scale (ms), hence v' = v·τ/L = v / speed_scale. In these units the
 // Eikonal equation keeps its form |∇'T'|·v' = 1 and x', t', v' are all O(1).
 
+#include <torch/torch.h>
+
+#include <Eigen/Core>
 #include <cstdint>
 #include <string>
 #include <vector>
-
-#include <Eigen/Core>
-#include <torch/torch.h>
 
 #include "geometry/tet_mesh.hpp"
 #include "metapinn/spline_conv.hpp"
@@ -25,9 +25,9 @@ namespace metaeik::metapinn {
 
 struct CorpusGeometry {
   std::string name;
-  geometry::Points points;    ///< #N×3 mm
-  geometry::Tets tets;        ///< #T×4
-  Eigen::VectorXi observed;   ///< #N 1 = observed (endocardial) node
+  geometry::Points points;   ///< #N×3 mm
+  geometry::Tets tets;       ///< #T×4
+  Eigen::VectorXi observed;  ///< #N 1 = observed (endocardial) node
 };
 struct CorpusSubject {
   int geometry = 0;
@@ -37,10 +37,10 @@ struct CorpusSubject {
 };
 struct CorpusMap {
   int subject = 0;
-  int id = 0;                  ///< index in the dataset manifest (or position)
-  std::string split;           ///< "train", "val" or "test"
-  Eigen::VectorXd truth;       ///< #N activation times (ms) on every node
-  Eigen::VectorXd observation; ///< #N observed (possibly noisy) activation times; used where observed
+  int id = 0;                   ///< index in the dataset manifest (or position)
+  std::string split;            ///< "train", "val" or "test"
+  Eigen::VectorXd truth;        ///< #N activation times (ms) on every node
+  Eigen::VectorXd observation;  ///< #N observed (possibly noisy) activation times; used where observed
 };
 
 /// Everything the trainer and the evaluation read. Tests build one in memory.
@@ -54,11 +54,11 @@ struct Corpus {
 };
 
 struct DataOptions {
-  std::string graph = "knn";     ///< "knn" or "mesh" (tet edges)
-  int knn = 6;                   ///< neighbours of the k-NN graph
-  int levels = 6;                ///< graphs in the coarsening hierarchy (5–6 in the paper)
-  double speed_scale = 0.6;      ///< v' = v / speed_scale (mm/ms)
-  double early_fraction = 0.2;   ///< the source encoder sees observations ≤ min + f·(max − min)
+  std::string graph = "knn";    ///< "knn" or "mesh" (tet edges)
+  int knn = 6;                  ///< neighbours of the k-NN graph
+  int levels = 6;               ///< graphs in the coarsening hierarchy (5–6 in the paper)
+  double speed_scale = 0.6;     ///< v' = v / speed_scale (mm/ms)
+  double early_fraction = 0.2;  ///< the source encoder sees observations ≤ min + f·(max − min)
   /// What the source encoder sees of a query: "observed" = its observed (endocardial) nodes in the
   /// earliest early_fraction of their time range (ours, what a user has); "reference" = the true
   /// times of the earliest early_fraction of ALL nodes (the reference code's input; it needs the
@@ -86,7 +86,8 @@ struct PreparedGeometry {
 
 PreparedGeometry prepare_geometry(const geometry::Points& points, const geometry::Tets& tets,
                                   const Eigen::VectorXi& observed, const DataOptions& options,
-                                  int kernel_size, torch::Device device, torch::Dtype dtype = torch::kFloat32);
+                                  int kernel_size, torch::Device device,
+                                  torch::Dtype dtype = torch::kFloat32);
 
 /// Encoder features [N, 2]: (t'/feature_time where observed and kept, else −1; mask). With
 /// early_fraction < 1 only observations ≤ min + early_fraction·(max − min) are kept.

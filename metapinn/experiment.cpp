@@ -1,5 +1,7 @@
 #include "metapinn/experiment.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <atomic>
 #include <functional>
@@ -7,8 +9,6 @@
 #include <optional>
 #include <set>
 #include <thread>
-
-#include <spdlog/spdlog.h>
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
@@ -45,7 +45,8 @@ MetaFimConfig fim_config_of(const MetaModelSpec& spec) {
 
 // -------------------------------------------------------------------------------------- runner --
 
-/// Generates the configured dataset into `data_dir` (atomically: the directory appears complete or not at all).
+/// Generates the configured dataset into `data_dir` (atomically: the directory appears complete or not at
+/// all).
 void generate_experiment_dataset(const ExperimentConfig& config, const fs::path& data_dir) {
   eikonal::DatasetConfig dc;
   if (config.dataset_generate.is_null())
@@ -83,8 +84,8 @@ void run_trainings(const std::vector<TrainingJob>& jobs, const Corpus& corpus, c
         core::Stopwatch tw;
         const auto& job = jobs[j];
         spdlog::info("experiment: {} {} seed {} ({} epochs) in {}", job.resume ? "continuing" : "training",
-                     method_label(job.name), job.seed, job.fim ? job.fim->train.epochs : job.config.train.epochs,
-                     job.run_dir.string());
+                     method_label(job.name), job.seed,
+                     job.fim ? job.fim->train.epochs : job.config.train.epochs, job.run_dir.string());
         if (job.fim)
           train_meta_fim(*job.fim, corpus, job.run_dir, job.resume, device);
         else
@@ -101,8 +102,8 @@ void run_trainings(const std::vector<TrainingJob>& jobs, const Corpus& corpus, c
   for (int t = 0; t < std::min<int>(parallel, int(jobs.size())); ++t) threads.emplace_back(worker);
   for (auto& t : threads) t.join();
   for (std::size_t j = 0; j < jobs.size(); ++j)
-    METAEIK_CHECK(errors[j].empty(), "training " << method_label(jobs[j].name) << " seed " << jobs[j].seed << ": "
-                                                 << errors[j]);
+    METAEIK_CHECK(errors[j].empty(),
+                  "training " << method_label(jobs[j].name) << " seed " << jobs[j].seed << ": " << errors[j]);
 }
 
 /// Is `name` a leftover temporary of an atomic write ("X.tmp.PID.N", core::temporary_sibling)?
@@ -112,7 +113,8 @@ bool is_temporary(const std::string& name) {
   const auto tmp = name.rfind(".tmp.", dot);
   if (tmp == std::string::npos || tmp + 5 >= dot) return false;
   const auto digits = [&](std::size_t a, std::size_t b) {
-    return std::all_of(name.begin() + long(a), name.begin() + long(b), [](char c) { return c >= '0' && c <= '9'; });
+    return std::all_of(name.begin() + long(a), name.begin() + long(b),
+                       [](char c) { return c >= '0' && c <= '9'; });
   };
   return digits(tmp + 5, dot) && digits(dot + 1, name.size());
 }
@@ -157,7 +159,8 @@ std::vector<ExperimentRow> run_experiment(const ExperimentConfig& config, const 
     const auto& spec = name == "meta_pinn" ? config.meta_pinn : config.meta_neural;
     if (!wants(name)) continue;
     if (!spec.models.empty()) {
-      for (std::size_t i = 0; i < config.seeds.size(); ++i) runs[name].push_back({config.seeds[i], spec.models[i]});
+      for (std::size_t i = 0; i < config.seeds.size(); ++i)
+        runs[name].push_back({config.seeds[i], spec.models[i]});
       continue;
     }
     TrainConfig tc = train_config_of(spec, name);
@@ -183,7 +186,8 @@ std::vector<ExperimentRow> run_experiment(const ExperimentConfig& config, const 
   }
   if (wants("meta_fim")) {
     if (!config.meta_fim.models.empty()) {
-      for (std::size_t i = 0; i < config.seeds.size(); ++i) runs["meta_fim"].push_back({config.seeds[i], config.meta_fim.models[i]});
+      for (std::size_t i = 0; i < config.seeds.size(); ++i)
+        runs["meta_fim"].push_back({config.seeds[i], config.meta_fim.models[i]});
     } else {
       MetaFimConfig fc = fim_config_of(config.meta_fim);
       if (config.threads > 0) fc.train.threads = config.threads;
@@ -206,23 +210,27 @@ std::vector<ExperimentRow> run_experiment(const ExperimentConfig& config, const 
   const core::Json resolved_json = core::Json::parse(to_json(resolved).dump());
   const fs::path stages = out / "stages";
   if (resume) {
-    METAEIK_CHECK(fs::is_directory(out), "--resume: '" << out.string() << "' does not exist (nothing to resume)");
+    METAEIK_CHECK(fs::is_directory(out),
+                  "--resume: '" << out.string() << "' does not exist (nothing to resume)");
     const fs::path stored_path = out / "experiment.json";
-    METAEIK_CHECK(fs::is_regular_file(stored_path),
-                  "--resume: '" << out.string() << "' holds no experiment.json (not an experiment's output directory)");
+    METAEIK_CHECK(
+        fs::is_regular_file(stored_path),
+        "--resume: '" << out.string() << "' holds no experiment.json (not an experiment's output directory)");
     const core::Json stored = core::load_json_file(stored_path);
-    METAEIK_CHECK(stored == resolved_json,
-                  "--resume: '" << stored_path.string() << "': the configuration differs from the stored one (first at "
-                                << first_difference(stored, resolved_json)
-                                << "); resume with the same config and options, or use --force to start over");
+    METAEIK_CHECK(
+        stored == resolved_json,
+        "--resume: '" << stored_path.string() << "': the configuration differs from the stored one (first at "
+                      << first_difference(stored, resolved_json)
+                      << "); resume with the same config and options, or use --force to start over");
     remove_temporaries(out);
   } else {
     if (fs::exists(out)) {
       METAEIK_CHECK(force, "'" << out.string()
                                << "' already exists; use --force to replace it, or --resume to continue it");
       METAEIK_CHECK(fs::is_directory(out), "'" << out.string() << "' exists and is not a directory");
-      METAEIK_CHECK(fs::is_empty(out) || fs::exists(out / "experiment.json"),
-                    "'" << out.string() << "' is not empty and holds no experiment.json; refusing to replace it");
+      METAEIK_CHECK(
+          fs::is_empty(out) || fs::exists(out / "experiment.json"),
+          "'" << out.string() << "' is not empty and holds no experiment.json; refusing to replace it");
       fs::remove_all(out);
     }
     fs::create_directories(out);
@@ -238,7 +246,8 @@ std::vector<ExperimentRow> run_experiment(const ExperimentConfig& config, const 
     for (const auto& e : fs::directory_iterator(stages)) {
       if (e.path().extension() != ".json") continue;
       try {
-        earlier_seconds = std::max(earlier_seconds, core::load_json_file(e.path()).value("elapsed_seconds", 0.0));
+        earlier_seconds =
+            std::max(earlier_seconds, core::load_json_file(e.path()).value("elapsed_seconds", 0.0));
       } catch (const std::exception&) {  // an unreadable record is redone below
       }
     }
@@ -250,7 +259,8 @@ std::vector<ExperimentRow> run_experiment(const ExperimentConfig& config, const 
       auto j = core::load_json_file(p);
       if (j.value("complete", false) && j.value("stage", "") == stage) return j;
     } catch (const std::exception& e) {
-      spdlog::warn("experiment: {}: unreadable completion record, redoing the stage ({})", p.string(), e.what());
+      spdlog::warn("experiment: {}: unreadable completion record, redoing the stage ({})", p.string(),
+                   e.what());
     }
     return std::nullopt;
   };
@@ -266,7 +276,8 @@ std::vector<ExperimentRow> run_experiment(const ExperimentConfig& config, const 
   if (data_dir.empty()) {
     data_dir = out / "dataset";
     if (finished("dataset") && fs::is_directory(data_dir)) {
-      spdlog::info("experiment: reusing the dataset {} ({})", data_dir.string(), record_path("dataset").string());
+      spdlog::info("experiment: reusing the dataset {} ({})", data_dir.string(),
+                   record_path("dataset").string());
     } else {
       if (resume) {  // everything after depends on the dataset: start over from here
         spdlog::info("experiment: the dataset stage did not finish; redoing it and everything after");
@@ -305,14 +316,16 @@ std::vector<ExperimentRow> run_experiment(const ExperimentConfig& config, const 
     st.test_count += plan.queries.size();
   }
   METAEIK_CHECK(st.test_count > 0, data_dir.string() << ": the dataset holds no test maps");
-  spdlog::info("experiment: {} subjects, {} query maps, methods: {}", st.test_subjects.size(), st.test_count, [&] {
-    std::string s;
-    for (const auto& m : config.methods) s += (s.empty() ? "" : ", ") + m;
-    return s;
-  }());
+  spdlog::info("experiment: {} subjects, {} query maps, methods: {}", st.test_subjects.size(), st.test_count,
+               [&] {
+                 std::string s;
+                 for (const auto& m : config.methods) s += (s.empty() ? "" : ", ") + m;
+                 return s;
+               }());
   // Example maps: the first query map of evenly spread subjects.
   const int E = std::min<int>(config.examples, int(st.test_subjects.size()));
-  for (int e = 0; e < E; ++e) st.example_maps.insert(st.tests[st.test_subjects[std::size_t(e) * st.test_subjects.size() / E]][0]);
+  for (int e = 0; e < E; ++e)
+    st.example_maps.insert(st.tests[st.test_subjects[std::size_t(e) * st.test_subjects.size() / E]][0]);
 
   // A method stage: loaded from its completion record when `reusable` and finished, else run
   // (from scratch: a stage writes nothing but its record) and recorded.
@@ -344,7 +357,8 @@ std::vector<ExperimentRow> run_experiment(const ExperimentConfig& config, const 
   for (auto job : jobs) {
     const bool has_last = fs::is_regular_file(job.run_dir / "last.pt");
     if (finished(job.stage) && has_last) {
-      spdlog::info("experiment: reusing {} seed {} ({})", method_label(job.name), job.seed, job.run_dir.string());
+      spdlog::info("experiment: reusing {} seed {} ({})", method_label(job.name), job.seed,
+                   job.run_dir.string());
       continue;
     }
     job.resume = resume && has_last;
@@ -353,7 +367,9 @@ std::vector<ExperimentRow> run_experiment(const ExperimentConfig& config, const 
     todo.push_back(job);
   }
   run_trainings(todo, corpus, config.device, config.parallel_trainings,
-                [&](const TrainingJob& job, double seconds) { record(job.stage, {{"seconds", seconds}}); });
+                [&](const TrainingJob& job, double seconds) {
+                  record(job.stage, {{"seconds", seconds}});
+                });
   for (const std::string name : {"meta_neural", "meta_pinn"})
     if (wants(name))
       stage(name, !retrained.count(name), [&] {
@@ -368,8 +384,8 @@ std::vector<ExperimentRow> run_experiment(const ExperimentConfig& config, const 
   st.total_seconds = earlier_seconds + total_watch.seconds();
   fs::remove_all(out / "examples");  // rewritten whole (a killed run may have left some)
   detail::write_report(st);
-  spdlog::info("experiment: wrote {} (results.csv, summary.md, fig2.png, examples/) in {:.0f} s", out.string(),
-               total_watch.seconds());
+  spdlog::info("experiment: wrote {} (results.csv, summary.md, fig2.png, examples/) in {:.0f} s",
+               out.string(), total_watch.seconds());
   return st.rows;
 }
 

@@ -1,8 +1,9 @@
 #pragma once
 // The paper-style comparison (docs/DESIGN.md, metapinn → Experiment, Baselines, Metrics; paper §4.1, Fig. 2):
 // meta-PINN vs. the physics-based (BOBYQA + FIM; and per-node speeds by L-BFGS with the FIM adjoint),
-// meta-neural (no PDE loss, AT only) and multi-PINN baselines on the test maps of one dataset, with the k-ablation and the
-// endocardium-vs-rest stratification. `metaeikonal experiment --config EXP.json -o OUT_DIR`.
+// meta-neural (no PDE loss, AT only) and multi-PINN baselines on the test maps of one dataset, with the
+// k-ablation and the endocardium-vs-rest stratification. `metaeikonal experiment --config EXP.json -o
+// OUT_DIR`.
 //
 // OUT_DIR (each file written atomically; an existing OUT_DIR is refused unless `force`, or
 // continued with `resume`):
@@ -14,7 +15,8 @@
 //   dataset/            the generated dataset (when the config generates one)
 //   models/meta_pinn/seed_N, models/meta_neural/seed_N   training runs (when the config trains them)
 //   experiment.json     the resolved configuration
-//   stages/NAME.json    completion records of the finished stages (dataset, physics, ..., train_meta_pinn_seed_N,
+//   stages/NAME.json    completion records of the finished stages (dataset, physics, ...,
+//   train_meta_pinn_seed_N,
 //                       meta_pinn, multi_pinn): their result rows, examples and times, for `resume`
 
 #include <cstdint>
@@ -34,8 +36,8 @@ struct MetaModelSpec {
   /// Run directories of trained models, one per training seed (empty = train one per seed).
   /// Config key "model" (one run) or "models" (a list).
   std::vector<std::string> models;
-  core::Json train;            ///< training config: path (string, relative to the experiment config) or object
-  int epochs = 0;              ///< > 0 overrides train.epochs
+  core::Json train;  ///< training config: path (string, relative to the experiment config) or object
+  int epochs = 0;    ///< > 0 overrides train.epochs
   std::string checkpoint = "best";  ///< "best" or "last"
 };
 
@@ -50,16 +52,16 @@ struct ExperimentConfig {
   /// meta-FIM config (with its "fim" section).
   MetaModelSpec meta_fim{{}, core::Json("configs/train/meta_fim_quick.json")};
   eikonal::SpeedFitOptions physics;  ///< BOBYQA bounds [0.01, 1] mm/ms, start 0.35, ≤ 500 FIM solves
-  int physics_threads = 0;           ///< maps fitted in parallel (0 = OpenMP default); each fit single-threaded
+  int physics_threads = 0;  ///< maps fitted in parallel (0 = OpenMP default); each fit single-threaded
   /// physics_adjoint: per-node speeds + source (chosen from the early observations) and onset, L-BFGS with
   /// the FIM adjoint (eikonal/speed_fit_adjoint.hpp); maps in parallel like physics (physics.threads).
   eikonal::AdjointFitOptions physics_adjoint;
   MultiPinnOptions multi_pinn;
-  int k = 5;                               ///< context maps of the main comparison
-  std::vector<int> k_ablation{1, 3, 5};    ///< k values of the ablation (meta methods)
-  int max_test_maps_per_subject = 0;       ///< 0 = every test map
-  int examples = 2;                        ///< example maps written as .vtu per method
-  std::uint64_t seed = 0;                  ///< choice of context maps, multi-PINN initialisation
+  int k = 5;                             ///< context maps of the main comparison
+  std::vector<int> k_ablation{1, 3, 5};  ///< k values of the ablation (meta methods)
+  int max_test_maps_per_subject = 0;     ///< 0 = every test map
+  int examples = 2;                      ///< example maps written as .vtu per method
+  std::uint64_t seed = 0;                ///< choice of context maps, multi-PINN initialisation
   /// physics = BOBYQA over the 18 segment speeds (17 AHA + RV); physics_groups = over the reference
   /// code's 5 AHA groups, an oracle wherever the scars are those groups; physics_adjoint = per-node
   /// speeds by gradient (not in the default list; the shipped configs name it); meta_fim = the meta-learned
@@ -68,7 +70,7 @@ struct ExperimentConfig {
   /// Training seeds of the meta models: one model per seed, every meta number is a mean ± std
   /// over seeds (besides the spread over maps).
   std::vector<std::uint64_t> seeds{1, 2, 3};
-  int parallel_trainings = 2;              ///< meta-model trainings run side by side
+  int parallel_trainings = 2;  ///< meta-model trainings run side by side
   /// Shuffled-context control: meta-PINN again at k, with the context maps of another subject on
   /// the same geometry (method key meta_pinn_other).
   bool context_control = true;
@@ -77,8 +79,8 @@ struct ExperimentConfig {
   /// on them: their first max(k, k_ablation) maps are the context, the rest are the queries.
   std::string holdout = "none";
   int holdout_geometry = 0;
-  std::string device = "cpu";              ///< torch device of the meta methods
-  int threads = 2;                         ///< torch intra-op threads
+  std::string device = "cpu";  ///< torch device of the meta methods
+  int threads = 2;             ///< torch intra-op threads
 };
 
 /// Reads an experiment config (unknown keys, bad types and ranges → core::Error naming `source`
@@ -102,8 +104,9 @@ struct ExperimentRow {
 /// this config): stages with a completion record in OUT_DIR/stages are loaded, not recomputed;
 /// interrupted trainings continue from their last.pt; the rest is redone. The result rows equal
 /// those of an uninterrupted run (except the times).
-std::vector<ExperimentRow> run_experiment(const ExperimentConfig& config, const std::filesystem::path& out_dir,
-                                          bool force, bool resume = false);
+std::vector<ExperimentRow> run_experiment(const ExperimentConfig& config,
+                                          const std::filesystem::path& out_dir, bool force,
+                                          bool resume = false);
 
 /// Display name of a method key ("meta_pinn" → "meta-PINN", ...).
 std::string method_label(const std::string& method);

@@ -1,9 +1,8 @@
-#include "metapinn/experiment.hpp"
-
 #include <algorithm>
 
 #include "core/error.hpp"
 #include "eikonal/dataset_generate.hpp"
+#include "metapinn/experiment.hpp"
 
 namespace fs = std::filesystem;
 
@@ -11,8 +10,8 @@ namespace metaeik::metapinn {
 
 namespace {
 
-const std::vector<std::string> kMethods{"physics", "physics_groups", "physics_adjoint", "meta_neural", "multi_pinn",
-                                        "meta_pinn", "meta_fim"};
+const std::vector<std::string> kMethods{"physics",    "physics_groups", "physics_adjoint", "meta_neural",
+                                        "multi_pinn", "meta_pinn",      "meta_fim"};
 
 std::string resolve(const std::string& p, const fs::path& base) {
   if (p.empty() || fs::path(p).is_absolute() || base.empty()) return p;
@@ -23,7 +22,8 @@ MetaModelSpec read_meta_spec(core::JsonReader r, MetaModelSpec spec, const fs::p
   if ((r.has("model") || r.has("models")) && r.has("train"))
     METAEIK_FAIL(r.error_prefix(r.has("model") ? "model" : "models")
                  << "give either 'model'/'models' (trained runs) or 'train', not both");
-  if (r.has("model") && r.has("models")) METAEIK_FAIL(r.error_prefix("models") << "give either 'model' or 'models'");
+  if (r.has("model") && r.has("models"))
+    METAEIK_FAIL(r.error_prefix("models") << "give either 'model' or 'models'");
   if (r.has("model")) {
     std::string model;
     r.get("model", model);
@@ -34,8 +34,10 @@ MetaModelSpec read_meta_spec(core::JsonReader r, MetaModelSpec spec, const fs::p
   core::Json train = spec.train;
   r.get("train", train);
   METAEIK_CHECK(train.is_null() || train.is_string() || train.is_object(),
-                r.error_prefix("train") << "expected a path (string) or an object, got " << core::json_type_name(train));
-  spec.train = train.is_string() && r.has("train") ? core::Json(resolve(train.get<std::string>(), base)) : train;
+                r.error_prefix("train")
+                    << "expected a path (string) or an object, got " << core::json_type_name(train));
+  spec.train =
+      train.is_string() && r.has("train") ? core::Json(resolve(train.get<std::string>(), base)) : train;
   for (auto& m : spec.models) m = resolve(m, base);
   r.get("epochs", spec.epochs, 0, 10000000);
   r.get_choice("checkpoint", spec.checkpoint, {"best", "last"});
@@ -53,7 +55,6 @@ core::Json meta_spec_json(const MetaModelSpec& s) {
 }
 }  // namespace
 
-
 std::string method_label(const std::string& m) {
   if (m == "physics") return "physics-based (18 segments)";
   if (m == "physics_groups") return "physics-based (AHA groups, oracle)";
@@ -67,7 +68,8 @@ std::string method_label(const std::string& m) {
 }
 
 // ------------------------------------------------------------------------------------- config --
-ExperimentConfig read_experiment_config(const core::Json& json, const std::string& source, const fs::path& base) {
+ExperimentConfig read_experiment_config(const core::Json& json, const std::string& source,
+                                        const fs::path& base) {
   METAEIK_CHECK(json.is_object(), source << ": expected a JSON object");
   ExperimentConfig c;
   core::JsonReader r(json, source);
@@ -79,9 +81,9 @@ ExperimentConfig read_experiment_config(const core::Json& json, const std::strin
     c.dataset_dir = resolve(c.dataset_dir, base);
     if (d.has("generate")) {
       const core::Json& g = d.json().at("generate");
-      METAEIK_CHECK(g.is_string() || g.is_object(),
-                    d.error_prefix("generate") << "expected a path (string) or an object, got "
-                                               << core::json_type_name(g));
+      METAEIK_CHECK(g.is_string() || g.is_object(), d.error_prefix("generate")
+                                                        << "expected a path (string) or an object, got "
+                                                        << core::json_type_name(g));
       core::Json gen = g;
       d.get("generate", gen);
       if (gen.is_string()) {
@@ -108,8 +110,9 @@ ExperimentConfig read_experiment_config(const core::Json& json, const std::strin
     p.finish();
     METAEIK_CHECK(c.physics.lower < c.physics.upper && c.physics.start >= c.physics.lower &&
                       c.physics.start <= c.physics.upper,
-                  p.error_prefix("start") << "need lower < upper and start within [lower, upper], got "
-                                          << c.physics.lower << ", " << c.physics.upper << ", " << c.physics.start);
+                  p.error_prefix("start")
+                      << "need lower < upper and start within [lower, upper], got " << c.physics.lower << ", "
+                      << c.physics.upper << ", " << c.physics.start);
   }
   {
     auto p = r.child("physics_adjoint");
@@ -124,7 +127,8 @@ ExperimentConfig read_experiment_config(const core::Json& json, const std::strin
     p.get("max_evaluations", o.max_evaluations, 1, 100000000);
     p.get("ftol_rel", o.ftol_rel, 0.0, 1.0);
     p.finish();
-    METAEIK_CHECK(o.v_min < o.v_max, p.error_prefix("v_max") << "must exceed v_min, got " << o.v_max << " <= " << o.v_min);
+    METAEIK_CHECK(o.v_min < o.v_max, p.error_prefix("v_max")
+                                         << "must exceed v_min, got " << o.v_max << " <= " << o.v_min);
   }
   {
     auto m = r.child("multi_pinn");
@@ -144,11 +148,13 @@ ExperimentConfig read_experiment_config(const core::Json& json, const std::strin
     m.get("v_max", o.v_max, 1e-9, 1e9);
     m.get("speed_scale", o.speed_scale, 1e-9, 1e9);
     m.finish();
-    METAEIK_CHECK(o.v_min < o.v_max, m.error_prefix("v_max") << "must exceed v_min, got " << o.v_max << " <= " << o.v_min);
+    METAEIK_CHECK(o.v_min < o.v_max, m.error_prefix("v_max")
+                                         << "must exceed v_min, got " << o.v_max << " <= " << o.v_min);
   }
   r.get("k", c.k, 1, 1000);
   r.get("k_ablation", c.k_ablation);
-  for (int k : c.k_ablation) METAEIK_CHECK(k >= 1, r.error_prefix("k_ablation") << "every k must be at least 1, got " << k);
+  for (int k : c.k_ablation)
+    METAEIK_CHECK(k >= 1, r.error_prefix("k_ablation") << "every k must be at least 1, got " << k);
   r.get("max_test_maps_per_subject", c.max_test_maps_per_subject, 0, 100000000);
   r.get("examples", c.examples, 0, 1000);
   r.get("seed", c.seed);
@@ -156,9 +162,10 @@ ExperimentConfig read_experiment_config(const core::Json& json, const std::strin
   METAEIK_CHECK(!c.methods.empty(), r.error_prefix("methods") << "must name at least one method");
   for (const auto& m : c.methods)
     METAEIK_CHECK(std::find(kMethods.begin(), kMethods.end(), m) != kMethods.end(),
-                  r.error_prefix("methods") << "unknown method '" << m
-                                            << "' (choose from physics, physics_groups, physics_adjoint, meta_neural, "
-                                               "multi_pinn, meta_pinn, meta_fim)");
+                  r.error_prefix("methods")
+                      << "unknown method '" << m
+                      << "' (choose from physics, physics_groups, physics_adjoint, meta_neural, "
+                         "multi_pinn, meta_pinn, meta_fim)");
   r.get("seeds", c.seeds);
   METAEIK_CHECK(!c.seeds.empty(), r.error_prefix("seeds") << "must name at least one training seed");
   r.get("parallel_trainings", c.parallel_trainings, 1, 64);
@@ -167,7 +174,7 @@ ExperimentConfig read_experiment_config(const core::Json& json, const std::strin
   r.get("holdout_geometry", c.holdout_geometry, 0, 1000000);
   for (const auto* spec : {&c.meta_pinn, &c.meta_neural, &c.meta_fim})
     METAEIK_CHECK(spec->models.empty() || spec->models.size() == c.seeds.size(),
-                  r.error_prefix(spec == &c.meta_pinn    ? "meta_pinn.models"
+                  r.error_prefix(spec == &c.meta_pinn  ? "meta_pinn.models"
                                  : spec == &c.meta_fim ? "meta_fim.models"
                                                        : "meta_neural.models")
                       << "gives " << spec->models.size() << " runs for " << c.seeds.size() << " seeds");
@@ -189,12 +196,9 @@ core::Json to_json(const ExperimentConfig& c) {
   j["meta_pinn"] = meta_spec_json(c.meta_pinn);
   j["meta_neural"] = meta_spec_json(c.meta_neural);
   j["meta_fim"] = meta_spec_json(c.meta_fim);
-  j["physics"] = {{"lower", c.physics.lower},
-                  {"upper", c.physics.upper},
-                  {"start", c.physics.start},
-                  {"max_evaluations", c.physics.max_evaluations},
-                  {"xtol_rel", c.physics.xtol_rel},
-                  {"threads", c.physics_threads}};
+  j["physics"] = {{"lower", c.physics.lower},       {"upper", c.physics.upper},
+                  {"start", c.physics.start},       {"max_evaluations", c.physics.max_evaluations},
+                  {"xtol_rel", c.physics.xtol_rel}, {"threads", c.physics_threads}};
   const auto& pa = c.physics_adjoint;
   j["physics_adjoint"] = {{"v_min", pa.v_min},
                           {"v_max", pa.v_max},

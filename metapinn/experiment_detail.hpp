@@ -2,14 +2,13 @@
 // Internals of run_experiment (metapinn/experiment.hpp), shared by its stages
 // (experiment_methods.cpp) and its writers (experiment_report.cpp).
 
+#include <Eigen/Core>
 #include <filesystem>
 #include <map>
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <Eigen/Core>
 
 #include "core/config.hpp"
 #include "eikonal/dataset.hpp"
@@ -31,7 +30,11 @@ struct PassTimes {
 struct ExperimentState {
   ExperimentState(const ExperimentConfig& config, std::filesystem::path out, std::filesystem::path data_dir,
                   const eikonal::Dataset& dataset, const Corpus& corpus)
-      : config(config), out(std::move(out)), data_dir(std::move(data_dir)), dataset(dataset), corpus(corpus) {}
+      : config(config),
+        out(std::move(out)),
+        data_dir(std::move(data_dir)),
+        dataset(dataset),
+        corpus(corpus) {}
   const ExperimentConfig& config;
   std::filesystem::path out, data_dir;
   const eikonal::Dataset& dataset;
@@ -39,11 +42,11 @@ struct ExperimentState {
   std::vector<std::vector<int>> tests;  ///< per subject: query maps (positions in corpus.maps)
   std::vector<int> test_subjects;       ///< subjects with queries
   std::size_t test_count = 0;
-  std::vector<int> all_ks;              ///< k_ablation ∪ {k}, sorted
-  std::set<int> example_maps;           ///< corpus maps written as examples
+  std::vector<int> all_ks;                                  ///< k_ablation ∪ {k}, sorted
+  std::set<int> example_maps;                               ///< corpus maps written as examples
   std::map<std::pair<std::string, int>, Example> examples;  ///< (method, corpus map) → prediction
   std::vector<ExperimentRow> rows;
-  std::map<std::string, double> method_seconds;             ///< wall time of each stage
+  std::map<std::string, double> method_seconds;  ///< wall time of each stage
   std::map<std::string, PassTimes> pass_times;
   std::map<std::string, std::vector<double>> geometry_seconds;  ///< meta methods: set-up per geometry
   double total_seconds = 0;
@@ -53,7 +56,8 @@ struct ExperimentState {
   EvaluateOptions plan_options(int k, const std::string& contexts) const;
 };
 
-ExperimentRow row_of(const std::string& method, int subject, int map, int k, const MapMetrics& m, double seconds);
+ExperimentRow row_of(const std::string& method, int subject, int map, int k, const MapMetrics& m,
+                     double seconds);
 
 /// BOBYQA + FIM on every query; `method` = "physics" (18 segments) or "physics_groups".
 void run_physics(ExperimentState& state, const std::string& method);
@@ -61,10 +65,13 @@ void run_physics(ExperimentState& state, const std::string& method);
 void run_physics_adjoint(ExperimentState& state);
 /// Trained meta models (one run per seed) at every k, plus the shuffled-context control.
 void run_meta(ExperimentState& state, const std::string& method,
-              const std::vector<std::pair<std::uint64_t, std::filesystem::path>>& runs, const std::string& checkpoint);
+              const std::vector<std::pair<std::uint64_t, std::filesystem::path>>& runs,
+              const std::string& checkpoint);
 void run_multi_pinn(ExperimentState& state);
-/// Trained meta-FIM models (one run per seed) at every k: context pass + source search + one FIM solve per map.
-void run_meta_fim(ExperimentState& state, const std::vector<std::pair<std::uint64_t, std::filesystem::path>>& runs,
+/// Trained meta-FIM models (one run per seed) at every k: context pass + source search + one FIM solve per
+/// map.
+void run_meta_fim(ExperimentState& state,
+                  const std::vector<std::pair<std::uint64_t, std::filesystem::path>>& runs,
                   const std::string& checkpoint);
 
 /// results.csv, summary.md, fig2.png, k_ablation.png, examples/.

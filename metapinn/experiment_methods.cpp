@@ -2,12 +2,12 @@
 // with the FIM adjoint), the trained meta models at every k
 // (and the shuffled-context control), and the multi-PINN fits.
 
+#include <omp.h>
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cmath>
 #include <memory>
-
-#include <omp.h>
-#include <spdlog/spdlog.h>
 
 #include "core/error.hpp"
 #include "core/progress.hpp"
@@ -37,7 +37,8 @@ EvaluateOptions ExperimentState::plan_options(int k, const std::string& contexts
   return o;
 }
 
-ExperimentRow row_of(const std::string& method, int subject, int map, int k, const MapMetrics& m, double seconds) {
+ExperimentRow row_of(const std::string& method, int subject, int map, int k, const MapMetrics& m,
+                     double seconds) {
   ExperimentRow r;
   r.method = method;
   r.subject = subject;
@@ -113,11 +114,12 @@ void run_physics(ExperimentState& st, const std::string& method) {
                                                    << method_label(method) << " baseline");
     solvers.push_back(std::make_unique<eikonal::FimSolver>(mesh, fo));
     const Eigen::VectorXi aha = mesh.point_labels("aha");
-    regions.push_back(method == "physics_groups" ? eikonal::aha_group_regions(aha) : eikonal::aha_segment_regions(aha));
+    regions.push_back(method == "physics_groups" ? eikonal::aha_group_regions(aha)
+                                                 : eikonal::aha_segment_regions(aha));
   }
   fit_test_maps(st, method, watch, [&](const CorpusMap& cm, int g) {
-    return eikonal::fit_region_speeds(*solvers[g], regions[g], st.dataset.maps()[cm.id].sources, cm.observation,
-                                      corpus.geometries[g].observed, config.physics);
+    return eikonal::fit_region_speeds(*solvers[g], regions[g], st.dataset.maps()[cm.id].sources,
+                                      cm.observation, corpus.geometries[g].observed, config.physics);
   });
 }
 
@@ -127,8 +129,9 @@ void run_physics_adjoint(ExperimentState& st) {
   const auto& config = st.config;
   const auto& corpus = st.corpus;
   core::Stopwatch watch;
-  spdlog::info("experiment: {} fits (L-BFGS, ≤ {} evaluations per map, {} prior weight {})", method_label(method),
-               config.physics_adjoint.max_evaluations, config.physics_adjoint.prior, config.physics_adjoint.prior_weight);
+  spdlog::info("experiment: {} fits (L-BFGS, ≤ {} evaluations per map, {} prior weight {})",
+               method_label(method), config.physics_adjoint.max_evaluations, config.physics_adjoint.prior,
+               config.physics_adjoint.prior_weight);
   std::vector<std::unique_ptr<eikonal::FimSolver>> solvers;
   eikonal::FimOptions fo;
   fo.threads = 1;  // maps run in parallel, each solve single-threaded
@@ -141,8 +144,8 @@ void run_physics_adjoint(ExperimentState& st) {
 }
 
 // --- meta methods: personalise at every k (and the control), one trained model per seed --------
-void run_meta(ExperimentState& st, const std::string& name, const std::vector<std::pair<std::uint64_t, fs::path>>& runs,
-              const std::string& checkpoint) {
+void run_meta(ExperimentState& st, const std::string& name,
+              const std::vector<std::pair<std::uint64_t, fs::path>>& runs, const std::string& checkpoint) {
   const auto& config = st.config;
   const auto& corpus = st.corpus;
   // The control needs another subject on each geometry; without one it is skipped (and logged).
@@ -185,7 +188,8 @@ void run_meta(ExperimentState& st, const std::string& name, const std::vector<st
         if (st.tests[s].empty()) continue;
         const auto& subject = corpus.subjects[s];
         const auto& geometry = corpus.geometries[subject.geometry];
-        if (bound != subject.geometry) bind_geometry(model, prepared[bound = subject.geometry], geometry.observed);
+        if (bound != subject.geometry)
+          bind_geometry(model, prepared[bound = subject.geometry], geometry.observed);
         const auto plan = evaluation_plan(corpus, s, options);
         std::vector<Eigen::VectorXd> ctx;
         for (int c : plan.contexts) ctx.push_back(corpus.maps[c].observation);
@@ -197,17 +201,18 @@ void run_meta(ExperimentState& st, const std::string& name, const std::vector<st
         const Eigen::VectorXi everywhere = Eigen::VectorXi::Ones(geometry.observed.size());
         for (int q : st.tests[s]) {
           const auto& cm = corpus.maps[q];
-          auto p = reference_query ? personalize(model, prepared[subject.geometry], context, cm.truth, everywhere)
-                                   : personalize(model, prepared[subject.geometry], context, cm.observation,
-                                                 geometry.observed);
+          auto p = reference_query
+                       ? personalize(model, prepared[subject.geometry], context, cm.truth, everywhere)
+                       : personalize(model, prepared[subject.geometry], context, cm.observation,
+                                     geometry.observed);
           if (main && r == 0) st.pass_times[name].query.push_back(p.forward_seconds);
           auto m = map_metrics(p, cm.truth, subject.speed, geometry.observed);
           if (name == "meta_neural") m.v_rel_error = m.v_corr = m.residual = NAN;  // AT only
           st.rows.push_back(row_of(method, s, cm.id, k, m, p.forward_seconds + context_share));
           st.rows.back().seed = seed;
           if (main && r == 0 && st.example_maps.count(q))
-            st.examples[{name, q}] = name == "meta_neural" ? Example{p.times, {}, {}}
-                                                            : Example{p.times, p.speed, p.residual};
+            st.examples[{name, q}] =
+                name == "meta_neural" ? Example{p.times, {}, {}} : Example{p.times, p.speed, p.residual};
           bar.advance();
         }
       }
@@ -264,7 +269,8 @@ void run_meta_fim(ExperimentState& st, const std::vector<std::pair<std::uint64_t
           m.residual = NAN;  // T is a solve of the discrete Eikonal equation
           st.rows.push_back(row_of(name, s, cm.id, k, m, p.forward_seconds + context_share));
           st.rows.back().seed = seed;
-          if (main && r == 0 && st.example_maps.count(q)) st.examples[{name, q}] = Example{p.times, p.speed, {}};
+          if (main && r == 0 && st.example_maps.count(q))
+            st.examples[{name, q}] = Example{p.times, p.speed, {}};
           bar.advance();
         }
       }
@@ -297,7 +303,8 @@ void run_multi_pinn(ExperimentState& st) {
       p.residual = fit.residual[j];
       auto m = map_metrics(p, cm.truth, subject.speed, geometry.observed);
       st.rows.push_back(row_of("multi_pinn", s, cm.id, 0, m, fit.seconds));
-      if (st.example_maps.count(st.tests[s][j])) st.examples[{"multi_pinn", st.tests[s][j]}] = {p.times, p.speed, p.residual};
+      if (st.example_maps.count(st.tests[s][j]))
+        st.examples[{"multi_pinn", st.tests[s][j]}] = {p.times, p.speed, p.residual};
     }
     bar.advance();
   }

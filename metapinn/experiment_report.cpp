@@ -1,18 +1,18 @@
 // What run_experiment writes: results.csv, summary.md (mean ± std over maps, and over training
 // seeds for the meta methods), the figures and the example maps.
 
+#include <spdlog/spdlog.h>
+
 #include <cmath>
 #include <cstdio>
 #include <sstream>
 
-#include <spdlog/spdlog.h>
-
+#include "core/charts/charts.hpp"
 #include "core/fs.hpp"
 #include "geometry/vtk_io.hpp"
 #include "metapinn/experiment_detail.hpp"
 #include "metapinn/personalize.hpp"
 #include "monodomain/vti_io.hpp"
-#include "core/charts/charts.hpp"
 
 namespace fs = std::filesystem;
 
@@ -20,8 +20,8 @@ namespace metaeik::metapinn::detail {
 
 namespace {
 
-const std::vector<std::string> kOrder{"physics", "physics_groups", "physics_adjoint", "meta_neural", "multi_pinn",
-                                      "meta_pinn", "meta_fim"};
+const std::vector<std::string> kOrder{"physics",    "physics_groups", "physics_adjoint", "meta_neural",
+                                      "multi_pinn", "meta_pinn",      "meta_fim"};
 
 bool is_meta(const std::string& m) { return m.rfind("meta_", 0) == 0; }
 
@@ -86,14 +86,15 @@ class Table {
 
 void write_csv(const ExperimentState& st) {
   core::write_file_atomically(st.out / "results.csv", [&](std::ostream& os) {
-    os << "method,subject,map,k,seed,at_rel_error,at_corr,v_rel_error,v_corr,residual,seconds,at_rel_error_endo,"
+    os << "method,subject,map,k,seed,at_rel_error,at_corr,v_rel_error,v_corr,residual,seconds,at_rel_error_"
+          "endo,"
           "at_corr_endo,at_rel_error_rest,at_corr_rest\n";
     os.precision(8);
     for (const auto& r : st.rows)
-      os << r.method << ',' << r.subject << ',' << r.map << ',' << r.k << ',' << r.seed << ',' << r.at_rel_error
-         << ',' << r.at_corr << ',' << r.v_rel_error << ',' << r.v_corr << ',' << r.residual << ',' << r.seconds
-         << ',' << r.at_rel_error_endo << ',' << r.at_corr_endo << ',' << r.at_rel_error_rest << ','
-         << r.at_corr_rest << '\n';
+      os << r.method << ',' << r.subject << ',' << r.map << ',' << r.k << ',' << r.seed << ','
+         << r.at_rel_error << ',' << r.at_corr << ',' << r.v_rel_error << ',' << r.v_corr << ',' << r.residual
+         << ',' << r.seconds << ',' << r.at_rel_error_endo << ',' << r.at_corr_endo << ','
+         << r.at_rel_error_rest << ',' << r.at_corr_rest << '\n';
   });
 }
 
@@ -119,12 +120,14 @@ void write_examples(const ExperimentState& st) {
       mesh.set_point_array("activation_time_pred", ex.times);
       mesh.set_point_array("error", ex.times - cm.truth);
       mesh.set_point_array("velocity_true", subject.speed);
-      mesh.set_point_array("velocity_pred", ex.speed.size() == n ? ex.speed : Eigen::VectorXd::Constant(n, NAN).eval());
+      mesh.set_point_array("velocity_pred",
+                           ex.speed.size() == n ? ex.speed : Eigen::VectorXd::Constant(n, NAN).eval());
       if (ex.residual.size() == n) mesh.set_point_array("pde_residual", ex.residual);
       mesh.set_point_labels("observed", st.corpus.geometries[subject.geometry].observed);
       mesh.set_point_labels("surface", src.point_labels("surface"));
       if (src.has_point_array("aha")) mesh.set_point_labels("aha", src.point_labels("aha"));
-      const std::string file = method + "_s" + std::to_string(cm.subject) + "_map" + std::to_string(cm.id) + ".vtu";
+      const std::string file =
+          method + "_s" + std::to_string(cm.subject) + "_map" + std::to_string(cm.id) + ".vtu";
       geometry::write_mesh(mesh, st.out / "examples" / file);
       entries.push_back({double(entries.size()), file});
     }
@@ -149,32 +152,36 @@ void write_report(const ExperimentState& st) {
   std::ostringstream md;
   md << "# Experiment: meta-PINN vs. baselines\n\n"
      << "Dataset `" << st.data_dir.string() << "`: " << st.dataset.geometries().size() << " geometries, "
-     << st.corpus.subjects.size() << " subjects, " << st.test_count << " query maps of " << st.test_subjects.size()
-     << " subjects";
+     << st.corpus.subjects.size() << " subjects, " << st.test_count << " query maps of "
+     << st.test_subjects.size() << " subjects";
   if (held_out)
     md << " — **unseen tasks** (holdout `" << config.holdout << "`"
        << (config.holdout == "geometry" ? " " + std::to_string(config.holdout_geometry) : std::string())
        << "): the meta models never trained on these subjects; their first " << st.all_ks.back()
        << " maps give the contexts, the rest are the queries";
   else
-    md << " (test split" << (config.max_test_maps_per_subject > 0
-                                 ? ", at most " + std::to_string(config.max_test_maps_per_subject) + " per subject"
-                                 : std::string())
+    md << " (test split"
+       << (config.max_test_maps_per_subject > 0
+               ? ", at most " + std::to_string(config.max_test_maps_per_subject) + " per subject"
+               : std::string())
        << "); context maps: k training maps per subject (seed " << config.seed << ")";
   md << ". Meta models: one per training seed (";
   for (std::size_t i = 0; i < config.seeds.size(); ++i) md << (i ? ", " : "") << config.seeds[i];
   md << "); their entries are mean ± std over the seeds' means, with the spread over maps in brackets. "
         "Other entries: mean ± std over maps. Relative error = RMSE / range of the truth; correlation = "
-        "Pearson over all nodes; PDE residual = mean |(|∇T|·F − 1)| per node. Time = wall time to personalise "
+        "Pearson over all nodes; PDE residual = mean |(|∇T|·F − 1)| per node. Time = wall time to "
+        "personalise "
         "one map (physics-based: one BOBYQA fit, single-threaded, from the map's true source; physics-based "
-        "adjoint: the source search among the early observed nodes plus one L-BFGS fit, single-threaded; meta methods: "
+        "adjoint: the source search among the early observed nodes plus one L-BFGS fit, single-threaded; "
+        "meta methods: "
         "the subject's context pass charged in equal parts to its maps plus the map's own query pass; "
         "multi-PINN: the fit of the whole subject). Total run time "
      << num(st.total_seconds, "%.0f") << " s.\n\n";
   for (const auto& [name, t] : st.pass_times)
     if (!t.context.empty() && !t.query.empty())
       md << method_label(name) << ": context pass " << num(1e3 * mean_std(t.context).mean, "%.1f")
-         << " ms per subject (k = " << config.k << "), query pass " << num(1e3 * mean_std(t.query).mean, "%.1f")
+         << " ms per subject (k = " << config.k << "), query pass "
+         << num(1e3 * mean_std(t.query).mean, "%.1f")
          << " ms per map; set-up once per geometry (graph hierarchy, spline bases, per-edge weights; not in "
             "the times): "
          << num(1e3 * mean_std(st.geometry_seconds.at(name)).mean, "%.0f") << " ms.\n\n";
@@ -187,12 +194,14 @@ void write_report(const ExperimentState& st) {
   for (const auto& m : order) {
     auto v = table.select(m, config.k);
     const double t = Table::stat(v, &ExperimentRow::seconds).maps.mean;
-    md << "| " << method_label(m) << " | " << v.size() << " | " << table.cell(m, config.k, &ExperimentRow::at_rel_error)
-       << " | " << table.cell(m, config.k, &ExperimentRow::at_corr) << " | "
+    md << "| " << method_label(m) << " | " << v.size() << " | "
+       << table.cell(m, config.k, &ExperimentRow::at_rel_error) << " | "
+       << table.cell(m, config.k, &ExperimentRow::at_corr) << " | "
        << table.cell(m, config.k, &ExperimentRow::v_rel_error) << " | "
-       << table.cell(m, config.k, &ExperimentRow::v_corr) << " | " << table.cell(m, config.k, &ExperimentRow::residual)
-       << " | " << num(t, "%.4g") << " | " << num(100.0 * t / physics_time, "%.3g %%") << " | "
-       << num(100.0 * t / multi_time, "%.3g %%") << " |\n";
+       << table.cell(m, config.k, &ExperimentRow::v_corr) << " | "
+       << table.cell(m, config.k, &ExperimentRow::residual) << " | " << num(t, "%.4g") << " | "
+       << num(100.0 * t / physics_time, "%.3g %%") << " | " << num(100.0 * t / multi_time, "%.3g %%")
+       << " |\n";
     core::BarSeries b;
     b.name = method_label(m);
     for (auto f : {&ExperimentRow::at_rel_error, &ExperimentRow::at_corr, &ExperimentRow::v_rel_error,
@@ -211,18 +220,23 @@ void write_report(const ExperimentState& st) {
     md << "physics-based adjoint fits one speed per node in [" << num(o.v_min) << ", " << num(o.v_max)
        << "] mm/ms with a " << o.prior << " prior on the mesh edges (weight " << num(o.prior_weight)
        << "), the source node (best of the " << o.source_candidates << " earliest observed nodes, then up to "
-       << o.source_search_steps << " moves to mesh neighbours) and its onset, by L-BFGS (≤ " << o.max_evaluations
-       << " evaluations) with gradients from the adjoint of the FIM solve; it is not handed the true source.\n\n";
+       << o.source_search_steps << " moves to mesh neighbours) and its onset, by L-BFGS (≤ "
+       << o.max_evaluations
+       << " evaluations) with gradients from the adjoint of the FIM solve; it is not handed the true "
+          "source.\n\n";
   }
   if (st.wants("meta_fim"))
-    md << "meta-FIM: the meta-learner's velocity encoder and hypernetwork give F on every node from the k context "
+    md << "meta-FIM: the meta-learner's velocity encoder and hypernetwork give F on every node from the k "
+          "context "
           "maps; T is one FIM solve of F from a source found among the query's early observed nodes (the "
           "physics-based adjoint's source search, at uniform speed), with the onset that fits those early "
-          "observations best. It is trained episodically like meta-PINN, through the solve by its adjoint. Its "
+          "observations best. It is trained episodically like meta-PINN, through the solve by its adjoint. "
+          "Its "
           "time per map includes the source search; it has no PDE residual (T solves the discrete Eikonal "
           "equation).\n\n";
   if (st.wants("physics_groups"))
-    md << "physics-based (AHA groups) fits one speed per reference-code segment group: wherever the scars are "
+    md << "physics-based (AHA groups) fits one speed per reference-code segment group: wherever the scars "
+          "are "
           "those groups (the default dataset) its model class contains the answer, so it is an **oracle**, "
           "not a baseline.\n\n";
 
@@ -233,11 +247,13 @@ void write_report(const ExperimentState& st) {
        << "|---|---|---|---|---|---|---|\n";
     for (const std::string m : {"meta_neural", "meta_pinn", "meta_fim"}) {
       if (!st.wants(m)) continue;
-      core::BarSeries at{method_label(m) + " AT corr.", {}, {}}, vel{method_label(m) + " velocity corr.", {}, {}};
+      core::BarSeries at{method_label(m) + " AT corr.", {}, {}},
+          vel{method_label(m) + " velocity corr.", {}, {}};
       for (int k : config.k_ablation) {
-        md << "| " << method_label(m) << " | " << k << " | " << table.cell(m, k, &ExperimentRow::at_rel_error) << " | "
-           << table.cell(m, k, &ExperimentRow::at_corr) << " | " << table.cell(m, k, &ExperimentRow::v_rel_error)
-           << " | " << table.cell(m, k, &ExperimentRow::v_corr) << " | " << table.cell(m, k, &ExperimentRow::residual)
+        md << "| " << method_label(m) << " | " << k << " | " << table.cell(m, k, &ExperimentRow::at_rel_error)
+           << " | " << table.cell(m, k, &ExperimentRow::at_corr) << " | "
+           << table.cell(m, k, &ExperimentRow::v_rel_error) << " | "
+           << table.cell(m, k, &ExperimentRow::v_corr) << " | " << table.cell(m, k, &ExperimentRow::residual)
            << " |\n";
         const auto a = Table::stat(table.select(m, k), &ExperimentRow::at_corr);
         const auto b = Table::stat(table.select(m, k), &ExperimentRow::v_corr);
@@ -268,26 +284,29 @@ void write_report(const ExperimentState& st) {
      << "| method | AT rel. error endo | AT rel. error rest | AT corr. endo | AT corr. rest |\n"
      << "|---|---|---|---|---|\n";
   for (const auto& m : order)
-    md << "| " << method_label(m) << " | " << table.cell(m, config.k, &ExperimentRow::at_rel_error_endo) << " | "
-       << table.cell(m, config.k, &ExperimentRow::at_rel_error_rest) << " | "
+    md << "| " << method_label(m) << " | " << table.cell(m, config.k, &ExperimentRow::at_rel_error_endo)
+       << " | " << table.cell(m, config.k, &ExperimentRow::at_rel_error_rest) << " | "
        << table.cell(m, config.k, &ExperimentRow::at_corr_endo) << " | "
        << table.cell(m, config.k, &ExperimentRow::at_corr_rest) << " |\n";
   md << "\n## Stage wall times\n\n| stage | seconds |\n|---|---|\n";
-  for (const auto& [m, s] : st.method_seconds) md << "| " << method_label(m) << " | " << num(s, "%.1f") << " |\n";
+  for (const auto& [m, s] : st.method_seconds)
+    md << "| " << method_label(m) << " | " << num(s, "%.1f") << " |\n";
   md << "\n## Paper (synthetic data, k = 5; for reference)\n\n"
-     << "meta-PINN: AT corr. 0.87 ± 0.15, velocity corr. 0.60 ± 0.19 (k = 3: 0.86 / 0.59; k = 1: 0.86 / 0.56); "
+     << "meta-PINN: AT corr. 0.87 ± 0.15, velocity corr. 0.60 ± 0.19 (k = 3: 0.86 / 0.59; k = 1: 0.86 / "
+        "0.56); "
         "PDE residual per node 0.31 ± 0.18 (individually trained PINN 0.29 ± 0.04); personalisation time "
         "0.009 % of the physics-based and 0.003 % of the multi-PINN time.\n";
   core::write_file_atomically(st.out / "summary.md", [&](std::ostream& os) { os << md.str(); });
 
-  core::write_bar_chart(st.out / "fig2.png", "Personalisation accuracy (k = " + std::to_string(config.k) + ")",
-                         "mean +/- std (over seeds for the meta methods)",
-                         {"AT rel. error", "AT corr.", "velocity rel. error", "velocity corr."}, fig);
+  core::write_bar_chart(st.out / "fig2.png",
+                        "Personalisation accuracy (k = " + std::to_string(config.k) + ")",
+                        "mean +/- std (over seeds for the meta methods)",
+                        {"AT rel. error", "AT corr.", "velocity rel. error", "velocity corr."}, fig);
   if (!kfig.empty()) {
     std::vector<std::string> groups;
     for (int k : config.k_ablation) groups.push_back("k = " + std::to_string(k));
     core::write_bar_chart(st.out / "k_ablation.png", "k-ablation: correlation with the truth",
-                           "Pearson correlation (mean +/- std over seeds)", groups, kfig);
+                          "Pearson correlation (mean +/- std over seeds)", groups, kfig);
   }
   write_examples(st);
 }

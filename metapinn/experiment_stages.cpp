@@ -34,7 +34,8 @@ core::Json number_json(double x) {
 double json_number(const core::Json& j) {
   if (j.is_null()) return NAN;
   if (j.is_string()) {
-    METAEIK_CHECK(j == "inf" || j == "-inf", "expected a number, null, \"inf\" or \"-inf\", got " << j.dump());
+    METAEIK_CHECK(j == "inf" || j == "-inf",
+                  "expected a number, null, \"inf\" or \"-inf\", got " << j.dump());
     return j == "inf" ? INFINITY : -INFINITY;
   }
   return j.get<double>();
@@ -87,7 +88,8 @@ core::Json stage_record(const ExperimentState& st, const StageMark& since) {
   core::Json rows = core::Json::array();
   for (std::size_t i = since.rows; i < st.rows.size(); ++i) {
     const auto& r = st.rows[i];
-    core::Json j = {{"method", r.method}, {"subject", r.subject}, {"map", r.map}, {"k", r.k}, {"seed", r.seed}};
+    core::Json j = {
+        {"method", r.method}, {"subject", r.subject}, {"map", r.map}, {"k", r.k}, {"seed", r.seed}};
     for (const auto& [name, field] : kRowNumbers) j[name] = number_json(r.*field);
     rows.push_back(j);
   }
@@ -130,9 +132,10 @@ void load_stage_record(ExperimentState& st, const core::Json& record) {
   std::map<std::pair<std::string, int>, Example> examples;
   for (const auto& j : record.at("examples")) {
     const int map = j.at("map").get<int>();
-    METAEIK_CHECK(map >= 0 && map < int(st.corpus.maps.size()), "example map " << map << " is not in the dataset");
-    examples[{j.at("method").get<std::string>(), map}] = {json_vector(j.at("times")), json_vector(j.at("speed")),
-                                                          json_vector(j.at("residual"))};
+    METAEIK_CHECK(map >= 0 && map < int(st.corpus.maps.size()),
+                  "example map " << map << " is not in the dataset");
+    examples[{j.at("method").get<std::string>(), map}] = {
+        json_vector(j.at("times")), json_vector(j.at("speed")), json_vector(j.at("residual"))};
   }
   std::map<std::string, double> seconds;
   for (const auto& [m, s] : record.at("method_seconds").items()) seconds[m] = json_number(s);

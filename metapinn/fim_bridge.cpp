@@ -61,17 +61,18 @@ class FimFunction : public torch::autograd::Function<FimFunction> {
 
 }  // namespace
 
-torch::Tensor fim_times(const eikonal::FimSolver& solver, const torch::Tensor& speed, const std::vector<int>& nodes,
-                        const torch::Tensor& onset) {
+torch::Tensor fim_times(const eikonal::FimSolver& solver, const torch::Tensor& speed,
+                        const std::vector<int>& nodes, const torch::Tensor& onset) {
   METAEIK_CHECK(speed.defined() && speed.dim() == 1, "fim_times: speed must be a vector [N]");
   METAEIK_CHECK(onset.defined() && onset.dim() == 1 && onset.size(0) == int64_t(nodes.size()),
-                "fim_times: need one onset per source node, got " << (onset.defined() ? onset.numel() : 0)
-                                                                  << " onsets for " << nodes.size() << " nodes");
+                "fim_times: need one onset per source node, got "
+                    << (onset.defined() ? onset.numel() : 0) << " onsets for " << nodes.size() << " nodes");
   METAEIK_CHECK(!nodes.empty(), "fim_times: no source nodes");
   for (int n : nodes)
-    METAEIK_CHECK(n >= 0 && n < speed.size(0), "fim_times: source node " << n << " is out of range [0, "
-                                                                          << speed.size(0) << ")");
-  METAEIK_CHECK(speed.is_floating_point() && onset.is_floating_point(), "fim_times: speed and onset must be floating point");
+    METAEIK_CHECK(n >= 0 && n < speed.size(0),
+                  "fim_times: source node " << n << " is out of range [0, " << speed.size(0) << ")");
+  METAEIK_CHECK(speed.is_floating_point() && onset.is_floating_point(),
+                "fim_times: speed and onset must be floating point");
   return FimFunction::apply(speed, onset, &solver, &nodes);
 }
 

@@ -5,9 +5,9 @@
 // FimSolver::vjp (∂L/∂speed per node, ∂L/∂onset per source) — the derivative of the converged
 // discrete solution (eikonal/fim.hpp).
 
-#include <vector>
-
 #include <torch/torch.h>
+
+#include <vector>
 
 #include "eikonal/fim.hpp"
 
@@ -20,7 +20,7 @@ namespace metaeik::metapinn {
 /// backward pass. Nodes no source reaches get +inf and must get a zero upstream gradient.
 /// Errors (one line): sizes, a source node out of range, non-positive or non-finite speeds (the
 /// solver's), a solve that did not converge (at backward).
-torch::Tensor fim_times(const eikonal::FimSolver& solver, const torch::Tensor& speed, const std::vector<int>& nodes,
-                        const torch::Tensor& onset);
+torch::Tensor fim_times(const eikonal::FimSolver& solver, const torch::Tensor& speed,
+                        const std::vector<int>& nodes, const torch::Tensor& onset);
 
 }  // namespace metaeik::metapinn

@@ -1,13 +1,13 @@
 #include "metapinn/meta_fim.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <mutex>
 #include <optional>
 #include <sstream>
-
-#include <spdlog/spdlog.h>
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
@@ -70,15 +70,19 @@ void MetaFimImpl::reset() {
   METAEIK_CHECK(speed_scale > 0, "model: speed scale must be positive");
   METAEIK_CHECK(options.velocity_activation == "relu" || options.velocity_activation == "elu",
                 "model: velocity_activation must be relu or elu, got " << options.velocity_activation);
-  activation_ = options.velocity_activation == "elu" ? functional::Activation::kElu : functional::Activation::kRelu;
+  activation_ =
+      options.velocity_activation == "elu" ? functional::Activation::kElu : functional::Activation::kRelu;
   velocity_encoder = register_module(
-      "velocity_encoder", Encoder(options.encoder_channels, encoder_input_channels(options), options.kernel_size));
-  velocity_hyper = register_module("velocity_hyper", HyperNet(options.embedding(), options.hyper_hidden,
-                                                              options.velocity_sizes(), options.hyper_init_scale));
+      "velocity_encoder",
+      Encoder(options.encoder_channels, encoder_input_channels(options), options.kernel_size));
+  velocity_hyper =
+      register_module("velocity_hyper", HyperNet(options.embedding(), options.hyper_hidden,
+                                                 options.velocity_sizes(), options.hyper_init_scale));
   init_velocity_hyper(velocity_hyper, options);
 }
 
-torch::Tensor MetaFimImpl::context_embedding(const torch::Tensor& context, const std::vector<GraphLevel>& levels,
+torch::Tensor MetaFimImpl::context_embedding(const torch::Tensor& context,
+                                             const std::vector<GraphLevel>& levels,
                                              const torch::Tensor& nodes) {
   return velocity_encoder->forward(encoder_inputs(options, context, levels, nodes), levels).mean(0);
 }
@@ -88,7 +92,8 @@ torch::Tensor MetaFimImpl::velocity_weights(const torch::Tensor& c) {
 }
 
 torch::Tensor MetaFimImpl::speed_logits(const torch::Tensor& x, const torch::Tensor& weights) const {
-  return options.velocity_steepness * functional::mlp(x, weights, options.velocity_sizes(), activation_).squeeze(-1);
+  return options.velocity_steepness *
+         functional::mlp(x, weights, options.velocity_sizes(), activation_).squeeze(-1);
 }
 
 torch::Tensor MetaFimImpl::speed_of_logits(const torch::Tensor& logits) const {
@@ -107,12 +112,14 @@ std::string MetaFimImpl::signature() const {
   os << " velocity=";
   list(options.velocity_sizes());
   os << " velocity_activation=" << options.velocity_activation << " encoder_inputs=at,mask"
-     << (options.encoder_coordinates ? ",xyz" : "") << (options.encoder_slowness ? ",slowness,slowness*xyz" : "");
+     << (options.encoder_coordinates ? ",xyz" : "")
+     << (options.encoder_slowness ? ",slowness,slowness*xyz" : "");
   return os.str();
 }
 
 // ---------------------------------------------------------------------------------- geometry --
-FimGeometry prepare_fim_geometry(const CorpusGeometry& geometry, const MetaFimConfig& config, torch::Device device) {
+FimGeometry prepare_fim_geometry(const CorpusGeometry& geometry, const MetaFimConfig& config,
+                                 torch::Device device) {
   FimGeometry g;
   g.prepared = prepare_geometry(geometry.points, geometry.tets, geometry.observed, config.data,
                                 int(config.model.kernel_size), device);
@@ -132,7 +139,8 @@ FimGeometry prepare_fim_geometry(const CorpusGeometry& geometry, const MetaFimCo
   return g;
 }
 
-Eigen::VectorXi early_mask(const Eigen::VectorXd& obs, const Eigen::VectorXi& observed, double early_fraction) {
+Eigen::VectorXi early_mask(const Eigen::VectorXd& obs, const Eigen::VectorXi& observed,
+                           double early_fraction) {
   const int n = int(obs.size());
   METAEIK_CHECK(observed.size() == n, "map has " << n << " values, the observation mask " << observed.size());
   double lo = INFINITY, hi = -INFINITY;
@@ -140,12 +148,13 @@ Eigen::VectorXi early_mask(const Eigen::VectorXd& obs, const Eigen::VectorXi& ob
     if (observed[i] && std::isfinite(obs[i])) lo = std::min(lo, obs[i]), hi = std::max(hi, obs[i]);
   const double cut = lo + early_fraction * (hi - lo);
   Eigen::VectorXi m = Eigen::VectorXi::Zero(n);
-  for (int i = 0; i < n; ++i) m[i] = observed[i] && std::isfinite(obs[i]) && (early_fraction >= 1.0 || obs[i] <= cut);
+  for (int i = 0; i < n; ++i)
+    m[i] = observed[i] && std::isfinite(obs[i]) && (early_fraction >= 1.0 || obs[i] <= cut);
   return m;
 }
 
-eikonal::SourceEstimate query_source(const FimGeometry& g, const Eigen::VectorXd& obs, const Eigen::VectorXi& observed,
-                                     const MetaFimConfig& config) {
+eikonal::SourceEstimate query_source(const FimGeometry& g, const Eigen::VectorXd& obs,
+                                     const Eigen::VectorXi& observed, const MetaFimConfig& config) {
   Eigen::VectorXi mask = early_mask(obs, observed, config.data.early_fraction);
   if (mask.sum() < 2) mask = early_mask(obs, observed, 1.0);
   eikonal::AdjointFitOptions o;
@@ -187,8 +196,9 @@ torch::Tensor to_tensor(const Eigen::VectorXi& v) {
 /// Source estimates per corpus map, computed on first use (training and validation share them).
 using SourceCache = std::vector<std::optional<eikonal::SourceEstimate>>;
 
-std::vector<EvaluationRow> evaluate_impl(LoadedMetaFim& m, const Corpus& corpus, const EvaluateOptions& options,
-                                         bool progress, const std::vector<FimGeometry>* prepared, SourceCache* cache) {
+std::vector<EvaluationRow> evaluate_impl(LoadedMetaFim& m, const Corpus& corpus,
+                                         const EvaluateOptions& options, bool progress,
+                                         const std::vector<FimGeometry>* prepared, SourceCache* cache) {
   std::vector<int> subjects = options.subjects;
   if (subjects.empty()) subjects = subjects_by_geometry(corpus);
   std::stable_sort(subjects.begin(), subjects.end(),
@@ -231,7 +241,8 @@ std::vector<EvaluationRow> evaluate_impl(LoadedMetaFim& m, const Corpus& corpus,
       }
       auto p = personalize_meta_fim(m, g, context, map.observation, geometry.observed, known);
       p.forward_seconds += context.seconds;
-      rows.push_back({s, map.id, plans[i].context_subject, map_metrics(p, map.truth, subject.speed, geometry.observed)});
+      rows.push_back(
+          {s, map.id, plans[i].context_subject, map_metrics(p, map.truth, subject.speed, geometry.observed)});
       if (bar) bar->advance();
     }
   }
@@ -240,7 +251,8 @@ std::vector<EvaluationRow> evaluate_impl(LoadedMetaFim& m, const Corpus& corpus,
 
 }  // namespace
 
-ContextPass meta_fim_context_pass(LoadedMetaFim& m, const FimGeometry& g, const std::vector<Eigen::VectorXd>& contexts,
+ContextPass meta_fim_context_pass(LoadedMetaFim& m, const FimGeometry& g,
+                                  const std::vector<Eigen::VectorXd>& contexts,
                                   const Eigen::VectorXi& observed) {
   METAEIK_CHECK(!contexts.empty(), "personalisation needs at least one context map");
   const auto& pg = g.prepared;
@@ -262,24 +274,27 @@ ContextPass meta_fim_context_pass(LoadedMetaFim& m, const FimGeometry& g, const 
 Personalization personalize_meta_fim(LoadedMetaFim& m, const FimGeometry& g, const ContextPass& context,
                                      const Eigen::VectorXd& query, const Eigen::VectorXi& observed,
                                      const eikonal::SourceEstimate* known) {
-  METAEIK_CHECK(query.size() == g.prepared.num_nodes,
-                "the query map has " << query.size() << " values, the mesh " << g.prepared.num_nodes << " nodes");
+  METAEIK_CHECK(query.size() == g.prepared.num_nodes, "the query map has "
+                                                          << query.size() << " values, the mesh "
+                                                          << g.prepared.num_nodes << " nodes");
   core::Stopwatch watch;
   const eikonal::SourceEstimate source = known ? *known : query_source(g, query, observed, m.config);
   const Eigen::VectorXi early = early_mask(query, observed, m.config.data.early_fraction);
   torch::NoGradGuard guard;
   auto v = (context.speed * m.config.data.speed_scale).to(torch::kCPU, torch::kFloat64);
   Personalization p;
-  p.times = to_eigen(fim_query_times(*g.solver, v, source.source.node, to_tensor(query),
-                                     early.sum() >= 1 ? to_tensor(early) : to_tensor(Eigen::VectorXi(observed))));
+  p.times =
+      to_eigen(fim_query_times(*g.solver, v, source.source.node, to_tensor(query),
+                               early.sum() >= 1 ? to_tensor(early) : to_tensor(Eigen::VectorXi(observed))));
   p.speed = to_eigen(v);
   p.forward_seconds = watch.seconds();
   p.residual = Eigen::VectorXd::Constant(p.times.size(), NAN);
   return p;
 }
 
-std::vector<EvaluationRow> evaluate_meta_fim(LoadedMetaFim& m, const Corpus& corpus, const EvaluateOptions& options,
-                                             bool progress, const std::vector<FimGeometry>* prepared) {
+std::vector<EvaluationRow> evaluate_meta_fim(LoadedMetaFim& m, const Corpus& corpus,
+                                             const EvaluateOptions& options, bool progress,
+                                             const std::vector<FimGeometry>* prepared) {
   return evaluate_impl(m, corpus, options, progress, prepared, nullptr);
 }
 
@@ -292,8 +307,8 @@ void save_checkpoint(const fs::path& path, MetaFim& model, torch::optim::Optimiz
 }
 
 /// Loads parameters (and optionally the optimiser state); returns (epoch, best).
-std::pair<int, double> load_checkpoint(const fs::path& path, MetaFim& model, torch::optim::Optimizer* optimizer,
-                                       torch::Device device) {
+std::pair<int, double> load_checkpoint(const fs::path& path, MetaFim& model,
+                                       torch::optim::Optimizer* optimizer, torch::Device device) {
   return load_meta_checkpoint(path, *model, optimizer, model->signature(), device);
 }
 
@@ -311,7 +326,8 @@ struct FimMap {
 LoadedMetaFim load_meta_fim(const fs::path& run_dir, const std::string& device, const std::string& which) {
   METAEIK_CHECK(fs::is_directory(run_dir), "model directory '" << run_dir.string() << "' does not exist");
   const fs::path cfg = run_dir / "config.json";
-  METAEIK_CHECK(fs::is_regular_file(cfg), "'" << run_dir.string() << "' is not a training run (config.json is missing)");
+  METAEIK_CHECK(fs::is_regular_file(cfg),
+                "'" << run_dir.string() << "' is not a training run (config.json is missing)");
   const core::Json json = core::load_json_file(cfg);
   METAEIK_CHECK(is_meta_fim_config(json), cfg.string() << ": not a meta-FIM run (no \"fim\" section)");
   LoadedMetaFim m;
@@ -344,17 +360,20 @@ void train_meta_fim(MetaFimConfig config, const Corpus& corpus, const fs::path& 
   const torch::Device device = parse_device(device_name);
   if (t.threads > 0) set_threads(t.threads);
 
-  const fs::path last_path = run_dir / "last.pt", best_path = run_dir / "best.pt", log_path = run_dir / "log.csv";
+  const fs::path last_path = run_dir / "last.pt", best_path = run_dir / "best.pt",
+                 log_path = run_dir / "log.csv";
   if (resume) {
     METAEIK_CHECK(fs::is_regular_file(last_path), "--resume: '" << last_path.string() << "' does not exist");
     MetaFimConfig stored = load_meta_fim_config(run_dir / "config.json");
-    if (to_json(stored)["model"] != to_json(config)["model"] || to_json(stored)["fim"] != to_json(config)["fim"])
+    if (to_json(stored)["model"] != to_json(config)["model"] ||
+        to_json(stored)["fim"] != to_json(config)["fim"])
       spdlog::warn("--resume: using the settings stored in {}", (run_dir / "config.json").string());
     stored.train.epochs = config.train.epochs;
     config = stored;
   } else {
-    METAEIK_CHECK(!fs::exists(last_path),
-                  "'" << run_dir.string() << "' already holds a training run; use --resume or another directory");
+    METAEIK_CHECK(
+        !fs::exists(last_path),
+        "'" << run_dir.string() << "' already holds a training run; use --resume or another directory");
     if (config.data.feature_time <= 0) config.data.feature_time = max_training_time(corpus, config.data);
     fs::create_directories(run_dir);
     core::save_json_file(run_dir / "config.json", to_json(config));
@@ -368,7 +387,8 @@ void train_meta_fim(MetaFimConfig config, const Corpus& corpus, const fs::path& 
     const int gi = corpus.subjects[cm.subject].geometry;
     const auto& g = corpus.geometries[gi];
     auto& fm = maps[i];
-    fm.features = map_features(cm.observation, g.observed, geometries[gi].prepared.scaling, config.data.feature_time, 1.0)
+    fm.features = map_features(cm.observation, g.observed, geometries[gi].prepared.scaling,
+                               config.data.feature_time, 1.0)
                       .to(device);
     fm.observation = torch::nan_to_num(to_tensor(cm.observation), 0.0, 0.0, 0.0);
     fm.observed = to_tensor(early_mask(cm.observation, g.observed, 1.0));
@@ -385,7 +405,8 @@ void train_meta_fim(MetaFimConfig config, const Corpus& corpus, const fs::path& 
     model = MetaFim(config.model, config.data.speed_scale);
   }
   model->to(device);
-  torch::optim::AdamW optimizer(model->parameters(), torch::optim::AdamWOptions(t.lr).weight_decay(t.weight_decay));
+  torch::optim::AdamW optimizer(model->parameters(),
+                                torch::optim::AdamWOptions(t.lr).weight_decay(t.weight_decay));
   int start_epoch = 0;
   double best = -INFINITY;
   if (resume) {
@@ -397,15 +418,17 @@ void train_meta_fim(MetaFimConfig config, const Corpus& corpus, const fs::path& 
   const long long total_steps = (long long)t.epochs * S, warmup_steps = (long long)t.warmup_epochs * S;
   auto lr_at = [&](long long step) {
     if (step < warmup_steps) return t.lr * double(step + 1) / double(warmup_steps);
-    const double progress = total_steps > warmup_steps
-                                ? double(step - warmup_steps) / double(std::max(1LL, total_steps - warmup_steps))
-                                : 1.0;
-    return t.lr * (t.min_lr_ratio + (1 - t.min_lr_ratio) * 0.5 * (1 + std::cos(M_PI * std::min(1.0, progress))));
+    const double progress = total_steps > warmup_steps ? double(step - warmup_steps) /
+                                                             double(std::max(1LL, total_steps - warmup_steps))
+                                                       : 1.0;
+    return t.lr *
+           (t.min_lr_ratio + (1 - t.min_lr_ratio) * 0.5 * (1 + std::cos(M_PI * std::min(1.0, progress))));
   };
 
   std::ofstream log(log_path, resume ? std::ios::app : std::ios::trunc);
   METAEIK_CHECK(log, "cannot write '" << log_path.string() << "'");
-  if (!resume) log << "epoch,step,data_loss,prior_loss,total_loss,lr,seconds,val_at_corr,val_v_corr,val_at_rel_error\n";
+  if (!resume)
+    log << "epoch,step,data_loss,prior_loss,total_loss,lr,seconds,val_at_corr,val_v_corr,val_at_rel_error\n";
 
   LoadedMetaFim view;
   view.config = config;
@@ -427,10 +450,12 @@ void train_meta_fim(MetaFimConfig config, const Corpus& corpus, const fs::path& 
       const int s = order[si];
       const long long step = (long long)epoch * S + si;
       lr = lr_at(step);
-      for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+      for (auto& group : optimizer.param_groups())
+        static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
       auto pool = corpus.maps_of(s, "train");
       std::shuffle(pool.begin(), pool.end(), rng);
-      const int nq = t.queries > 0 ? std::min<int>(t.queries, int(pool.size()) - t.k) : int(pool.size()) - t.k;
+      const int nq =
+          t.queries > 0 ? std::min<int>(t.queries, int(pool.size()) - t.k) : int(pool.size()) - t.k;
       const int gi = corpus.subjects[s].geometry;
       const auto& g = geometries[gi];
       std::vector<torch::Tensor> ctx;
@@ -457,11 +482,13 @@ void train_meta_fim(MetaFimConfig config, const Corpus& corpus, const fs::path& 
       data_loss = data_loss / double(std::max(1, nq));
       torch::Tensor prior = torch::zeros({}, v_scaled.options());
       if (config.fim.prior == "laplacian" && config.fim.prior_weight > 0)
-        prior = (v_scaled.index_select(0, g.edges.select(1, 0)) - v_scaled.index_select(0, g.edges.select(1, 1)))
-                    .pow(2)
-                    .mean();
+        prior =
+            (v_scaled.index_select(0, g.edges.select(1, 0)) - v_scaled.index_select(0, g.edges.select(1, 1)))
+                .pow(2)
+                .mean();
       auto loss = data_loss.to(v_scaled.device(), v_scaled.scalar_type()) + config.fim.prior_weight * prior;
-      if (t.velocity_logit_penalty > 0) loss = loss + t.velocity_logit_penalty * functional::saturation_penalty(logits);
+      if (t.velocity_logit_penalty > 0)
+        loss = loss + t.velocity_logit_penalty * functional::saturation_penalty(logits);
       optimizer.zero_grad();
       loss.backward();
       if (t.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), t.grad_clip);
@@ -497,8 +524,8 @@ void train_meta_fim(MetaFimConfig config, const Corpus& corpus, const fs::path& 
         save_checkpoint(best_path, model, optimizer, epoch + 1, best);
       }
     }
-    log << epoch + 1 << ',' << (long long)(epoch + 1) * S << ',' << sum_data / S << ',' << sum_prior / S << ','
-        << sum_total / S << ',' << lr << ',' << seconds << ',' << val_cols << '\n';
+    log << epoch + 1 << ',' << (long long)(epoch + 1) * S << ',' << sum_data / S << ',' << sum_prior / S
+        << ',' << sum_total / S << ',' << lr << ',' << seconds << ',' << val_cols << '\n';
     log.flush();
     save_checkpoint(last_path, model, optimizer, epoch + 1, best);
   }

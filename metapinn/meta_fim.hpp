@@ -89,11 +89,13 @@ struct FimGeometry {
   std::vector<std::vector<int>> neighbours;
   torch::Tensor edges;
 };
-FimGeometry prepare_fim_geometry(const CorpusGeometry& geometry, const MetaFimConfig& config, torch::Device device);
+FimGeometry prepare_fim_geometry(const CorpusGeometry& geometry, const MetaFimConfig& config,
+                                 torch::Device device);
 
 /// The nodes a query's early observations cover: observed, finite and ≤ min + early_fraction·(max − min)
 /// over the observed nodes (map_features' rule).
-Eigen::VectorXi early_mask(const Eigen::VectorXd& observation, const Eigen::VectorXi& observed, double early_fraction);
+Eigen::VectorXi early_mask(const Eigen::VectorXd& observation, const Eigen::VectorXi& observed,
+                           double early_fraction);
 
 /// The query's source: eikonal::estimate_source on its early observations (with fewer than 2, on all
 /// observed nodes).
@@ -108,8 +110,8 @@ torch::Tensor fim_query_times(const eikonal::FimSolver& solver, const torch::Ten
 
 /// Trains on `corpus` into `run_dir` (created; with resume, continues from last.pt). Subjects, episodes,
 /// learning-rate schedule, validation and checkpoints as metapinn::train.
-void train_meta_fim(MetaFimConfig config, const Corpus& corpus, const std::filesystem::path& run_dir, bool resume,
-                    const std::string& device = "cpu");
+void train_meta_fim(MetaFimConfig config, const Corpus& corpus, const std::filesystem::path& run_dir,
+                    bool resume, const std::string& device = "cpu");
 
 struct LoadedMetaFim {
   MetaFimConfig config;
@@ -123,12 +125,14 @@ LoadedMetaFim load_meta_fim(const std::filesystem::path& run_dir, const std::str
 
 /// The context pass: velocity encoder on the k maps, hypernetwork, F on every node (ContextPass::speed, v').
 ContextPass meta_fim_context_pass(LoadedMetaFim& model, const FimGeometry& geometry,
-                                  const std::vector<Eigen::VectorXd>& contexts, const Eigen::VectorXi& observed);
+                                  const std::vector<Eigen::VectorXd>& contexts,
+                                  const Eigen::VectorXi& observed);
 /// The query pass: source search on the query's early observations and one FIM solve with the context's
 /// F. forward_seconds counts this pass; residual is NaN (T solves the discrete Eikonal equation).
 /// `source` (optional) skips the search with a known estimate.
-Personalization personalize_meta_fim(LoadedMetaFim& model, const FimGeometry& geometry, const ContextPass& context,
-                                     const Eigen::VectorXd& query, const Eigen::VectorXi& observed,
+Personalization personalize_meta_fim(LoadedMetaFim& model, const FimGeometry& geometry,
+                                     const ContextPass& context, const Eigen::VectorXd& query,
+                                     const Eigen::VectorXi& observed,
                                      const eikonal::SourceEstimate* source = nullptr);
 
 /// evaluate() for meta-FIM: the same plans (EvaluateOptions) and rows; forward_seconds of a row = the

@@ -1,10 +1,10 @@
 #include "metapinn/model.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <mutex>
 #include <sstream>
 #include <tuple>
-
-#include <spdlog/spdlog.h>
 
 #include "core/error.hpp"
 
@@ -21,9 +21,12 @@ int64_t mlp_parameter_count(const std::vector<int64_t>& sizes) {
 namespace {
 torch::Tensor activate(const torch::Tensor& x, Activation a) {
   switch (a) {
-    case Activation::kTanh: return torch::tanh(x);
-    case Activation::kRelu: return torch::relu(x);
-    case Activation::kElu: return torch::elu(x);
+    case Activation::kTanh:
+      return torch::tanh(x);
+    case Activation::kRelu:
+      return torch::relu(x);
+    case Activation::kElu:
+      return torch::elu(x);
   }
   return x;
 }
@@ -63,8 +66,8 @@ torch::Tensor mlp(const torch::Tensor& x_in, const torch::Tensor& flat_in, const
 }
 
 std::pair<torch::Tensor, torch::Tensor> mlp_jvp(const torch::Tensor& x_in, const torch::Tensor& dx_in,
-                                                const torch::Tensor& flat_in, const std::vector<int64_t>& sizes,
-                                                Activation activation) {
+                                                const torch::Tensor& flat_in,
+                                                const std::vector<int64_t>& sizes, Activation activation) {
   const bool batched = flat_in.dim() == 2;
   torch::Tensor flat = batched ? flat_in : flat_in.unsqueeze(0);
   torch::Tensor x = batched ? x_in : x_in.unsqueeze(0);
@@ -159,7 +162,8 @@ std::string ModelOptions::signature() const {
   list(velocity_sizes());
   if (velocity_activation != "relu") os << " velocity_activation=" << velocity_activation;
   if (encoder_coordinates || encoder_slowness)
-    os << " encoder_inputs=at,mask" << (encoder_coordinates ? ",xyz" : "") << (encoder_slowness ? ",slowness,slowness*xyz" : "");
+    os << " encoder_inputs=at,mask" << (encoder_coordinates ? ",xyz" : "")
+       << (encoder_slowness ? ",slowness,slowness*xyz" : "");
   if (source_distance) os << " pinn_inputs=xyz,source_distance";
   return os.str();
 }
@@ -182,7 +186,8 @@ void EncoderImpl::reset() {
 
 torch::Tensor EncoderImpl::forward(const torch::Tensor& x_in, const std::vector<GraphLevel>& levels) {
   TORCH_CHECK(!levels.empty(), "encoder: empty graph hierarchy");
-  TORCH_CHECK(x_in.dim() == 3 && x_in.size(2) == in_channels, "encoder: input must be [B, N, ", in_channels, "]");
+  TORCH_CHECK(x_in.dim() == 3 && x_in.size(2) == in_channels, "encoder: input must be [B, N, ", in_channels,
+              "]");
   torch::Tensor x = x_in;
   std::size_t level = 0;
   for (std::size_t l = 0; l < convs.size(); ++l) {
@@ -253,11 +258,13 @@ void MetaPinnImpl::reset() {
   const int64_t in = encoder_input_channels(options);
   velocity_encoder =
       register_module("velocity_encoder", Encoder(options.encoder_channels, in, options.kernel_size));
-  source_encoder = register_module("source_encoder", Encoder(options.encoder_channels, in, options.kernel_size));
+  source_encoder =
+      register_module("source_encoder", Encoder(options.encoder_channels, in, options.kernel_size));
   pinn_hyper = register_module(
       "pinn_hyper", HyperNet(2 * C, options.hyper_hidden, options.pinn_sizes(), options.hyper_init_scale));
-  velocity_hyper = register_module(
-      "velocity_hyper", HyperNet(C, options.hyper_hidden, options.velocity_sizes(), options.hyper_init_scale));
+  velocity_hyper =
+      register_module("velocity_hyper",
+                      HyperNet(C, options.hyper_hidden, options.velocity_sizes(), options.hyper_init_scale));
   init_velocity_hyper(velocity_hyper, options);
 }
 
@@ -292,13 +299,14 @@ class BetaWarningFilter : public c10::WarningHandler {
 };
 
 /// Upwind apparent slowness of each map on the level-0 graph: [B, N] (see ModelOptions).
-torch::Tensor apparent_slowness(const torch::Tensor& features, const torch::Tensor& nodes, const SplineBasis& graph) {
+torch::Tensor apparent_slowness(const torch::Tensor& features, const torch::Tensor& nodes,
+                                const SplineBasis& graph) {
   constexpr double kMax = 5.0;  // about 30× the healthy value with the usual feature scaling
   const auto& i = graph.target;
   const auto& j = graph.source;
   auto t = features.select(2, 0), mask = features.select(2, 1);
   auto length = (nodes.index_select(0, i) - nodes.index_select(0, j)).norm(2, -1).clamp_min(1e-6);  // [E]
-  auto slope = (t.index_select(1, i) - t.index_select(1, j)) / length;                             // [B, E]
+  auto slope = (t.index_select(1, i) - t.index_select(1, j)) / length;                              // [B, E]
   slope = (slope * mask.index_select(1, i) * mask.index_select(1, j)).clamp(0.0, kMax);
   auto index = i.unsqueeze(0).expand_as(slope);
   // LibTorch 1.13 flags scatter_reduce as beta with a warning that its default handler sends
@@ -311,7 +319,8 @@ torch::Tensor apparent_slowness(const torch::Tensor& features, const torch::Tens
 }
 }  // namespace
 
-torch::Tensor MetaPinnImpl::encoder_inputs(const torch::Tensor& features, const std::vector<GraphLevel>& levels,
+torch::Tensor MetaPinnImpl::encoder_inputs(const torch::Tensor& features,
+                                           const std::vector<GraphLevel>& levels,
                                            const torch::Tensor& nodes) const {
   return metapinn::encoder_inputs(options, features, levels, nodes);
 }
@@ -324,7 +333,8 @@ torch::Tensor encoder_inputs(const ModelOptions& options, const torch::Tensor& f
   // carry the same input, so the global max pool responds to where the observations are rather
   // than to the extent of the mesh.
   if (options.encoder_coordinates)
-    parts.push_back(nodes.unsqueeze(0).expand({features.size(0), nodes.size(0), 3}) * features.narrow(2, 1, 1));
+    parts.push_back(nodes.unsqueeze(0).expand({features.size(0), nodes.size(0), 3}) *
+                    features.narrow(2, 1, 1));
   if (options.encoder_slowness) {
     // The slowness and, where it is high, the positions: the max pool over these channels then
     // reports the extent of the slow tissue directly.
@@ -335,12 +345,14 @@ torch::Tensor encoder_inputs(const ModelOptions& options, const torch::Tensor& f
   return torch::cat(parts, 2);
 }
 
-torch::Tensor MetaPinnImpl::context_embedding(const torch::Tensor& context, const std::vector<GraphLevel>& levels,
+torch::Tensor MetaPinnImpl::context_embedding(const torch::Tensor& context,
+                                              const std::vector<GraphLevel>& levels,
                                               const torch::Tensor& nodes) {
   return velocity_encoder->forward(encoder_inputs(context, levels, nodes), levels).mean(0);
 }
 
-torch::Tensor MetaPinnImpl::source_embedding(const torch::Tensor& features, const std::vector<GraphLevel>& levels,
+torch::Tensor MetaPinnImpl::source_embedding(const torch::Tensor& features,
+                                             const std::vector<GraphLevel>& levels,
                                              const torch::Tensor& nodes) {
   return source_encoder->forward(encoder_inputs(features, levels, nodes), levels);
 }
@@ -355,15 +367,16 @@ torch::Tensor MetaPinnImpl::velocity_weights(const torch::Tensor& c) {
 
 torch::Tensor MetaPinnImpl::source_points(const torch::Tensor& features, const torch::Tensor& nodes) const {
   torch::NoGradGuard guard;
-  TORCH_CHECK(features.dim() == 3 && features.size(2) >= 2 && nodes.dim() == 2 && nodes.size(0) == features.size(1),
-              "source_points: features must be [Q, N, 2] and nodes [N, 3]");
+  TORCH_CHECK(
+      features.dim() == 3 && features.size(2) >= 2 && nodes.dim() == 2 && nodes.size(0) == features.size(1),
+      "source_points: features must be [Q, N, 2] and nodes [N, 3]");
   constexpr double kSigma = 0.01;  // feature units: 1 % of the largest training time
   auto t = features.select(2, 0), mask = features.select(2, 1) > 0.5;
   auto t_masked = torch::where(mask, t, torch::full_like(t, INFINITY));
   auto t_min = std::get<0>(t_masked.min(1, /*keepdim=*/true));
-  auto w = torch::softmax(-(t_masked - t_min) / kSigma, 1);                      // [Q, N], 0 where unobserved
-  w = torch::nan_to_num(w, 1.0 / double(nodes.size(0)));                          // no observation: centroid
-  return torch::matmul(w, nodes);                                                 // [Q, 3]
+  auto w = torch::softmax(-(t_masked - t_min) / kSigma, 1);  // [Q, N], 0 where unobserved
+  w = torch::nan_to_num(w, 1.0 / double(nodes.size(0)));     // no observation: centroid
+  return torch::matmul(w, nodes);                            // [Q, 3]
 }
 
 namespace {
@@ -397,7 +410,8 @@ std::pair<torch::Tensor, torch::Tensor> MetaPinnImpl::time_and_gradient(const to
     input = torch::cat({x, d}, -1);
     dinput = torch::cat({eye, (r / d).transpose(1, 2).unsqueeze(-1)}, -1);  // ∂d/∂x_a = r_a / d
   }
-  auto [T, dT] = functional::mlp_jvp(input, dinput, weights, options.pinn_sizes(), functional::Activation::kTanh);
+  auto [T, dT] =
+      functional::mlp_jvp(input, dinput, weights, options.pinn_sizes(), functional::Activation::kTanh);
   return {T.squeeze(-1), dT.squeeze(-1).transpose(1, 2)};
 }
 

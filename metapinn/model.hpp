@@ -7,10 +7,10 @@
 // Units: the model works in scaled units x' = (x − centre)/L, t' = t/τ, v' = v·τ/L (see
 // metapinn/data.hpp); with them the Eikonal equation keeps its form |∇'T'|·v' = 1.
 
+#include <torch/torch.h>
+
 #include <string>
 #include <vector>
-
-#include <torch/torch.h>
 
 #include "metapinn/spline_conv.hpp"
 
@@ -59,19 +59,19 @@ torch::Tensor saturation_penalty(const torch::Tensor& logits, double live = 4.0)
 /// Architecture. Every field is part of the signature stored in checkpoints.
 struct ModelOptions {
   std::vector<int64_t> encoder_channels{8, 16, 32, 64, 128, 128};  ///< SplineConv outputs; last = embedding
-  int64_t kernel_size = 5;                                          ///< B-spline kernel size per dimension
-  std::vector<int64_t> hyper_hidden{256, 256, 256, 256, 512};       ///< hypernetwork hidden widths
-  int64_t pinn_width = 20;           ///< neurons per hidden layer of T(x)
-  int64_t pinn_hidden_layers = 6;    ///< tanh hidden layers of T(x)
-  int64_t velocity_width = 20;       ///< neurons per hidden layer of F(x)
-  int64_t velocity_layers = 8;       ///< linear layers of F(x)
+  int64_t kernel_size = 5;                                         ///< B-spline kernel size per dimension
+  std::vector<int64_t> hyper_hidden{256, 256, 256, 256, 512};      ///< hypernetwork hidden widths
+  int64_t pinn_width = 20;                                         ///< neurons per hidden layer of T(x)
+  int64_t pinn_hidden_layers = 6;                                  ///< tanh hidden layers of T(x)
+  int64_t velocity_width = 20;                                     ///< neurons per hidden layer of F(x)
+  int64_t velocity_layers = 8;                                     ///< linear layers of F(x)
   /// Activation between the layers of F(x): "relu" (the reference code's) or "elu". A deep ReLU
   /// net can die: once every unit of one layer is off at all x, F is exactly constant and no
   /// gradient reaches the layers below (bench/results/metapinn.md, the flat-F failure).
   std::string velocity_activation = "relu";
-  double v_min = 0.1;                ///< lower bound of F(x), mm/ms
-  double v_max = 0.6;                ///< upper bound of F(x), mm/ms
-  double velocity_steepness = 1.0;   ///< F = v_min + (v_max − v_min)·sigmoid(steepness·z)
+  double v_min = 0.1;               ///< lower bound of F(x), mm/ms
+  double v_max = 0.6;               ///< upper bound of F(x), mm/ms
+  double velocity_steepness = 1.0;  ///< F = v_min + (v_max − v_min)·sigmoid(steepness·z)
   /// Scale of the hypernetworks' last layer at initialisation (1 = torch's default). At 0.1 the
   /// generated networks hardly depended on the embeddings (bench/results/metapinn.md).
   double hyper_init_scale = 1.0;
@@ -151,8 +151,8 @@ struct EpisodeInput {
   torch::Tensor observed;        ///< [N] bool, nodes with observations
   /// [Q, N] optional data-loss weights (1 = supervised node of that query); undefined = `observed`.
   torch::Tensor supervised;
-  torch::Tensor nodes;           ///< [N, 3] x' of the nodes
-  torch::Tensor extra_points;    ///< [M, 3] optional extra residual points (may be undefined)
+  torch::Tensor nodes;         ///< [N, 3] x' of the nodes
+  torch::Tensor extra_points;  ///< [M, 3] optional extra residual points (may be undefined)
 };
 
 struct EpisodeOutput {
@@ -187,9 +187,11 @@ class MetaPinnImpl : public torch::nn::Cloneable<MetaPinnImpl> {
   torch::Tensor source_points(const torch::Tensor& query_features, const torch::Tensor& nodes) const;
   /// T'(x') of each query: x [Q, M, 3], weights [Q, P_T], sources [Q, 3] (used when
   /// options.source_distance; may be undefined otherwise) → [Q, M]
-  torch::Tensor time(const torch::Tensor& x, const torch::Tensor& weights, const torch::Tensor& sources) const;
+  torch::Tensor time(const torch::Tensor& x, const torch::Tensor& weights,
+                     const torch::Tensor& sources) const;
   /// T' and ∇ₓ'T' [Q, M, 3] together, by forward-mode differentiation (functional::mlp_jvp).
-  std::pair<torch::Tensor, torch::Tensor> time_and_gradient(const torch::Tensor& x, const torch::Tensor& weights,
+  std::pair<torch::Tensor, torch::Tensor> time_and_gradient(const torch::Tensor& x,
+                                                            const torch::Tensor& weights,
                                                             const torch::Tensor& sources) const;
   /// v'(x'): x [M, 3], weights [P_F] → [M], within [v_min, v_max]/speed_scale
   torch::Tensor speed(const torch::Tensor& x, const torch::Tensor& weights) const;

@@ -1,9 +1,9 @@
 #include "metapinn/multi_pinn.hpp"
 
+#include <torch/torch.h>
+
 #include <algorithm>
 #include <cmath>
-
-#include <torch/torch.h>
 
 #include "core/error.hpp"
 #include "core/random.hpp"
@@ -44,21 +44,23 @@ Eigen::VectorXd to_eigen(const torch::Tensor& t) {
 }  // namespace
 
 MultiPinnResult fit_multi_pinn(const geometry::Points& points, const geometry::Tets& tets,
-                               const Eigen::VectorXi& observed, const std::vector<Eigen::VectorXd>& observations,
-                               const MultiPinnOptions& o) {
+                               const Eigen::VectorXi& observed,
+                               const std::vector<Eigen::VectorXd>& observations, const MultiPinnOptions& o) {
   const int64_t N = points.rows(), M = int64_t(observations.size());
   METAEIK_CHECK(N > 0, "multi-PINN: the mesh has no nodes");
   METAEIK_CHECK(M > 0, "multi-PINN: no activation maps to fit");
-  METAEIK_CHECK(observed.size() == N, "multi-PINN: the observation mask has " << observed.size()
-                                                                              << " values, the mesh " << N << " nodes");
+  METAEIK_CHECK(observed.size() == N, "multi-PINN: the observation mask has "
+                                          << observed.size() << " values, the mesh " << N << " nodes");
   for (const auto& obs : observations)
-    METAEIK_CHECK(obs.size() == N, "multi-PINN: a map has " << obs.size() << " values, the mesh " << N << " nodes");
+    METAEIK_CHECK(obs.size() == N,
+                  "multi-PINN: a map has " << obs.size() << " values, the mesh " << N << " nodes");
   METAEIK_CHECK(o.iterations >= 1, "multi-PINN: iterations must be at least 1, got " << o.iterations);
   METAEIK_CHECK(o.lr > 0, "multi-PINN: lr must be positive, got " << o.lr);
   METAEIK_CHECK(o.v_min > 0 && o.v_max > o.v_min,
                 "multi-PINN: need 0 < v_min < v_max, got " << o.v_min << ", " << o.v_max);
   METAEIK_CHECK(o.speed_scale > 0, "multi-PINN: speed_scale must be positive");
-  METAEIK_CHECK(o.pde_nodes >= 0 && o.residual_points >= 0, "multi-PINN: pde_nodes and residual_points must be >= 0");
+  METAEIK_CHECK(o.pde_nodes >= 0 && o.residual_points >= 0,
+                "multi-PINN: pde_nodes and residual_points must be >= 0");
   if (o.threads > 0) set_threads(o.threads);
   core::Stopwatch watch;
 
@@ -120,7 +122,8 @@ MultiPinnResult fit_multi_pinn(const geometry::Points& points, const geometry::T
   for (int it = 0; it < o.iterations; ++it) {
     const double progress = o.iterations > 1 ? double(it) / double(o.iterations - 1) : 1.0;
     const double lr = o.lr * (o.min_lr_ratio + (1 - o.min_lr_ratio) * 0.5 * (1 + std::cos(M_PI * progress)));
-    for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+    for (auto& group : optimizer.param_groups())
+      static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
     const double alpha =
         o.alpha_ramp_iterations > 0 ? o.alpha * std::min(1.0, double(it) / o.alpha_ramp_iterations) : o.alpha;
 
@@ -137,7 +140,8 @@ MultiPinnResult fit_multi_pinn(const geometry::Points& points, const geometry::T
         pts = nodes.index_select(0, torch::randperm(N, gen, torch::kLong).narrow(0, 0, o.pde_nodes));
       if (tet_points.defined()) {
         auto idx = torch::randint(tet_points.size(0), {o.residual_points}, gen, torch::kLong);
-        auto w = -torch::log(torch::rand({o.residual_points, 4}, gen).clamp_min(1e-12));  // uniform barycentric
+        auto w =
+            -torch::log(torch::rand({o.residual_points, 4}, gen).clamp_min(1e-12));  // uniform barycentric
         w = w / w.sum(1, true);
         pts = torch::cat({pts, (tet_points.index_select(0, idx) * w.unsqueeze(2)).sum(1)}, 0);
       }

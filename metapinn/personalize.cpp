@@ -18,8 +18,8 @@ Eigen::VectorXd to_eigen(const torch::Tensor& t) {
 }
 }  // namespace
 
-ContextPass context_pass(LoadedModel& m, const PreparedGeometry& g, const std::vector<Eigen::VectorXd>& contexts,
-                         const Eigen::VectorXi& observed) {
+ContextPass context_pass(LoadedModel& m, const PreparedGeometry& g,
+                         const std::vector<Eigen::VectorXd>& contexts, const Eigen::VectorXi& observed) {
   METAEIK_CHECK(!contexts.empty(), "personalisation needs at least one context map");
   for (const auto& c : contexts)
     METAEIK_CHECK(c.size() == g.num_nodes,
@@ -42,7 +42,8 @@ Personalization personalize(LoadedModel& m, const PreparedGeometry& g, const Con
                 "the query map has " << query.size() << " values, the mesh " << g.num_nodes << " nodes");
   core::Stopwatch watch;
   const auto& d = m.config.data;
-  auto qf = map_features(query, observed, g.scaling, d.feature_time, d.early_fraction).unsqueeze(0).to(m.device);
+  auto qf =
+      map_features(query, observed, g.scaling, d.feature_time, d.early_fraction).unsqueeze(0).to(m.device);
   torch::NoGradGuard guard;
   torch::Tensor sources;
   if (m.model->options.source_distance) sources = m.model->source_points(qf, g.nodes);
@@ -57,8 +58,9 @@ Personalization personalize(LoadedModel& m, const PreparedGeometry& g, const Con
   return p;
 }
 
-Personalization personalize(LoadedModel& m, const PreparedGeometry& g, const std::vector<Eigen::VectorXd>& contexts,
-                            const Eigen::VectorXd& query, const Eigen::VectorXi& observed) {
+Personalization personalize(LoadedModel& m, const PreparedGeometry& g,
+                            const std::vector<Eigen::VectorXd>& contexts, const Eigen::VectorXd& query,
+                            const Eigen::VectorXi& observed) {
   const auto context = context_pass(m, g, contexts, observed);
   auto p = personalize(m, g, context, query, observed);
   p.forward_seconds += context.seconds;
@@ -134,8 +136,8 @@ EvaluationPlan evaluation_plan(const Corpus& corpus, int s, const EvaluateOption
   if (o.contexts == "first") {
     auto all = corpus.maps_of(s);
     const int start = std::max(o.k, o.query_start);
-    METAEIK_CHECK(int(all.size()) > start, "subject " << s << " has " << all.size() << " maps; "
-                                                      << start << " contexts leave no query");
+    METAEIK_CHECK(int(all.size()) > start, "subject " << s << " has " << all.size() << " maps; " << start
+                                                      << " contexts leave no query");
     plan.contexts.assign(all.begin(), all.begin() + o.k);
     plan.queries.assign(all.begin() + start, all.end());
   } else {
@@ -144,8 +146,8 @@ EvaluationPlan evaluation_plan(const Corpus& corpus, int s, const EvaluateOption
       plan.context_subject = -1;
       for (int i = 1; i < S && plan.context_subject < 0; ++i)
         if (corpus.subjects[(s + i) % S].geometry == g) plan.context_subject = (s + i) % S;
-      METAEIK_CHECK(plan.context_subject >= 0, "contexts 'other': subject " << s
-                                                   << " is the only subject of its geometry");
+      METAEIK_CHECK(plan.context_subject >= 0,
+                    "contexts 'other': subject " << s << " is the only subject of its geometry");
     }
     auto pool = corpus.maps_of(plan.context_subject, "train");
     METAEIK_CHECK(int(pool.size()) >= o.k, "k = " << o.k << " is larger than the " << pool.size()
@@ -173,8 +175,9 @@ std::vector<EvaluationRow> evaluate(LoadedModel& model, const Corpus& corpus, co
     plans.push_back(evaluation_plan(corpus, s, options));
     total += plans.back().queries.size();
   }
-  const std::string none = options.contexts == "first" ? std::string("the evaluated subjects hold no query maps")
-                                                        : "the data hold no maps in split '" + options.split + "'";
+  const std::string none = options.contexts == "first"
+                               ? std::string("the evaluated subjects hold no query maps")
+                               : "the data hold no maps in split '" + options.split + "'";
   METAEIK_CHECK(total > 0, none);
   std::vector<PreparedGeometry> own;
   if (!prepared) {
@@ -204,7 +207,8 @@ std::vector<EvaluationRow> evaluate(LoadedModel& model, const Corpus& corpus, co
       auto p = reference_query ? personalize(model, g, context, map.truth, everywhere)
                                : personalize(model, g, context, map.observation, geometry.observed);
       p.forward_seconds += context.seconds;
-      rows.push_back({s, map.id, plans[i].context_subject, map_metrics(p, map.truth, subject.speed, geometry.observed)});
+      rows.push_back(
+          {s, map.id, plans[i].context_subject, map_metrics(p, map.truth, subject.speed, geometry.observed)});
       if (bar) bar->advance();
     }
   }

@@ -2,10 +2,9 @@
 // Personalisation (one feed-forward pass) and metrics (docs/DESIGN.md, metapinn → Personalisation,
 // Metrics).
 
+#include <Eigen/Core>
 #include <string>
 #include <vector>
-
-#include <Eigen/Core>
 
 #include "metapinn/trainer.hpp"
 
@@ -23,9 +22,9 @@ struct Personalization {
 /// What the k context maps of one subject give, whatever the query: the tissue embedding c and the
 /// velocity F(x) on every node.
 struct ContextPass {
-  torch::Tensor c;          ///< [C]
-  torch::Tensor speed;      ///< [N] v' on the nodes
-  double seconds = 0.0;     ///< wall time of the pass
+  torch::Tensor c;       ///< [C]
+  torch::Tensor speed;   ///< [N] v' on the nodes
+  double seconds = 0.0;  ///< wall time of the pass
 };
 
 /// The context pass (velocity encoder on the k maps, velocity hypernetwork and F(x)).
@@ -53,34 +52,34 @@ void bind_geometry(LoadedModel& model, const PreparedGeometry& geometry, const E
 std::vector<int> subjects_by_geometry(const Corpus& corpus);
 
 struct MapMetrics {
-  double at_rel_error = 0, at_corr = 0;      ///< RMSE/range of truth, Pearson (all nodes)
+  double at_rel_error = 0, at_corr = 0;            ///< RMSE/range of truth, Pearson (all nodes)
   double at_rel_error_endo = 0, at_corr_endo = 0;  ///< observed (endocardial) nodes
   double at_rel_error_rest = 0, at_corr_rest = 0;  ///< all other nodes
-  double v_rel_error = 0, v_corr = 0;        ///< velocity (NaN when the truth is unknown)
-  double residual = 0;                       ///< mean |(|∇T|·F − 1)| over nodes
-  double seconds = 0;                        ///< forward pass
+  double v_rel_error = 0, v_corr = 0;              ///< velocity (NaN when the truth is unknown)
+  double residual = 0;                             ///< mean |(|∇T|·F − 1)| over nodes
+  double seconds = 0;                              ///< forward pass
 };
 
 double pearson(const Eigen::VectorXd& a, const Eigen::VectorXd& b);
 /// RMSE / (max − min of truth).
 double relative_error(const Eigen::VectorXd& pred, const Eigen::VectorXd& truth);
 
-MapMetrics map_metrics(const Personalization& p, const Eigen::VectorXd& at_truth, const Eigen::VectorXd& v_truth,
-                       const Eigen::VectorXi& observed);
+MapMetrics map_metrics(const Personalization& p, const Eigen::VectorXd& at_truth,
+                       const Eigen::VectorXd& v_truth, const Eigen::VectorXi& observed);
 
 /// Which maps serve as context and which as queries in evaluate().
 struct EvaluateOptions {
-  int k = 5;                    ///< context maps per subject
-  std::string split = "test";   ///< split of the query maps (contexts "train"/"other")
+  int k = 5;                   ///< context maps per subject
+  std::string split = "test";  ///< split of the query maps (contexts "train"/"other")
   /// "train": k of the subject's training maps (seeded choice); "other": k training maps of
   /// another subject on the same geometry (the next one, cyclically: the shuffled-context control,
   /// whose tissue differs); "first": the subject's first k maps in manifest order, whatever their
   /// split, and every other map is a query (held-out tasks, whose maps training never saw).
   std::string contexts = "train";
-  std::uint64_t seed = 0;       ///< choice of the context maps ("train", "other")
-  int max_queries = 0;          ///< > 0 keeps the first max_queries queries of each subject
-  int query_start = 0;          ///< "first": queries start at this map (0 = k), e.g. the largest k of an ablation
-  std::vector<int> subjects;    ///< subjects to evaluate (empty = every subject)
+  std::uint64_t seed = 0;  ///< choice of the context maps ("train", "other")
+  int max_queries = 0;     ///< > 0 keeps the first max_queries queries of each subject
+  int query_start = 0;     ///< "first": queries start at this map (0 = k), e.g. the largest k of an ablation
+  std::vector<int> subjects;  ///< subjects to evaluate (empty = every subject)
 };
 
 /// One row per query map.
@@ -103,7 +102,8 @@ EvaluationPlan evaluation_plan(const Corpus& corpus, int subject, const Evaluate
 /// geometries already prepared with the model's settings. With the model's
 /// data.query_input = "reference" the query pass gets the query's complete truth.
 std::vector<EvaluationRow> evaluate(LoadedModel& model, const Corpus& corpus, const EvaluateOptions& options,
-                                    bool progress = true, const std::vector<PreparedGeometry>* prepared = nullptr);
+                                    bool progress = true,
+                                    const std::vector<PreparedGeometry>* prepared = nullptr);
 
 /// Mean over rows of one metric field.
 struct MeanStd {

@@ -79,11 +79,12 @@ SplineBasis spline_basis(const geometry::Graph& graph, int kernel_size, torch::D
   auto vals = (basis * inv.index_select(0, b.target)).reshape({E * 8});
   b.aggregate = torch::sparse_coo_tensor(torch::stack({rows, cols}), vals, {N, N * K3}).coalesce().to(dtype);
   auto edges = torch::arange(E, torch::kInt64);
-  b.kernel = torch::sparse_coo_tensor(torch::stack({edges.unsqueeze(1).expand({E, 8}).reshape({E * 8}),
-                                                    b.weight_index.reshape({E * 8})}),
-                                      basis.reshape({E * 8}), {E, K3})
-                 .coalesce()
-                 .to(dtype);
+  b.kernel =
+      torch::sparse_coo_tensor(
+          torch::stack({edges.unsqueeze(1).expand({E, 8}).reshape({E * 8}), b.weight_index.reshape({E * 8})}),
+          basis.reshape({E * 8}), {E, K3})
+          .coalesce()
+          .to(dtype);
   std::tie(b.in_offsets, b.in_edges) = csr(b.target, N);
   std::tie(b.out_offsets, b.out_edges) = csr(b.source, N);
   std::tie(b.kernel_offsets, b.kernel_entries) = csr(b.weight_index.reshape({E * 8}), K3);
@@ -106,8 +107,7 @@ std::vector<GraphLevel> graph_levels(const geometry::GraphHierarchy& hierarchy, 
         ca[n] = c[n];
         count[c[n]] += 1.0;
       }
-      levels[l].cluster_count =
-          torch::from_blob(count.data(), {nc, 1}, torch::kFloat64).clone().to(dtype);
+      levels[l].cluster_count = torch::from_blob(count.data(), {nc, 1}, torch::kFloat64).clone().to(dtype);
       auto idx = torch::stack({levels[l].cluster, torch::arange(int64_t(c.size()), torch::kInt64)});
       auto val = 1.0 / levels[l].cluster_count.view({-1}).index_select(0, levels[l].cluster);
       levels[l].pooling = torch::sparse_coo_tensor(idx, val, {nc, int64_t(c.size())}).coalesce().to(dtype);
@@ -159,8 +159,8 @@ inline float weight_value(uint16_t h) { return c10::detail::fp16_ieee_to_fp32_va
 
 // y[b, :] += x[b, :] W for b < B (x rows `xs` apart, y rows `ys` apart; W [in, out]).
 template <typename T, typename WT>
-METAEIK_SIMD_CLONES void add_product(const WT* W, const T* x, int64_t xs, T* __restrict y, int64_t ys, int64_t B,
-                                     int64_t in, int64_t out) {
+METAEIK_SIMD_CLONES void add_product(const WT* W, const T* x, int64_t xs, T* __restrict y, int64_t ys,
+                                     int64_t B, int64_t in, int64_t out) {
   for (int64_t c = 0; c < in; ++c, W += out)
     for (int64_t b = 0; b < B; ++b) {
       const T a = x[b * xs + c];
@@ -248,7 +248,8 @@ inline Float8 load8(const uint16_t* h) {
 
 template <typename WT, int OUT8, int BB>
 METAEIK_SIMD_CLONES void node_messages(const WT* we, const int64_t* edges, int64_t count, const int64_t* src,
-                                       const float* x, int64_t xs, int64_t in, float scale, float* y, int64_t ys) {
+                                       const float* x, int64_t xs, int64_t in, float scale, float* y,
+                                       int64_t ys) {
   constexpr int64_t out = 8 * OUT8;
   Float8 acc[BB][OUT8] = {};
   for (int64_t p = 0; p < count; ++p) {
@@ -286,34 +287,57 @@ METAEIK_SIMD_CLONES void node_messages(const WT* we, const int64_t* edges, int64
 
 // Maps per block for out = 8·OUT8: BB·(OUT8 + 1) vector registers of 32 in use.
 template <int OUT8>
-constexpr int kMapsPerBlock = OUT8 >= 16 ? 1 : OUT8 >= 8 ? 3 : 4;
+constexpr int kMapsPerBlock = OUT8 >= 16  ? 1
+                              : OUT8 >= 8 ? 3
+                                          : 4;
 
 template <typename WT, int OUT8>
-void node_messages_blocks(const WT* we, const int64_t* edges, int64_t count, const int64_t* src, const float* x,
-                          int64_t xs, int64_t in, float scale, float* y, int64_t ys, int64_t B) {
+void node_messages_blocks(const WT* we, const int64_t* edges, int64_t count, const int64_t* src,
+                          const float* x, int64_t xs, int64_t in, float scale, float* y, int64_t ys,
+                          int64_t B) {
   for (int64_t b0 = 0; b0 < B; b0 += kMapsPerBlock<OUT8>) {
     const float* xb = x + b0 * xs;
     float* yb = y + b0 * ys;
     switch (std::min<int64_t>(kMapsPerBlock<OUT8>, B - b0)) {
-      case 1: node_messages<WT, OUT8, 1>(we, edges, count, src, xb, xs, in, scale, yb, ys); break;
-      case 2: node_messages<WT, OUT8, 2>(we, edges, count, src, xb, xs, in, scale, yb, ys); break;
-      case 3: node_messages<WT, OUT8, 3>(we, edges, count, src, xb, xs, in, scale, yb, ys); break;
-      default: node_messages<WT, OUT8, 4>(we, edges, count, src, xb, xs, in, scale, yb, ys); break;
+      case 1:
+        node_messages<WT, OUT8, 1>(we, edges, count, src, xb, xs, in, scale, yb, ys);
+        break;
+      case 2:
+        node_messages<WT, OUT8, 2>(we, edges, count, src, xb, xs, in, scale, yb, ys);
+        break;
+      case 3:
+        node_messages<WT, OUT8, 3>(we, edges, count, src, xb, xs, in, scale, yb, ys);
+        break;
+      default:
+        node_messages<WT, OUT8, 4>(we, edges, count, src, xb, xs, in, scale, yb, ys);
+        break;
     }
   }
 }
 
 /// Register-blocked forward of one node if `out` is one of its widths (8, 16, 32, 64, 128).
 template <typename WT>
-bool blocked_node_messages(const WT* we, const int64_t* edges, int64_t count, const int64_t* src, const float* x,
-                           int64_t xs, int64_t in, int64_t out, float scale, float* y, int64_t ys, int64_t B) {
+bool blocked_node_messages(const WT* we, const int64_t* edges, int64_t count, const int64_t* src,
+                           const float* x, int64_t xs, int64_t in, int64_t out, float scale, float* y,
+                           int64_t ys, int64_t B) {
   switch (out) {
-    case 8: node_messages_blocks<WT, 1>(we, edges, count, src, x, xs, in, scale, y, ys, B); return true;
-    case 16: node_messages_blocks<WT, 2>(we, edges, count, src, x, xs, in, scale, y, ys, B); return true;
-    case 32: node_messages_blocks<WT, 4>(we, edges, count, src, x, xs, in, scale, y, ys, B); return true;
-    case 64: node_messages_blocks<WT, 8>(we, edges, count, src, x, xs, in, scale, y, ys, B); return true;
-    case 128: node_messages_blocks<WT, 16>(we, edges, count, src, x, xs, in, scale, y, ys, B); return true;
-    default: return false;
+    case 8:
+      node_messages_blocks<WT, 1>(we, edges, count, src, x, xs, in, scale, y, ys, B);
+      return true;
+    case 16:
+      node_messages_blocks<WT, 2>(we, edges, count, src, x, xs, in, scale, y, ys, B);
+      return true;
+    case 32:
+      node_messages_blocks<WT, 4>(we, edges, count, src, x, xs, in, scale, y, ys, B);
+      return true;
+    case 64:
+      node_messages_blocks<WT, 8>(we, edges, count, src, x, xs, in, scale, y, ys, B);
+      return true;
+    case 128:
+      node_messages_blocks<WT, 16>(we, edges, count, src, x, xs, in, scale, y, ys, B);
+      return true;
+    default:
+      return false;
   }
 }
 #endif
@@ -321,7 +345,8 @@ bool blocked_node_messages(const WT* we, const int64_t* edges, int64_t count, co
 // Loops of edge_messages on contiguous CPU tensors; y, gx and gwe start at zero. Each output row
 // is written by one thread only, so any thread count gives the same bits.
 template <typename T, typename WT>
-void messages_forward(const T* x, const WT* we, const SplineBasis& g, T* y, int64_t B, int64_t in, int64_t out) {
+void messages_forward(const T* x, const WT* we, const SplineBasis& g, T* y, int64_t B, int64_t in,
+                      int64_t out) {
   const int64_t N = g.num_nodes;
   const int64_t* off = g.in_offsets.data_ptr<int64_t>();
   const int64_t* edges = g.in_edges.data_ptr<int64_t>();
@@ -347,7 +372,8 @@ void messages_forward(const T* x, const WT* we, const SplineBasis& g, T* y, int6
 
 // gx[b, j, :] = Σ over edges e = (j → i) of W_e g[b, i, :] / |N(i)|.
 template <typename T>
-void messages_grad_x(const T* g_y, const T* we, const SplineBasis& g, T* gx, int64_t B, int64_t in, int64_t out) {
+void messages_grad_x(const T* g_y, const T* we, const SplineBasis& g, T* gx, int64_t B, int64_t in,
+                     int64_t out) {
   const int64_t N = g.num_nodes;
   const int64_t* off = g.out_offsets.data_ptr<int64_t>();
   const int64_t* edges = g.out_edges.data_ptr<int64_t>();
@@ -357,7 +383,8 @@ void messages_grad_x(const T* g_y, const T* we, const SplineBasis& g, T* gx, int
     for (int64_t j = begin; j < end; ++j)
       for (int64_t p = off[j]; p < off[j + 1]; ++p) {
         const int64_t e = edges[p], i = dst[e];
-        add_transposed_product(we + e * in * out, g_y + i * out, N * out, inv[i], gx + j * in, N * in, B, in, out);
+        add_transposed_product(we + e * in * out, g_y + i * out, N * out, inv[i], gx + j * in, N * in, B, in,
+                               out);
       }
   });
 }
@@ -372,8 +399,8 @@ void messages_grad_weights(const T* x, const T* g_y, const SplineBasis& g, T* gw
   const T* inv = g.inv_degree.data_ptr<T>();
   at::parallel_for(0, E, 16, [&](int64_t begin, int64_t end) {
     for (int64_t e = begin; e < end; ++e)
-      add_outer_products(x + src[e] * in, N * in, g_y + dst[e] * out, N * out, inv[dst[e]], gwe + e * in * out, B,
-                         in, out);
+      add_outer_products(x + src[e] * in, N * in, g_y + dst[e] * out, N * out, inv[dst[e]],
+                         gwe + e * in * out, B, in, out);
   });
 }
 
@@ -384,7 +411,8 @@ struct EdgeMessages : torch::autograd::Function<EdgeMessages> {
     const int64_t B = x.size(0), in = x.size(2), out = we.size(2);
     auto y = torch::zeros({B, x.size(1), out}, x.options());
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "edge_messages", [&] {
-      messages_forward(x.data_ptr<scalar_t>(), we.data_ptr<scalar_t>(), *basis, y.data_ptr<scalar_t>(), B, in, out);
+      messages_forward(x.data_ptr<scalar_t>(), we.data_ptr<scalar_t>(), *basis, y.data_ptr<scalar_t>(), B, in,
+                       out);
     });
     ctx->save_for_backward({x, we});
     // The graph's index tensors (shared, not copied), so the backward does not rely on `basis`.
@@ -397,7 +425,7 @@ struct EdgeMessages : torch::autograd::Function<EdgeMessages> {
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
-                                                  torch::autograd::variable_list grads) {
+                                                 torch::autograd::variable_list grads) {
     const auto saved = ctx->get_saved_variables();
     const auto& x = saved[0];
     const auto& we = saved[1];
@@ -415,10 +443,11 @@ struct EdgeMessages : torch::autograd::Function<EdgeMessages> {
     if (ctx->needs_input_grad(1)) gwe = torch::zeros_like(we);
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "edge_messages_backward", [&] {
       if (gx.defined())
-        messages_grad_x(g.data_ptr<scalar_t>(), we.data_ptr<scalar_t>(), basis, gx.data_ptr<scalar_t>(), B, in, out);
+        messages_grad_x(g.data_ptr<scalar_t>(), we.data_ptr<scalar_t>(), basis, gx.data_ptr<scalar_t>(), B,
+                        in, out);
       if (gwe.defined())
-        messages_grad_weights(x.data_ptr<scalar_t>(), g.data_ptr<scalar_t>(), basis, gwe.data_ptr<scalar_t>(), B, in,
-                              out);
+        messages_grad_weights(x.data_ptr<scalar_t>(), g.data_ptr<scalar_t>(), basis, gwe.data_ptr<scalar_t>(),
+                              B, in, out);
     });
     return {gx, gwe, torch::Tensor()};
   }
@@ -450,7 +479,7 @@ struct EdgeWeights : torch::autograd::Function<EdgeWeights> {
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
-                                                  torch::autograd::variable_list grads) {
+                                                 torch::autograd::variable_list grads) {
     auto g = grads[0].contiguous();
     const auto b = ctx->saved_data["basis"].toTensor();
     const auto offsets = ctx->saved_data["kernel_offsets"].toTensor();
@@ -483,12 +512,14 @@ bool half_edge_weights_available() {
 #endif
 }
 
-torch::Tensor edge_messages(const torch::Tensor& x, const SplineBasis& basis, const torch::Tensor& edge_weights) {
+torch::Tensor edge_messages(const torch::Tensor& x, const SplineBasis& basis,
+                            const torch::Tensor& edge_weights) {
   TORCH_CHECK(x.device().is_cpu() && edge_weights.device().is_cpu(), "edge_messages: CPU tensors only");
   TORCH_CHECK(x.dim() == 3 && x.size(1) == basis.num_nodes && edge_weights.dim() == 3 &&
                   edge_weights.size(0) == basis.source.size(0) && edge_weights.size(1) == x.size(2),
               "edge_messages: need x [B, N, in] and edge weights [E, in, out] of the graph");
-  TORCH_CHECK(x.scalar_type() == basis.inv_degree.scalar_type(), "edge_messages: x and the graph must have one type");
+  TORCH_CHECK(x.scalar_type() == basis.inv_degree.scalar_type(),
+              "edge_messages: x and the graph must have one type");
   RECORD_FUNCTION("metaeik::edge_messages", std::vector<c10::IValue>({x, edge_weights}));
   if (edge_weights.scalar_type() == torch::kHalf) {
     TORCH_CHECK(half_edge_weights_available() && x.scalar_type() == torch::kFloat32,
@@ -501,7 +532,8 @@ torch::Tensor edge_messages(const torch::Tensor& x, const SplineBasis& basis, co
                      y.data_ptr<float>(), xc.size(0), xc.size(2), we.size(2));
     return y;
   }
-  TORCH_CHECK(x.scalar_type() == edge_weights.scalar_type(), "edge_messages: x and the edge weights must have one type");
+  TORCH_CHECK(x.scalar_type() == edge_weights.scalar_type(),
+              "edge_messages: x and the edge weights must have one type");
   return EdgeMessages::apply(x, edge_weights, &basis);
 }
 
@@ -529,7 +561,8 @@ torch::Tensor spline_conv(const torch::Tensor& x_in, const SplineBasis& basis, c
   torch::Tensor agg;  // [B, N, out]
   if (path == SplinePath::kAggregate) {
     // x W_k for every node and kernel, laid out [N·K³, B·out], then one sparse product.
-    auto xw = x.permute({1, 0, 2}).reshape({N * B, in}).matmul(weight.permute({1, 0, 2}).reshape({in, K3 * out}));
+    auto xw =
+        x.permute({1, 0, 2}).reshape({N * B, in}).matmul(weight.permute({1, 0, 2}).reshape({in, K3 * out}));
     xw = xw.view({N, B, K3, out}).permute({0, 2, 1, 3}).reshape({N * K3, B * out});
     agg = torch::mm(basis.aggregate, xw).view({N, B, out}).permute({1, 0, 2});
   } else {
@@ -538,8 +571,8 @@ torch::Tensor spline_conv(const torch::Tensor& x_in, const SplineBasis& basis, c
       agg = edge_messages(x, basis, we);
     } else {
       // Messages x_j W_e batched over the edges, summed per target, scaled by 1/|N(i)|.
-      auto xj = x.index_select(1, basis.source).permute({1, 0, 2});              // [E, B, in]
-      auto messages = torch::bmm(xj, we).permute({1, 0, 2});                      // [B, E, out]
+      auto xj = x.index_select(1, basis.source).permute({1, 0, 2});  // [E, B, in]
+      auto messages = torch::bmm(xj, we).permute({1, 0, 2});         // [B, E, out]
       agg = torch::zeros({B, N, out}, x.options()).index_add(1, basis.target, messages) * basis.inv_degree;
     }
   }
@@ -581,16 +614,19 @@ torch::Tensor SplineConvImpl::forward(const torch::Tensor& x, const SplineBasis&
   if (torch::GradMode::is_enabled()) return functional::spline_conv(x, basis, weight, root, bias);
   if (!cache_.graph.is_same(basis.source) || !cache_.weight.is_same(weight) ||
       cache_.version != int64_t(weight._version()))
-    cache_ = {basis.source, weight, int64_t(weight._version()), functional::spline_edge_weights(basis, weight), {}};
+    cache_ = {
+        basis.source, weight, int64_t(weight._version()), functional::spline_edge_weights(basis, weight), {}};
   // One map at a time the pass is bound by streaming the edge weights: half precision pays.
   // Several maps share each weight and make it compute-bound, where widening costs more.
   const bool one_map = x.dim() == 2 || x.size(0) == 1;
-  if (one_map && functional::half_edge_weights_available() && x.is_cpu() && x.scalar_type() == torch::kFloat32) {
+  if (one_map && functional::half_edge_weights_available() && x.is_cpu() &&
+      x.scalar_type() == torch::kFloat32) {
     if (!cache_.half_edge_weights.defined()) cache_.half_edge_weights = cache_.edge_weights.to(torch::kHalf);
     return functional::spline_conv(x, basis, weight, root, bias, functional::SplinePath::kEdgeMessages,
                                    cache_.half_edge_weights);
   }
-  return functional::spline_conv(x, basis, weight, root, bias, functional::SplinePath::kEdgeMessages, cache_.edge_weights);
+  return functional::spline_conv(x, basis, weight, root, bias, functional::SplinePath::kEdgeMessages,
+                                 cache_.edge_weights);
 }
 
 }  // namespace metaeik::metapinn

@@ -5,9 +5,9 @@
 //
 //   out_i = 1/|N(i)| Σ_{j∈N(i)} Σ_{s<8} b_s(u_ij) · x_j W_{k_s(u_ij)}  +  x_i W_root  +  bias
 
-#include <vector>
-
 #include <torch/torch.h>
+
+#include <vector>
 
 #include "geometry/graph.hpp"
 
@@ -21,7 +21,7 @@ struct SplineBasis {
   torch::Tensor weight_index;  ///< #E×8 int64 in [0, kernel_size³)
   torch::Tensor basis;         ///< #E×8 basis values (sum to 1 per edge)
   torch::Tensor inv_degree;    ///< #N×1 1/|N(i)| (0 for isolated nodes)
-  torch::Tensor kernel;   ///< sparse #E×K³, row e holds the 8 basis values at their kernel indices
+  torch::Tensor kernel;        ///< sparse #E×K³, row e holds the 8 basis values at their kernel indices
   /// Edges grouped by target (incoming) and by source (outgoing), CSR style: the edges of node n
   /// are in_edges[in_offsets[n] .. in_offsets[n+1]) (int64; #N+1 and #E entries).
   torch::Tensor in_offsets, in_edges, out_offsets, out_edges;
@@ -75,12 +75,14 @@ enum class SplinePath {
 /// @return        [B, N, out] (or [N, out])
 torch::Tensor spline_conv(const torch::Tensor& x, const SplineBasis& basis, const torch::Tensor& weight,
                           const torch::Tensor& root, const torch::Tensor& bias,
-                          SplinePath path = SplinePath::kEdgeMessages, const torch::Tensor& edge_weights = {});
+                          SplinePath path = SplinePath::kEdgeMessages,
+                          const torch::Tensor& edge_weights = {});
 
 /// Mean over each node's incoming edges of x_j W_e: x [B, N, in], edge_weights [E, in, out] →
 /// [B, N, out] (fused CPU loops, differentiable in both arguments). Single-precision features may
 /// also come with half-precision edge weights (inference only, see half_edge_weights_available).
-torch::Tensor edge_messages(const torch::Tensor& x, const SplineBasis& basis, const torch::Tensor& edge_weights);
+torch::Tensor edge_messages(const torch::Tensor& x, const SplineBasis& basis,
+                            const torch::Tensor& edge_weights);
 
 /// Whether this build can run edge_messages on half-precision (IEEE binary16) edge weights
 /// (GCC or Clang vector extensions). The message pass streams all E·in·out edge weights once per call and is
@@ -122,9 +124,9 @@ class SplineConvImpl : public torch::nn::Cloneable<SplineConvImpl> {
 
  private:
   struct EdgeWeightCache {
-    torch::Tensor graph;    ///< basis.source of the graph (held, so it identifies the graph)
-    torch::Tensor weight;   ///< the weight tensor they were computed from
-    int64_t version = -1;   ///< its _version() then
+    torch::Tensor graph;   ///< basis.source of the graph (held, so it identifies the graph)
+    torch::Tensor weight;  ///< the weight tensor they were computed from
+    int64_t version = -1;  ///< its _version() then
     torch::Tensor edge_weights;
     torch::Tensor half_edge_weights;  ///< the same in half precision, made on first use
   } cache_;

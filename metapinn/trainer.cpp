@@ -1,12 +1,12 @@
 #include "metapinn/trainer.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <mutex>
 #include <numeric>
-
-#include <spdlog/spdlog.h>
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
@@ -39,7 +39,8 @@ TrainConfig read_train_config(const core::Json& json, const std::string& source)
     check_positive_list(m, "encoder_channels", o.encoder_channels);
     m.get("kernel_size", o.kernel_size, int64_t(2), int64_t(9));
     m.get("hyper_hidden", o.hyper_hidden);
-    for (auto x : o.hyper_hidden) METAEIK_CHECK(x >= 1, m.error_prefix("hyper_hidden") << "entries must be positive");
+    for (auto x : o.hyper_hidden)
+      METAEIK_CHECK(x >= 1, m.error_prefix("hyper_hidden") << "entries must be positive");
     m.get("pinn_width", o.pinn_width, int64_t(1), int64_t(4096));
     m.get("pinn_hidden_layers", o.pinn_hidden_layers, int64_t(1), int64_t(64));
     m.get("velocity_width", o.velocity_width, int64_t(1), int64_t(4096));
@@ -47,7 +48,8 @@ TrainConfig read_train_config(const core::Json& json, const std::string& source)
     m.get_choice("velocity_activation", o.velocity_activation, {"relu", "elu"});
     m.get("v_min", o.v_min, 1e-9, 1e9);
     m.get("v_max", o.v_max, 1e-9, 1e9);
-    METAEIK_CHECK(o.v_max > o.v_min, m.error_prefix("v_max") << "must exceed v_min (" << o.v_min << "), got " << o.v_max);
+    METAEIK_CHECK(o.v_max > o.v_min, m.error_prefix("v_max")
+                                         << "must exceed v_min (" << o.v_min << "), got " << o.v_max);
     m.get("velocity_steepness", o.velocity_steepness, 1e-6, 1e6);
     m.get("hyper_init_scale", o.hyper_init_scale, 0.0, 10.0);
     m.get("encoder_coordinates", o.encoder_coordinates);
@@ -106,19 +108,28 @@ TrainConfig load_train_config(const fs::path& path) {
 core::Json to_json(const TrainConfig& c) {
   core::Json j;
   const auto& m = c.model;
-  j["model"] = {{"encoder_channels", m.encoder_channels}, {"kernel_size", m.kernel_size},
-                {"hyper_hidden", m.hyper_hidden},         {"pinn_width", m.pinn_width},
-                {"pinn_hidden_layers", m.pinn_hidden_layers}, {"velocity_width", m.velocity_width},
-                {"velocity_layers", m.velocity_layers},   {"velocity_activation", m.velocity_activation},
+  j["model"] = {{"encoder_channels", m.encoder_channels},
+                {"kernel_size", m.kernel_size},
+                {"hyper_hidden", m.hyper_hidden},
+                {"pinn_width", m.pinn_width},
+                {"pinn_hidden_layers", m.pinn_hidden_layers},
+                {"velocity_width", m.velocity_width},
+                {"velocity_layers", m.velocity_layers},
+                {"velocity_activation", m.velocity_activation},
                 {"v_min", m.v_min},
-                {"v_max", m.v_max},                       {"velocity_steepness", m.velocity_steepness},
-                {"hyper_init_scale", m.hyper_init_scale}, {"encoder_coordinates", m.encoder_coordinates},
+                {"v_max", m.v_max},
+                {"velocity_steepness", m.velocity_steepness},
+                {"hyper_init_scale", m.hyper_init_scale},
+                {"encoder_coordinates", m.encoder_coordinates},
                 {"encoder_slowness", m.encoder_slowness},
                 {"source_distance", m.source_distance}};
   const auto& d = c.data;
-  j["data"] = {{"graph", d.graph},           {"knn", d.knn},
-               {"levels", d.levels},         {"speed_scale", d.speed_scale},
-               {"early_fraction", d.early_fraction}, {"query_input", d.query_input},
+  j["data"] = {{"graph", d.graph},
+               {"knn", d.knn},
+               {"levels", d.levels},
+               {"speed_scale", d.speed_scale},
+               {"early_fraction", d.early_fraction},
+               {"query_input", d.query_input},
                {"feature_time", d.feature_time},
                {"graph_seed", d.graph_seed}};
   const auto& t = c.train;
@@ -149,7 +160,8 @@ core::Json to_json(const TrainConfig& c) {
 torch::Device parse_device(const std::string& device) {
   if (device == "cpu") return torch::kCPU;
   if (device == "cuda") {
-    METAEIK_CHECK(torch::cuda::is_available(), "--device cuda: this LibTorch build has no usable CUDA device");
+    METAEIK_CHECK(torch::cuda::is_available(),
+                  "--device cuda: this LibTorch build has no usable CUDA device");
     return torch::kCUDA;
   }
   METAEIK_FAIL("--device: expected 'cpu' or 'cuda', got '" << device << "'");
@@ -164,8 +176,8 @@ void save_checkpoint(const fs::path& path, MetaPinn& model, torch::optim::Optimi
 }
 
 /// Loads parameters (and optionally the optimiser state); returns (epoch, best).
-std::pair<int, double> load_checkpoint(const fs::path& path, MetaPinn& model, torch::optim::Optimizer* optimizer,
-                                       torch::Device device) {
+std::pair<int, double> load_checkpoint(const fs::path& path, MetaPinn& model,
+                                       torch::optim::Optimizer* optimizer, torch::Device device) {
   return load_meta_checkpoint(path, *model, optimizer, model->options.signature(), device);
 }
 
@@ -177,7 +189,8 @@ struct PreparedMap {
 };
 
 torch::Tensor scaled_times(const Eigen::VectorXd& ms, double time_scale) {
-  auto t = torch::from_blob(const_cast<double*>(ms.data()), {ms.size()}, torch::kFloat64).clone() / time_scale;
+  auto t =
+      torch::from_blob(const_cast<double*>(ms.data()), {ms.size()}, torch::kFloat64).clone() / time_scale;
   return torch::nan_to_num(t, 0.0).to(torch::kFloat32);
 }
 
@@ -186,7 +199,8 @@ torch::Tensor scaled_times(const Eigen::VectorXd& ms, double time_scale) {
 LoadedModel load_model(const fs::path& run_dir, const std::string& device, const std::string& which) {
   METAEIK_CHECK(fs::is_directory(run_dir), "model directory '" << run_dir.string() << "' does not exist");
   const fs::path cfg = run_dir / "config.json";
-  METAEIK_CHECK(fs::is_regular_file(cfg), "'" << run_dir.string() << "' is not a training run (config.json is missing)");
+  METAEIK_CHECK(fs::is_regular_file(cfg),
+                "'" << run_dir.string() << "' is not a training run (config.json is missing)");
   LoadedModel m;
   m.config = load_train_config(cfg);
   m.device = parse_device(device);
@@ -209,8 +223,9 @@ void train(TrainConfig config, const Corpus& corpus, const fs::path& run_dir, bo
   for (int s = 0; s < int(corpus.subjects.size()); ++s)
     if (std::find(held_out.begin(), held_out.end(), s) == held_out.end()) subjects.push_back(s);
   METAEIK_CHECK(!subjects.empty(), "holdout '" << t.holdout << "' leaves no subject to train on");
-  if (!held_out.empty()) spdlog::info("training holds out {} of {} subjects ({})", held_out.size(),
-                                      corpus.subjects.size(), t.holdout);
+  if (!held_out.empty())
+    spdlog::info("training holds out {} of {} subjects ({})", held_out.size(), corpus.subjects.size(),
+                 t.holdout);
   for (int s : subjects) {
     const int n = int(corpus.maps_of(s, "train").size());
     METAEIK_CHECK(n >= t.k + 1, "subject " << s << " has " << n << " training maps; k = " << t.k
@@ -219,17 +234,21 @@ void train(TrainConfig config, const Corpus& corpus, const fs::path& run_dir, bo
   const torch::Device device = parse_device(device_name);
   if (t.threads > 0) set_threads(t.threads);
 
-  const fs::path last_path = run_dir / "last.pt", best_path = run_dir / "best.pt", log_path = run_dir / "log.csv";
+  const fs::path last_path = run_dir / "last.pt", best_path = run_dir / "best.pt",
+                 log_path = run_dir / "log.csv";
   if (resume) {
     METAEIK_CHECK(fs::is_regular_file(last_path), "--resume: '" << last_path.string() << "' does not exist");
     TrainConfig stored = load_train_config(run_dir / "config.json");
-    if (to_json(stored)["model"] != to_json(config)["model"] || to_json(stored)["data"]["graph"] != to_json(config)["data"]["graph"])
-      spdlog::warn("--resume: using the model/data settings stored in {}", (run_dir / "config.json").string());
+    if (to_json(stored)["model"] != to_json(config)["model"] ||
+        to_json(stored)["data"]["graph"] != to_json(config)["data"]["graph"])
+      spdlog::warn("--resume: using the model/data settings stored in {}",
+                   (run_dir / "config.json").string());
     stored.train.epochs = config.train.epochs;  // allow extending a run
     config = stored;
   } else {
-    METAEIK_CHECK(!fs::exists(last_path),
-                  "'" << run_dir.string() << "' already holds a training run; use --resume or another directory");
+    METAEIK_CHECK(
+        !fs::exists(last_path),
+        "'" << run_dir.string() << "' already holds a training run; use --resume or another directory");
     if (config.data.feature_time <= 0) config.data.feature_time = max_training_time(corpus, config.data);
     fs::create_directories(run_dir);
     core::save_json_file(run_dir / "config.json", to_json(config));
@@ -238,8 +257,8 @@ void train(TrainConfig config, const Corpus& corpus, const fs::path& run_dir, bo
   // Geometries and per-map tensors: computed once.
   std::vector<PreparedGeometry> geometries;
   for (const auto& g : corpus.geometries)
-    geometries.push_back(prepare_geometry(g.points, g.tets, g.observed, config.data, int(config.model.kernel_size),
-                                          device));
+    geometries.push_back(
+        prepare_geometry(g.points, g.tets, g.observed, config.data, int(config.model.kernel_size), device));
   std::vector<PreparedMap> maps(corpus.maps.size());
   for (std::size_t m = 0; m < corpus.maps.size(); ++m) {
     const auto& cm = corpus.maps[m];
@@ -280,16 +299,18 @@ void train(TrainConfig config, const Corpus& corpus, const fs::path& run_dir, bo
   const long long total_steps = (long long)t.epochs * S, warmup_steps = (long long)t.warmup_epochs * S;
   auto lr_at = [&](long long step) {
     if (step < warmup_steps) return t.lr * double(step + 1) / double(warmup_steps);
-    const double progress = total_steps > warmup_steps
-                                ? double(step - warmup_steps) / double(std::max(1LL, total_steps - warmup_steps))
-                                : 1.0;
-    return t.lr * (t.min_lr_ratio + (1 - t.min_lr_ratio) * 0.5 * (1 + std::cos(M_PI * std::min(1.0, progress))));
+    const double progress = total_steps > warmup_steps ? double(step - warmup_steps) /
+                                                             double(std::max(1LL, total_steps - warmup_steps))
+                                                       : 1.0;
+    return t.lr *
+           (t.min_lr_ratio + (1 - t.min_lr_ratio) * 0.5 * (1 + std::cos(M_PI * std::min(1.0, progress))));
   };
 
   std::ofstream log(log_path, resume ? std::ios::app : std::ios::trunc);
   METAEIK_CHECK(log, "cannot write '" << log_path.string() << "'");
   if (!resume)
-    log << "epoch,step,data_loss,pde_loss,alpha,total_loss,lr,seconds,val_at_corr,val_v_corr,val_at_rel_error,"
+    log << "epoch,step,data_loss,pde_loss,alpha,total_loss,lr,seconds,val_at_corr,val_v_corr,val_at_rel_"
+           "error,"
            "val_residual\n";
 
   LoadedModel view;
@@ -316,7 +337,8 @@ void train(TrainConfig config, const Corpus& corpus, const fs::path& run_dir, bo
         static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
       auto pool = corpus.maps_of(s, "train");
       std::shuffle(pool.begin(), pool.end(), rng);
-      const int nq = t.queries > 0 ? std::min<int>(t.queries, int(pool.size()) - t.k) : int(pool.size()) - t.k;
+      const int nq =
+          t.queries > 0 ? std::min<int>(t.queries, int(pool.size()) - t.k) : int(pool.size()) - t.k;
       std::vector<torch::Tensor> ctx, qf, qt;
       const bool all_nodes = t.supervision == "all";
       for (int i = 0; i < t.k; ++i) ctx.push_back(maps[pool[i]].full);
@@ -333,12 +355,14 @@ void train(TrainConfig config, const Corpus& corpus, const fs::path& run_dir, bo
       in.observed = g.observed;
       in.nodes = g.nodes;
       if (all_nodes)  // a fresh random share of all nodes per query
-        in.supervised = (torch::rand({nq, g.num_nodes}, gen) < t.supervision_fraction).to(device, torch::kFloat32);
+        in.supervised =
+            (torch::rand({nq, g.num_nodes}, gen) < t.supervision_fraction).to(device, torch::kFloat32);
       if (t.residual_points > 0 && g.tet_points.defined())
         in.extra_points = random_tet_points(g, t.residual_points, gen).to(device);
       auto out = model->run(in, true);
       auto loss = alpha > 0 ? out.data_loss + alpha * out.pde_loss : out.data_loss;
-      if (alpha > 0 && t.velocity_logit_penalty > 0) loss = loss + t.velocity_logit_penalty * out.logit_penalty;
+      if (alpha > 0 && t.velocity_logit_penalty > 0)
+        loss = loss + t.velocity_logit_penalty * out.logit_penalty;
       optimizer.zero_grad();
       loss.backward();
       if (t.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), t.grad_clip);
@@ -368,7 +392,8 @@ void train(TrainConfig config, const Corpus& corpus, const fs::path& run_dir, bo
         res.push_back(r.metrics.residual);
       }
       const double at_corr = mean_std(at).mean;
-      val_cols = fmt::format("{},{},{},{}", at_corr, mean_std(v).mean, mean_std(rel).mean, mean_std(res).mean);
+      val_cols =
+          fmt::format("{},{},{},{}", at_corr, mean_std(v).mean, mean_std(rel).mean, mean_std(res).mean);
       bar.set_status(fmt::format("val AT corr {:.3f}, v corr {:.3f}", at_corr, mean_std(v).mean));
       spdlog::debug("epoch {}: val AT corr {:.4f}, v corr {:.4f}", epoch + 1, at_corr, mean_std(v).mean);
       if (at_corr > best || !fs::exists(best_path)) {

@@ -16,20 +16,20 @@
 namespace metaeik::metapinn {
 
 struct TrainOptions {
-  int epochs = 100;              ///< passes over all subjects (one episode per subject)
-  int k = 5;                     ///< context maps per episode
-  int queries = 5;               ///< query maps per episode (0 = all remaining training maps)
-  double lr = 1e-3;              ///< AdamW peak learning rate
-  double min_lr_ratio = 0.01;    ///< cosine annealing ends at lr·min_lr_ratio
-  double weight_decay = 1e-5;    ///< AdamW weight decay
-  int warmup_epochs = 5;         ///< linear warm-up from 0 to lr
-  double grad_clip = 1.0;        ///< max global gradient norm (0 = off)
-  double alpha = 1.0;            ///< final weight of the PDE loss
-  int alpha_ramp_epochs = 50;    ///< α rises linearly from 0 to `alpha` over these epochs
+  int epochs = 100;            ///< passes over all subjects (one episode per subject)
+  int k = 5;                   ///< context maps per episode
+  int queries = 5;             ///< query maps per episode (0 = all remaining training maps)
+  double lr = 1e-3;            ///< AdamW peak learning rate
+  double min_lr_ratio = 0.01;  ///< cosine annealing ends at lr·min_lr_ratio
+  double weight_decay = 1e-5;  ///< AdamW weight decay
+  int warmup_epochs = 5;       ///< linear warm-up from 0 to lr
+  double grad_clip = 1.0;      ///< max global gradient norm (0 = off)
+  double alpha = 1.0;          ///< final weight of the PDE loss
+  int alpha_ramp_epochs = 50;  ///< α rises linearly from 0 to `alpha` over these epochs
   /// Weight of EpisodeOutput::logit_penalty (0 = off): keeps the velocity-net out of the flat
   /// ends of its sigmoid bound, where F stops learning.
   double velocity_logit_penalty = 0.0;
-  int residual_points = 0;       ///< extra random residual points inside tets per episode
+  int residual_points = 0;  ///< extra random residual points inside tets per episode
   /// Nodes whose times the data loss supervises in each query: "all" = a fresh random
   /// `supervision_fraction` of all nodes per query and episode (the training maps are complete
   /// simulations; the reference code does this, with 40 %), "observed" = the observed
@@ -41,11 +41,12 @@ struct TrainOptions {
   /// `holdout_geometry`). See held_out_subjects().
   std::string holdout = "none";
   int holdout_geometry = 0;
-  int val_every = 5;             ///< validate every n epochs (and after the last)
-  int val_queries = 2;           ///< validation queries per subject (0 = every map of val_split)
-  std::string val_split = "val"; ///< split the validation queries come from ("val", or "test" to reproduce old runs)
-  std::uint64_t seed = 1;        ///< episode splits, initialisation, random residual points
-  int threads = 2;               ///< torch intra-op threads (0 = LibTorch default)
+  int val_every = 5;    ///< validate every n epochs (and after the last)
+  int val_queries = 2;  ///< validation queries per subject (0 = every map of val_split)
+  std::string val_split =
+      "val";  ///< split the validation queries come from ("val", or "test" to reproduce old runs)
+  std::uint64_t seed = 1;  ///< episode splits, initialisation, random residual points
+  int threads = 2;         ///< torch intra-op threads (0 = LibTorch default)
 };
 
 struct TrainConfig {

@@ -80,10 +80,20 @@ std::unique_ptr<CellModel> make_cell_model(const std::string& model, const std::
   }
   if (model == "ttp06") {
     Ttp06Parameters p = Ttp06Parameters::for_variant(parse_ttp06_variant(variant));
-    for (auto [key, field] : {std::pair<const char*, double*>{"g_na", &p.g_na}, {"g_cal", &p.g_cal},
-                              {"g_kr", &p.g_kr}, {"g_ks", &p.g_ks}, {"g_k1", &p.g_k1}, {"g_to", &p.g_to},
-                              {"g_bna", &p.g_bna}, {"g_bca", &p.g_bca}, {"g_pca", &p.g_pca}, {"g_pk", &p.g_pk},
-                              {"p_nak", &p.p_nak}, {"k_naca", &p.k_naca}, {"ko", &p.ko}, {"nao", &p.nao},
+    for (auto [key, field] : {std::pair<const char*, double*>{"g_na", &p.g_na},
+                              {"g_cal", &p.g_cal},
+                              {"g_kr", &p.g_kr},
+                              {"g_ks", &p.g_ks},
+                              {"g_k1", &p.g_k1},
+                              {"g_to", &p.g_to},
+                              {"g_bna", &p.g_bna},
+                              {"g_bca", &p.g_bca},
+                              {"g_pca", &p.g_pca},
+                              {"g_pk", &p.g_pk},
+                              {"p_nak", &p.p_nak},
+                              {"k_naca", &p.k_naca},
+                              {"ko", &p.ko},
+                              {"nao", &p.nao},
                               {"cao", &p.cao}})
       r.get(key, *field, 0.0, 1e9);
     r.get("lookup_table", p.lookup_table);

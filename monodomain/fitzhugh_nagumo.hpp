@@ -7,11 +7,11 @@
 namespace metaeik::monodomain {
 
 struct FhnParameters {
-  double a = 0.7;       ///< recovery offset
-  double b = 0.8;       ///< recovery decay
-  double c = 1.0;       ///< excitation time scale factor
-  double tau = 12.5;    ///< recovery time constant
-  double i_app = 0.0;   ///< constant applied current (≈0.5 makes the cell oscillate)
+  double a = 0.7;      ///< recovery offset
+  double b = 0.8;      ///< recovery decay
+  double c = 1.0;      ///< excitation time scale factor
+  double tau = 12.5;   ///< recovery time constant
+  double i_app = 0.0;  ///< constant applied current (≈0.5 makes the cell oscillate)
 };
 
 class FitzHughNagumo : public CellModel {

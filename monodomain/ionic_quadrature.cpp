@@ -71,7 +71,8 @@ void solve_mass_axis(const Grid& g, int axis, double* v) {
 
 IonicQuadrature::IonicQuadrature(const Grid& g, SviStates states, double v_tolerance)
     : g_(g), states_(states), v_tolerance_(v_tolerance) {
-  METAEIK_CHECK(v_tolerance >= 0, "tissue: the SVI voltage tolerance must be non-negative, got " << v_tolerance);
+  METAEIK_CHECK(v_tolerance >= 0,
+                "tissue: the SVI voltage tolerance must be non-negative, got " << v_tolerance);
   const int n[3] = {g.nx, g.ny, g.nz};
   const long stride[3] = {1, g.nx, static_cast<long>(g.nx) * g.ny};
   std::vector<int> axes;
@@ -128,7 +129,8 @@ void IonicQuadrature::correction(const CellStates& y, const CellModel& model, do
   std::fill(r, r + n, 0.0);
   if (active_.empty()) return;
   auto base_node = [&](long e) {
-    return g_.index(static_cast<int>(e % ne0), static_cast<int>((e / ne0) % ne1), static_cast<int>(e / (ne0 * ne1)));
+    return g_.index(static_cast<int>(e % ne0), static_cast<int>((e / ne0) % ne1),
+                    static_cast<int>(e / (ne0 * ne1)));
   };
 
   // 2. Nodal currents of the nodes of evaluated elements.
@@ -159,7 +161,7 @@ void IonicQuadrature::correction(const CellStates& y, const CellModel& model, do
     const std::size_t nq = static_cast<std::size_t>(count) * np;
     yq_.resize(nq * S);
     iq_.resize(nq);
-#pragma omp parallel for schedule(static) if (static_cast<long>(nq) > kParallel)
+#pragma omp parallel for schedule(static) if (static_cast <long>(nq) > kParallel)
     for (long k = 0; k < count; ++k) {
       const std::size_t b = base_node(active_[first + k]);
       for (int s = 0; s < S; ++s) {
@@ -170,7 +172,7 @@ void IonicQuadrature::correction(const CellStates& y, const CellModel& model, do
       }
     }
     model.ionic_current(yq_.data(), nq, iq_.data());
-#pragma omp parallel for schedule(static) if (static_cast<long>(nq) > kParallel)
+#pragma omp parallel for schedule(static) if (static_cast <long>(nq) > kParallel)
     for (long k = 0; k < count; ++k) {
       const std::size_t b = base_node(active_[first + k]);
       double* load = elem_load_.data() + (first + k) * np;

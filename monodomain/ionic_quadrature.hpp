@@ -7,7 +7,8 @@
 // current. SVI instead evaluates I_ion at the element quadrature points from the interpolated
 // states y_h = Σ_j φ_j y_j (Pathmanathan et al. 2011, Int J Numer Meth Biomed Eng 27:1751). It is
 // computed here as the nodal current plus the correction
-//     r = M⁻¹ (b − M I_nodal),   (b − M I_nodal)_i = Σ_e Σ_q w_q φ_i(x_q) [I_ion(y_h(x_q)) − Σ_j φ_j(x_q) I_j],
+//     r = M⁻¹ (b − M I_nodal),   (b − M I_nodal)_i = Σ_e Σ_q w_q φ_i(x_q) [I_ion(y_h(x_q)) − Σ_j φ_j(x_q)
+//     I_j],
 // with 2 Gauss points per grid axis (2×2×2 per hexahedron) and M⁻¹ = M_x⁻¹ ⊗ M_y⁻¹ ⊗ M_z⁻¹
 // applied with one tridiagonal solve per grid line. Interpolation is done axis by axis as
 // a + ξ (b − a), so an element whose nodes hold bitwise equal states contributes exactly zero;
@@ -50,17 +51,17 @@ class IonicQuadrature {
   Grid g_;
   SviStates states_;
   double v_tolerance_ = 0;
-  int np_ = 1;                        // nodes (= quadrature points) per element
-  long ne_[3] = {1, 1, 1};            // elements per axis
-  std::vector<long> offset_;          // np: node offset of local node l from the element's base node
-  int axes_ = 0;                      // element axes (grid axes with more than one node)
-  std::vector<char> differs_;         // per element: evaluated this call
-  std::vector<long> active_;          // evaluated elements
-  std::vector<long> node_slot_;       // per node: row in nodes_ (nodes of evaluated elements) or −1
-  std::vector<std::size_t> nodes_;    // nodes of evaluated elements
-  std::vector<double> i_nodal_;       // their ionic currents
-  std::vector<double> elem_load_;     // active × np element load vectors
-  std::vector<double> yq_, iq_;       // states and currents of one block of points
+  int np_ = 1;                      // nodes (= quadrature points) per element
+  long ne_[3] = {1, 1, 1};          // elements per axis
+  std::vector<long> offset_;        // np: node offset of local node l from the element's base node
+  int axes_ = 0;                    // element axes (grid axes with more than one node)
+  std::vector<char> differs_;       // per element: evaluated this call
+  std::vector<long> active_;        // evaluated elements
+  std::vector<long> node_slot_;     // per node: row in nodes_ (nodes of evaluated elements) or −1
+  std::vector<std::size_t> nodes_;  // nodes of evaluated elements
+  std::vector<double> i_nodal_;     // their ionic currents
+  std::vector<double> elem_load_;   // active × np element load vectors
+  std::vector<double> yq_, iq_;     // states and currents of one block of points
   std::size_t evaluated_ = 0;
 };
 

@@ -8,11 +8,11 @@
 namespace metaeik::monodomain {
 
 struct MsParameters {
-  double tau_in = 0.3;      ///< ms
-  double tau_out = 6.0;     ///< ms
-  double tau_open = 120.0;  ///< ms
-  double tau_close = 150.0; ///< ms
-  double v_gate = 0.13;     ///< gate switch voltage
+  double tau_in = 0.3;       ///< ms
+  double tau_out = 6.0;      ///< ms
+  double tau_open = 120.0;   ///< ms
+  double tau_close = 150.0;  ///< ms
+  double v_gate = 0.13;      ///< gate switch voltage
 };
 
 class MitchellSchaeffer : public CellModel {

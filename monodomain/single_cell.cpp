@@ -20,7 +20,8 @@ PacingProtocol read_pacing_protocol(const core::Json& json, const std::string& s
   r.get("stim_amplitude", p.stim_amplitude, -big, big);
   r.get("stim_duration", p.stim_duration, 0.0, big);
   r.get("dt", p.dt);
-  METAEIK_CHECK(p.dt > 0 && p.dt <= 10, r.error_prefix("dt") << "time step must be in (0, 10] ms, got " << p.dt);
+  METAEIK_CHECK(p.dt > 0 && p.dt <= 10, r.error_prefix("dt")
+                                            << "time step must be in (0, 10] ms, got " << p.dt);
   r.get("output_interval", p.output_interval, 0.0, big);
   r.get("outputs", p.outputs);
   r.get("parameters", p.parameters);
@@ -103,7 +104,8 @@ CellTrace run_single_cell(CellModel& model, const PacingProtocol& p, std::vector
   }
   for (int b = 0; b < p.beats; ++b) {
     const double onset = p.stim_start + b * p.cycle_length;
-    const long i0 = std::lround(onset / p.dt), i1 = std::min<long>(n_steps, std::lround((onset + p.cycle_length) / p.dt));
+    const long i0 = std::lround(onset / p.dt),
+               i1 = std::min<long>(n_steps, std::lround((onset + p.cycle_length) / p.dt));
     std::vector<double> window(v_all.begin() + i0, v_all.begin() + i1 + 1);
     ApFeatures f = ap_features(window, p.dt, onset);
     f.beat = b + 1;

@@ -12,13 +12,13 @@ namespace metaeik::monodomain {
 
 /// A pacing protocol. JSON keys are the field names (configs/cell/*.json).
 struct PacingProtocol {
-  double cycle_length = 1000.0;  ///< ms between stimulus onsets
-  int beats = 1;                 ///< number of stimuli
-  double stim_start = 10.0;      ///< ms, onset of the first stimulus
-  double stim_amplitude = 52.0;  ///< depolarising current, voltage units per ms (TTP06: pA/pF)
-  double stim_duration = 1.0;    ///< ms
-  double dt = 0.01;              ///< ms, integration step
-  double output_interval = 0.1;  ///< ms between trace samples (rounded to a multiple of dt)
+  double cycle_length = 1000.0;      ///< ms between stimulus onsets
+  int beats = 1;                     ///< number of stimuli
+  double stim_start = 10.0;          ///< ms, onset of the first stimulus
+  double stim_amplitude = 52.0;      ///< depolarising current, voltage units per ms (TTP06: pA/pF)
+  double stim_duration = 1.0;        ///< ms
+  double dt = 0.01;                  ///< ms, integration step
+  double output_interval = 0.1;      ///< ms between trace samples (rounded to a multiple of dt)
   std::vector<std::string> outputs;  ///< states written to the trace; empty = all states
   core::Json parameters = core::Json::object();  ///< cell-model parameter overrides (optional)
 };
@@ -29,13 +29,13 @@ PacingProtocol read_pacing_protocol(const core::Json& json, const std::string& s
 /// Features of one beat, from the full-resolution voltage trace (every step).
 struct ApFeatures {
   int beat = 0;
-  double stim_time = 0;    ///< ms, stimulus onset
-  double resting = 0;      ///< V just before the stimulus
-  double peak = 0;         ///< max V in the beat
-  double dvdt_max = 0;     ///< max dV/dt, voltage units per ms (TTP06: mV/ms = V/s)
-  double t_upstroke = 0;   ///< ms, time of max dV/dt (APDs are measured from here)
-  double apd50 = 0;        ///< ms, NaN if V does not return below 50 % repolarisation in the beat
-  double apd90 = 0;        ///< ms, NaN if not repolarised to 90 %
+  double stim_time = 0;   ///< ms, stimulus onset
+  double resting = 0;     ///< V just before the stimulus
+  double peak = 0;        ///< max V in the beat
+  double dvdt_max = 0;    ///< max dV/dt, voltage units per ms (TTP06: mV/ms = V/s)
+  double t_upstroke = 0;  ///< ms, time of max dV/dt (APDs are measured from here)
+  double apd50 = 0;       ///< ms, NaN if V does not return below 50 % repolarisation in the beat
+  double apd90 = 0;       ///< ms, NaN if not repolarised to 90 %
 };
 
 /// Output of run_single_cell.

@@ -9,19 +9,41 @@ namespace metaeik::monodomain {
 namespace {
 
 // State indices.
-enum : int { kV, kKi, kNai, kCai, kCaSR, kCass, kRprime, kXr1, kXr2, kXs, kM, kH, kJ, kD, kF, kF2, kFCass, kS, kR, kNumStates };
+enum : int {
+  kV,
+  kKi,
+  kNai,
+  kCai,
+  kCaSR,
+  kCass,
+  kRprime,
+  kXr1,
+  kXr2,
+  kXs,
+  kM,
+  kH,
+  kJ,
+  kD,
+  kF,
+  kF2,
+  kFCass,
+  kS,
+  kR,
+  kNumStates
+};
 
 // Physical constants and fixed model constants of the published model.
 constexpr double kRgas = 8314.472, kFaraday = 96485.3415, kTemp = 310.0;
 constexpr double kRTONF = kRgas * kTemp / kFaraday;  // mV
 constexpr double kFRT = 1.0 / kRTONF;                // 1/mV
-constexpr double kCm = 0.185;                         // µF (CAPACITANCE)
-constexpr double kVc = 0.016404, kVsr = 0.001094, kVss = 0.00005468;  // cytoplasm, SR, subspace volumes (published units)
+constexpr double kCm = 0.185;                        // µF (CAPACITANCE)
+constexpr double kVc = 0.016404, kVsr = 0.001094,
+                 kVss = 0.00005468;  // cytoplasm, SR, subspace volumes (published units)
 constexpr double kBufc = 0.2, kKbufc = 0.001, kBufsr = 10.0, kKbufsr = 0.3, kBufss = 0.4, kKbufss = 0.00025;
 constexpr double kVmaxup = 0.006375, kKup = 0.00025, kVrel = 0.102, kK1p = 0.15, kK2p = 0.045, kK3 = 0.060,
                  kK4 = 0.005, kEC = 1.5, kMaxsr = 2.5, kMinsr = 1.0, kVleak = 0.00036, kVxfer = 0.0038;
-constexpr double kPKNa = 0.03, kKmK = 1.0, kKmNa = 40.0, kKmNai = 87.5, kKmCa = 1.38, kKsat = 0.1, kNaca = 0.35,
-                 kKpCa = 0.0005;
+constexpr double kPKNa = 0.03, kKmK = 1.0, kKmNa = 40.0, kKmNai = 87.5, kKmCa = 1.38, kKsat = 0.1,
+                 kNaca = 0.35, kKpCa = 0.0005;
 constexpr double kInvVcF = 1.0 / (kVc * kFaraday), kInvVcF2 = 1.0 / (2 * kVc * kFaraday),
                  kInvVssF2 = 1.0 / (2 * kVss * kFaraday);
 
@@ -71,7 +93,9 @@ void gate_inf_tau(double V, Ttp06Variant variant, double* inf, double* tau) {
   tau[4] = (3.0 / (1.0 + std::exp((-60.0 - V) / 20.0))) * (1.12 / (1.0 + std::exp((V - 60.0) / 20.0)));
   // Xs
   inf[5] = 1.0 / (1.0 + std::exp((-5.0 - V) / 14.0));
-  tau[5] = (1400.0 / std::sqrt(1.0 + std::exp((5.0 - V) / 6.0))) * (1.0 / (1.0 + std::exp((V - 35.0) / 15.0))) + 80.0;
+  tau[5] =
+      (1400.0 / std::sqrt(1.0 + std::exp((5.0 - V) / 6.0))) * (1.0 / (1.0 + std::exp((V - 35.0) / 15.0))) +
+      80.0;
   // r, s
   inf[6] = 1.0 / (1.0 + std::exp((20.0 - V) / 6.0));
   tau[6] = 9.5 * std::exp(-(V + 40.0) * (V + 40.0) / 1800.0) + 0.8;
@@ -80,7 +104,8 @@ void gate_inf_tau(double V, Ttp06Variant variant, double* inf, double* tau) {
     tau[7] = 1000.0 * std::exp(-(V + 67.0) * (V + 67.0) / 1000.0) + 8.0;
   } else {
     inf[7] = 1.0 / (1.0 + std::exp((V + 20.0) / 5.0));
-    tau[7] = 85.0 * std::exp(-(V + 45.0) * (V + 45.0) / 320.0) + 5.0 / (1.0 + std::exp((V - 20.0) / 5.0)) + 3.0;
+    tau[7] =
+        85.0 * std::exp(-(V + 45.0) * (V + 45.0) / 320.0) + 5.0 / (1.0 + std::exp((V - 20.0) / 5.0)) + 3.0;
   }
   // d, f, f2
   inf[8] = 1.0 / (1.0 + std::exp((-8.0 - V) / 7.5));
@@ -117,11 +142,13 @@ void v_factors(double V, double dt, Ttp06Variant variant, VFactors& f) {
 
 double rec_ik1(double u) {  // u = V − E_K
   const double ak1 = 0.1 / (1.0 + std::exp(0.06 * (u - 200.0)));
-  const double bk1 = (3.0 * std::exp(0.0002 * (u + 100.0)) + std::exp(0.1 * (u - 10.0))) / (1.0 + std::exp(-0.5 * u));
+  const double bk1 =
+      (3.0 * std::exp(0.0002 * (u + 100.0)) + std::exp(0.1 * (u - 10.0))) / (1.0 + std::exp(-0.5 * u));
   return ak1 / (ak1 + bk1);
 }
 
-inline bool interpolate(const std::vector<double>& table, double vmin, double inv_dv, int stride, double v, double* out) {
+inline bool interpolate(const std::vector<double>& table, double vmin, double inv_dv, int stride, double v,
+                        double* out) {
   const double pos = (v - vmin) * inv_dv;
   const long rows = static_cast<long>(table.size()) / stride;
   if (!(pos >= 0.0) || pos >= static_cast<double>(rows - 1)) return false;
@@ -136,13 +163,15 @@ inline bool interpolate(const std::vector<double>& table, double vmin, double in
 /// Membrane currents (pA/pF) of one cell, from its states and the voltage factors.
 struct Currents {
   double ina, ical, ito, ikr, iks, ik1, inaca, inak, ipca, ipk, ibna, ibca;
-  double total() const { return ina + ical + ito + ikr + iks + ik1 + inaca + inak + ipca + ipk + ibna + ibca; }
+  double total() const {
+    return ina + ical + ito + ikr + iks + ik1 + inaca + inak + ipca + ipk + ibna + ibca;
+  }
 };
 
-inline Currents currents(const Ttp06Parameters& p, const VFactors& f, double rk1, double V, double Ki, double Nai,
-                         double Cai, double Cass, double ek, double ena, double eks, double eca, double xr1,
-                         double xr2, double xs, double m, double h, double j, double d, double ff, double f2,
-                         double fcass, double s, double r) {
+inline Currents currents(const Ttp06Parameters& p, const VFactors& f, double rk1, double V, double Ki,
+                         double Nai, double Cai, double Cass, double ek, double ena, double eks, double eca,
+                         double xr1, double xr2, double xs, double m, double h, double j, double d, double ff,
+                         double f2, double fcass, double s, double r) {
   Currents c;
   const double sk = std::sqrt(p.ko / 5.4);
   c.ina = p.g_na * m * m * m * h * j * (V - ena);
@@ -193,15 +222,19 @@ TenTusscher2006::TenTusscher2006(Ttp06Parameters p) : p_(p) {}
 
 std::string TenTusscher2006::name() const {
   switch (p_.variant) {
-    case Ttp06Variant::kEndo: return "ttp06-endo";
-    case Ttp06Variant::kMid: return "ttp06-mid";
-    default: return "ttp06-epi";
+    case Ttp06Variant::kEndo:
+      return "ttp06-endo";
+    case Ttp06Variant::kMid:
+      return "ttp06-mid";
+    default:
+      return "ttp06-epi";
   }
 }
 
 const std::vector<std::string>& TenTusscher2006::state_names() const {
-  static const std::vector<std::string> names{"V", "Ki", "Nai", "Cai", "CaSR", "Cass", "Rprime", "Xr1", "Xr2", "Xs",
-                                              "m", "h", "j", "d", "f", "f2", "fCass", "s", "r"};
+  static const std::vector<std::string> names{"V",   "Ki",  "Nai",   "Cai", "CaSR", "Cass", "Rprime",
+                                              "Xr1", "Xr2", "Xs",    "m",   "h",    "j",    "d",
+                                              "f",   "f2",  "fCass", "s",   "r"};
   return names;
 }
 
@@ -209,14 +242,14 @@ std::vector<double> TenTusscher2006::initial_state() const {
   // Published initial conditions (ten Tusscher & Panfilov 2006 / CellML model files).
   switch (p_.variant) {
     case Ttp06Variant::kEndo:
-      return {-86.709, 138.4, 10.355, 0.00013, 3.715, 0.00022, 0.9068, 0.00448, 0.476, 0.0087,
-              0.00155, 0.7573, 0.7225, 3.164e-5, 0.8009, 0.9778, 0.9953, 0.3212, 2.235e-8};
+      return {-86.709, 138.4,  10.355, 0.00013,  3.715,  0.00022, 0.9068, 0.00448, 0.476,   0.0087,
+              0.00155, 0.7573, 0.7225, 3.164e-5, 0.8009, 0.9778,  0.9953, 0.3212,  2.235e-8};
     case Ttp06Variant::kMid:
-      return {-85.423, 138.52, 10.132, 0.000153, 4.272, 0.00042, 0.8978, 0.0165, 0.473, 0.0174,
-              0.00165, 0.749, 0.6788, 3.288e-5, 0.7026, 0.9526, 0.9942, 0.999998, 2.347e-8};
+      return {-85.423, 138.52, 10.132, 0.000153, 4.272,  0.00042, 0.8978, 0.0165,   0.473,   0.0174,
+              0.00165, 0.749,  0.6788, 3.288e-5, 0.7026, 0.9526,  0.9942, 0.999998, 2.347e-8};
     default:
-      return {-85.23, 136.89, 8.604, 0.000126, 3.64, 0.00036, 0.9073, 0.00621, 0.4712, 0.0095,
-              0.00172, 0.7444, 0.7045, 3.373e-5, 0.7888, 0.9755, 0.9953, 0.999998, 2.42e-8};
+      return {-85.23,  136.89, 8.604,  0.000126, 3.64,   0.00036, 0.9073, 0.00621,  0.4712, 0.0095,
+              0.00172, 0.7444, 0.7045, 3.373e-5, 0.7888, 0.9755,  0.9953, 0.999998, 2.42e-8};
   }
 }
 
@@ -232,8 +265,9 @@ void TenTusscher2006::rhs(const double* y, std::size_t n, const double* i_stim, 
     const double ek = kRTONF * std::log(p.ko / Ki), ena = kRTONF * std::log(p.nao / Nai);
     const double eks = kRTONF * std::log((p.ko + kPKNa * p.nao) / (Ki + kPKNa * Nai));
     const double eca = 0.5 * kRTONF * std::log(p.cao / Cai);
-    const Currents I = currents(p, f, rec_ik1(V - ek), V, Ki, Nai, Cai, Cass, ek, ena, eks, eca, Y(kXr1), Y(kXr2),
-                                Y(kXs), Y(kM), Y(kH), Y(kJ), Y(kD), Y(kF), Y(kF2), Y(kFCass), Y(kS), Y(kR));
+    const Currents I =
+        currents(p, f, rec_ik1(V - ek), V, Ki, Nai, Cai, Cass, ek, ena, eks, eca, Y(kXr1), Y(kXr2), Y(kXs),
+                 Y(kM), Y(kH), Y(kJ), Y(kD), Y(kF), Y(kF2), Y(kFCass), Y(kS), Y(kR));
     const double istim = -(i_stim ? i_stim[c] : 0.0);
     // Calcium handling.
     const double kcasr = kMaxsr - (kMaxsr - kMinsr) / (1.0 + (kEC / CaSR) * (kEC / CaSR));
@@ -279,8 +313,8 @@ void TenTusscher2006::ionic_current(const double* y, std::size_t n, double* i_io
     const double eca = 0.5 * kRTONF * std::log(p.cao / Cai);
     double rk1;
     if (!table || !interpolate(k1_table_, kK1Umin, inv_du, 1, V - ek, &rk1)) rk1 = rec_ik1(V - ek);
-    i_ion[c] = currents(p, f, rk1, V, Ki, Nai, Cai, Cass, ek, ena, eks, eca, Y(kXr1), Y(kXr2), Y(kXs), Y(kM), Y(kH),
-                        Y(kJ), Y(kD), Y(kF), Y(kF2), Y(kFCass), Y(kS), Y(kR))
+    i_ion[c] = currents(p, f, rk1, V, Ki, Nai, Cai, Cass, ek, ena, eks, eca, Y(kXr1), Y(kXr2), Y(kXs), Y(kM),
+                        Y(kH), Y(kJ), Y(kD), Y(kF), Y(kF2), Y(kFCass), Y(kS), Y(kR))
                    .total();
   }
 }
@@ -332,12 +366,12 @@ void TenTusscher2006::step(double* y, std::size_t n, const double* i_stim, doubl
     const double iup = kVmaxup / (1.0 + (kKup * kKup) / (Cai * Cai));
     const double ixfer = kVxfer * (Cass - Cai);
     Y(kCaSR) = buffered_update(CaSR, dt * (iup - irel - ileak), kBufsr, kKbufsr);
-    const double cass_new =
-        buffered_update(Cass, dt * (-ixfer * kVc / kVss + irel * kVsr / kVss - I.ical * kInvVssF2 * kCm), kBufss, kKbufss);
+    const double cass_new = buffered_update(
+        Cass, dt * (-ixfer * kVc / kVss + irel * kVsr / kVss - I.ical * kInvVssF2 * kCm), kBufss, kKbufss);
     Y(kCass) = cass_new;
     Y(kCai) = buffered_update(
-        Cai, dt * (-(I.ibca + I.ipca - 2.0 * I.inaca) * kInvVcF2 * kCm - (iup - ileak) * kVsr / kVc + ixfer), kBufc,
-        kKbufc);
+        Cai, dt * (-(I.ibca + I.ipca - 2.0 * I.inaca) * kInvVcF2 * kCm - (iup - ileak) * kVsr / kVc + ixfer),
+        kBufc, kKbufc);
     Y(kNai) = Nai + dt * (-(I.ina + I.ibna + 3.0 * I.inak + 3.0 * I.inaca) * kInvVcF * kCm);
     Y(kKi) = Ki + dt * (-(istim + I.ik1 + I.ito + I.ikr + I.iks - 2.0 * I.inak + I.ipk) * kInvVcF * kCm);
 

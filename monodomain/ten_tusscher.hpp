@@ -27,20 +27,20 @@ Ttp06Variant parse_ttp06_variant(const std::string& name);
 
 struct Ttp06Parameters {
   Ttp06Variant variant = Ttp06Variant::kEpi;
-  double g_na = 14.838;    ///< nS/pF
-  double g_cal = 3.980e-5; ///< cm/(ms·µF)
-  double g_kr = 0.153;     ///< nS/pF
-  double g_ks = 0.392;     ///< nS/pF (epi, endo 0.392; mid 0.098)
-  double g_k1 = 5.405;     ///< nS/pF
-  double g_to = 0.294;     ///< nS/pF (epi, mid 0.294; endo 0.073)
-  double g_bna = 2.9e-4;   ///< nS/pF
-  double g_bca = 5.92e-4;  ///< nS/pF
-  double g_pca = 0.1238;   ///< pA/pF
-  double g_pk = 0.0146;    ///< nS/pF
-  double p_nak = 2.724;    ///< pA/pF
-  double k_naca = 1000.0;  ///< pA/pF
+  double g_na = 14.838;                     ///< nS/pF
+  double g_cal = 3.980e-5;                  ///< cm/(ms·µF)
+  double g_kr = 0.153;                      ///< nS/pF
+  double g_ks = 0.392;                      ///< nS/pF (epi, endo 0.392; mid 0.098)
+  double g_k1 = 5.405;                      ///< nS/pF
+  double g_to = 0.294;                      ///< nS/pF (epi, mid 0.294; endo 0.073)
+  double g_bna = 2.9e-4;                    ///< nS/pF
+  double g_bca = 5.92e-4;                   ///< nS/pF
+  double g_pca = 0.1238;                    ///< pA/pF
+  double g_pk = 0.0146;                     ///< nS/pF
+  double p_nak = 2.724;                     ///< pA/pF
+  double k_naca = 1000.0;                   ///< pA/pF
   double ko = 5.4, nao = 140.0, cao = 2.0;  ///< extracellular concentrations, mM
-  bool lookup_table = true;  ///< tabulate voltage-only factors in step()
+  bool lookup_table = true;                 ///< tabulate voltage-only factors in step()
 
   /// Published conductances of a variant.
   static Ttp06Parameters for_variant(Ttp06Variant v);

@@ -1,12 +1,12 @@
 #include "monodomain/tissue.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cmath>
 #include <iomanip>
 #include <memory>
 #include <sstream>
-
-#include <spdlog/spdlog.h>
 
 #include "core/error.hpp"
 #include "core/progress.hpp"
@@ -25,7 +25,9 @@ std::array<double, 3> Grid::point(std::size_t c) const {
 }
 
 std::size_t Grid::nearest(const std::array<double, 3>& x) const {
-  auto snap = [](double v, double h, int n) { return std::clamp(static_cast<int>(std::lround(v / h)), 0, n - 1); };
+  auto snap = [](double v, double h, int n) {
+    return std::clamp(static_cast<int>(std::lround(v / h)), 0, n - 1);
+  };
   return index(snap(x[0], dx, nx), snap(x[1], dy, ny), snap(x[2], dz, nz));
 }
 
@@ -50,7 +52,8 @@ std::array<double, 9> diffusion_tensor(const TissueOptions& o) {
   for (auto& x : f) x /= norm;
   std::array<double, 9> D{};
   for (int a = 0; a < 3; ++a)
-    for (int b = 0; b < 3; ++b) D[3 * a + b] = (a == b ? o.d_trans : 0.0) + (o.d_long - o.d_trans) * f[a] * f[b];
+    for (int b = 0; b < 3; ++b)
+      D[3 * a + b] = (a == b ? o.d_trans : 0.0) + (o.d_long - o.d_trans) * f[a] * f[b];
   return D;
 }
 
@@ -77,8 +80,8 @@ std::string time_step_problem(const TissueOptions& o) {
   const double limit = max_stable_dt(o.grid, diffusion_tensor(o), o.scheme);
   if (sub > limit) {
     const double dt_max = o.splitting == "strang" ? 2 * limit : limit;
-    os << "dt = " << o.dt << " ms is unstable for explicit diffusion: must be <= " << std::setprecision(4) << dt_max
-       << " ms at dx = " << o.grid.dx << " mm (D_long = " << o.d_long << ", D_trans = " << o.d_trans
+    os << "dt = " << o.dt << " ms is unstable for explicit diffusion: must be <= " << std::setprecision(4)
+       << dt_max << " ms at dx = " << o.grid.dx << " mm (D_long = " << o.d_long << ", D_trans = " << o.d_trans
        << " mm^2/ms, " << o.scheme << " scheme, " << o.splitting << " splitting)";
   }
   return os.str();
@@ -136,7 +139,8 @@ void fem_axis(const Grid& g, int axis, double d, const double* v, double* w) {
 
 }  // namespace
 
-void for_each_grid_line(const Grid& g, int axis, bool parallel, const std::function<void(long, long, long)>& line) {
+void for_each_grid_line(const Grid& g, int axis, bool parallel,
+                        const std::function<void(long, long, long)>& line) {
   const long nx = g.nx, nxy = static_cast<long>(g.nx) * g.ny;
   if (axis == 0) {
 #pragma omp parallel for schedule(static) if (parallel)
@@ -193,9 +197,12 @@ void apply_diffusion(const Grid& g, const std::array<double, 9>& D, const double
     for (int a = 0; a < 3; ++a) {
       if (n[a] < 2) continue;
       const int i = idx[a];
-      if (i == 0) acc += 2 * cd[a] * (v[c + stride[a]] - vc);
-      else if (i == n[a] - 1) acc += 2 * cd[a] * (v[c - stride[a]] - vc);
-      else acc += cd[a] * (v[c + stride[a]] - 2 * vc + v[c - stride[a]]);
+      if (i == 0)
+        acc += 2 * cd[a] * (v[c + stride[a]] - vc);
+      else if (i == n[a] - 1)
+        acc += 2 * cd[a] * (v[c - stride[a]] - vc);
+      else
+        acc += cd[a] * (v[c + stride[a]] - 2 * vc + v[c - stride[a]]);
     }
     if (mixed) {
       // Mixed part ∂_a(D_ab ∂_b V): on each a-face, D_ab times the mean of the nodal ∂_b V of the
@@ -234,13 +241,16 @@ TissueResult simulate_tissue(const TissueOptions& o, CellModel& model, const std
                 "tissue: unknown diffusion scheme \"" << o.scheme << "\" (expected fd, fem or fem-svi)");
   METAEIK_CHECK(o.svi_states == "all" || o.svi_states == "v",
                 "tissue: unknown svi_states \"" << o.svi_states << "\" (expected all or v)");
-  METAEIK_CHECK(o.svi_weight >= 0 && o.svi_weight <= 1, "tissue: svi_weight must be in [0, 1], got " << o.svi_weight);
+  METAEIK_CHECK(o.svi_weight >= 0 && o.svi_weight <= 1,
+                "tissue: svi_weight must be in [0, 1], got " << o.svi_weight);
   const Grid& g = o.grid;
-  METAEIK_CHECK(g.nx >= 1 && g.ny >= 1 && g.nz >= 1 && g.dx > 0 && g.dy > 0 && g.dz > 0, "tissue: invalid grid");
+  METAEIK_CHECK(g.nx >= 1 && g.ny >= 1 && g.nz >= 1 && g.dx > 0 && g.dy > 0 && g.dz > 0,
+                "tissue: invalid grid");
   const std::size_t n = g.size();
   const bool parallel = n > kParallelNodes;
   const auto D = diffusion_tensor(o);
-  const double thr = std::isnan(o.activation_threshold) ? model.activation_threshold() : o.activation_threshold;
+  const double thr =
+      std::isnan(o.activation_threshold) ? model.activation_threshold() : o.activation_threshold;
   const double nan = std::numeric_limits<double>::quiet_NaN();
 
   core::Stopwatch watch;
@@ -277,8 +287,8 @@ TissueResult simulate_tissue(const TissueOptions& o, CellModel& model, const std
   std::vector<double> i_corr;
   double evaluated_elements = 0;  // summed over reaction steps, for the log
   if (o.scheme == "fem-svi") {
-    quadrature = std::make_unique<IonicQuadrature>(g, o.svi_states == "v" ? SviStates::kVoltage : SviStates::kAll,
-                                                   o.svi_tolerance);
+    quadrature = std::make_unique<IonicQuadrature>(
+        g, o.svi_states == "v" ? SviStates::kVoltage : SviStates::kAll, o.svi_tolerance);
     i_corr.resize(n);
   }
   auto react = [&](double h) {
@@ -362,12 +372,14 @@ TissueResult simulate_tissue(const TissueOptions& o, CellModel& model, const std
   res.steps = k;
   res.t_end = k * o.dt;
   res.wall_seconds = watch.seconds();
-  spdlog::info("tissue: {} nodes, {} steps ({} ms) in {:.2f} s, {} of {} nodes activated", n, res.steps, res.t_end,
-               res.wall_seconds, activated, n);
+  spdlog::info("tissue: {} nodes, {} steps ({} ms) in {:.2f} s, {} of {} nodes activated", n, res.steps,
+               res.t_end, res.wall_seconds, activated, n);
   if (quadrature && res.steps > 0) {
-    const double elements = static_cast<double>(std::max(g.nx - 1, 1)) * std::max(g.ny - 1, 1) * std::max(g.nz - 1, 1);
-    spdlog::info("tissue: fem-svi evaluated the quadrature correction on {:.1f} % of the elements per step on average",
-                 100.0 * evaluated_elements / (elements * static_cast<double>(res.steps)));
+    const double elements =
+        static_cast<double>(std::max(g.nx - 1, 1)) * std::max(g.ny - 1, 1) * std::max(g.nz - 1, 1);
+    spdlog::info(
+        "tissue: fem-svi evaluated the quadrature correction on {:.1f} % of the elements per step on average",
+        100.0 * evaluated_elements / (elements * static_cast<double>(res.steps)));
   }
   return res;
 }

@@ -36,7 +36,9 @@ struct Grid {
   double dx = 1, dy = 1, dz = 1;  ///< mm
   std::size_t size() const { return static_cast<std::size_t>(nx) * ny * nz; }
   int dims() const { return nz > 1 ? 3 : 2; }
-  std::size_t index(int i, int j, int k) const { return i + static_cast<std::size_t>(nx) * (j + static_cast<std::size_t>(ny) * k); }
+  std::size_t index(int i, int j, int k) const {
+    return i + static_cast<std::size_t>(nx) * (j + static_cast<std::size_t>(ny) * k);
+  }
   std::array<double, 3> point(std::size_t c) const;
   /// Nearest node to a point (mm), clamped to the grid.
   std::size_t nearest(const std::array<double, 3>& x) const;
@@ -46,31 +48,31 @@ struct Grid {
 /// Box stimulus, repeated `count` times every `period` ms from `start`.
 struct Stimulus {
   std::array<double, 3> lo{0, 0, 0}, hi{0, 0, 0};  ///< mm (inclusive, ±1e-9)
-  double start = 0;       ///< ms
-  double duration = 1;    ///< ms
-  double amplitude = 0;   ///< depolarising current, voltage units per ms (TTP06: µA/µF)
-  double period = 0;      ///< ms between repetitions (0 = once)
-  int count = 1;          ///< number of pulses (0 with period > 0 = until the end)
+  double start = 0;                                ///< ms
+  double duration = 1;                             ///< ms
+  double amplitude = 0;  ///< depolarising current, voltage units per ms (TTP06: µA/µF)
+  double period = 0;     ///< ms between repetitions (0 = once)
+  int count = 1;         ///< number of pulses (0 with period > 0 = until the end)
   bool active(double t) const;
 };
 
 struct TissueOptions {
   Grid grid;
-  double d_long = 0.1;                  ///< mm²/ms along the fibre
-  double d_trans = 0.1;                 ///< mm²/ms across the fibre
-  std::array<double, 3> fibre{1, 0, 0}; ///< fibre direction (normalised internally)
-  double dt = 0.02;                     ///< ms
-  double duration = 100;                ///< ms
-  std::string splitting = "godunov";    ///< "godunov" or "strang"
-  std::string scheme = "fd";            ///< "fd" (finite differences), "fem" (Q1, consistent mass,
-                                        ///< nodal ionic current) or "fem-svi" (fem + SVI ionic current)
-  std::string svi_states = "all";       ///< fem-svi: states interpolated to the Gauss points, "all"
-                                        ///< or "v" (V only; others from the nearest node)
-  double svi_tolerance = 0;             ///< fem-svi: elements whose nodal V spans at most this (model
-                                        ///< voltage units) keep the nodal current; 0 = SVI everywhere
-  double svi_weight = 1;                ///< fem-svi: θ in I = (1 − θ) I_nodal + θ I_SVI (1 = pure SVI)
+  double d_long = 0.1;                   ///< mm²/ms along the fibre
+  double d_trans = 0.1;                  ///< mm²/ms across the fibre
+  std::array<double, 3> fibre{1, 0, 0};  ///< fibre direction (normalised internally)
+  double dt = 0.02;                      ///< ms
+  double duration = 100;                 ///< ms
+  std::string splitting = "godunov";     ///< "godunov" or "strang"
+  std::string scheme = "fd";             ///< "fd" (finite differences), "fem" (Q1, consistent mass,
+                                         ///< nodal ionic current) or "fem-svi" (fem + SVI ionic current)
+  std::string svi_states = "all";        ///< fem-svi: states interpolated to the Gauss points, "all"
+                                         ///< or "v" (V only; others from the nearest node)
+  double svi_tolerance = 0;              ///< fem-svi: elements whose nodal V spans at most this (model
+                                         ///< voltage units) keep the nodal current; 0 = SVI everywhere
+  double svi_weight = 1;                 ///< fem-svi: θ in I = (1 − θ) I_nodal + θ I_SVI (1 = pure SVI)
   std::vector<Stimulus> stimuli;
-  bool stop_when_activated = false;     ///< stop once every node has activated (activation-only runs)
+  bool stop_when_activated = false;  ///< stop once every node has activated (activation-only runs)
   double activation_threshold = std::numeric_limits<double>::quiet_NaN();  ///< NaN = model's
 };
 
@@ -91,7 +93,8 @@ double max_stable_dt(const Grid& g, const std::array<double, 9>& D, const std::s
 /// axis: node p of the lines starting at base + q (0 ≤ q < width) is base + q + p·stride
 /// (x: one line at a time; y, z: an x-row of lines at a time). OpenMP over the calls when
 /// `parallel`.
-void for_each_grid_line(const Grid& g, int axis, bool parallel, const std::function<void(long, long, long)>& line);
+void for_each_grid_line(const Grid& g, int axis, bool parallel,
+                        const std::function<void(long, long, long)>& line);
 
 /// out = ∇·(D∇V) on the grid (no-flux boundaries), scheme "fd" or "fem" (fem needs an
 /// axis-aligned D). OpenMP over nodes/lines.
@@ -114,6 +117,7 @@ struct FrameSink {
 };
 
 /// Runs the simulation. Throws core::Error on an unstable dt or a diverging state.
-TissueResult simulate_tissue(const TissueOptions& options, CellModel& model, const std::vector<FrameSink>& sinks = {});
+TissueResult simulate_tissue(const TissueOptions& options, CellModel& model,
+                             const std::vector<FrameSink>& sinks = {});
 
 }  // namespace metaeik::monodomain

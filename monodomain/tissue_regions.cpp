@@ -8,11 +8,13 @@ RegionalCellModel::RegionalCellModel(std::vector<std::unique_ptr<CellModel>> mod
     : models_(std::move(models)), cells_(models_.size()) {
   METAEIK_CHECK(!models_.empty(), "regional cell model: no models");
   for (std::size_t c = 0; c < group.size(); ++c) {
-    METAEIK_CHECK(group[c] >= 0 && group[c] < static_cast<int>(models_.size()), "regional cell model: bad group");
+    METAEIK_CHECK(group[c] >= 0 && group[c] < static_cast<int>(models_.size()),
+                  "regional cell model: bad group");
     cells_[group[c]].push_back(c);
   }
   for (const auto& m : models_)
-    METAEIK_CHECK(m->state_names() == models_[0]->state_names(), "regional cell model: models differ in their states");
+    METAEIK_CHECK(m->state_names() == models_[0]->state_names(),
+                  "regional cell model: models differ in their states");
 }
 
 void RegionalCellModel::gather(int g, const double* y, std::size_t n, std::vector<double>& buf) const {
@@ -22,7 +24,8 @@ void RegionalCellModel::gather(int g, const double* y, std::size_t n, std::vecto
     for (std::size_t k = 0; k < m; ++k) buf[s * m + k] = y[s * n + cells[k]];
 }
 
-void RegionalCellModel::scatter(int g, const std::vector<double>& buf, std::size_t rows, double* y, std::size_t n) const {
+void RegionalCellModel::scatter(int g, const std::vector<double>& buf, std::size_t rows, double* y,
+                                std::size_t n) const {
   const auto& cells = cells_[g];
   const std::size_t m = cells.size();
   for (std::size_t s = 0; s < rows; ++s)
@@ -70,22 +73,25 @@ void RegionalCellModel::ionic_current(const double* y, std::size_t n, double* i_
 }
 
 std::unique_ptr<CellModel> make_regional_cell_model(const std::string& model, const std::string& variant,
-                                                    const core::Json& parameters, const std::vector<CellRegion>& regions,
-                                                    const Grid& grid, const std::string& source) {
+                                                    const core::Json& parameters,
+                                                    const std::vector<CellRegion>& regions, const Grid& grid,
+                                                    const std::string& source) {
   if (regions.empty()) return make_cell_model(model, variant, parameters, source);
   std::vector<std::unique_ptr<CellModel>> models;
   models.push_back(make_cell_model(model, variant, parameters, source));
   for (std::size_t r = 0; r < regions.size(); ++r) {
     core::Json merged = parameters.is_object() ? parameters : core::Json::object();
     merged.update(regions[r].parameters);
-    models.push_back(make_cell_model(model, variant, merged, source + ": cell.regions[" + std::to_string(r) + "]"));
+    models.push_back(
+        make_cell_model(model, variant, merged, source + ": cell.regions[" + std::to_string(r) + "]"));
   }
   std::vector<int> group(grid.size(), 0);
   for (std::size_t c = 0; c < grid.size(); ++c) {
     const auto p = grid.point(c);
     for (std::size_t r = 0; r < regions.size(); ++r) {
       bool inside = true;
-      for (int d = 0; d < 3; ++d) inside = inside && p[d] >= regions[r].lo[d] - 1e-9 && p[d] <= regions[r].hi[d] + 1e-9;
+      for (int d = 0; d < 3; ++d)
+        inside = inside && p[d] >= regions[r].lo[d] - 1e-9 && p[d] <= regions[r].hi[d] + 1e-9;
       if (inside) group[c] = static_cast<int>(r + 1);
     }
   }

@@ -49,7 +49,8 @@ class RegionalCellModel : public CellModel {
 /// The model of a tissue config: make_cell_model(model, variant, parameters), or a RegionalCellModel when
 /// `regions` is non-empty (region parameters are merged over `parameters`). Errors name `source`.
 std::unique_ptr<CellModel> make_regional_cell_model(const std::string& model, const std::string& variant,
-                                                    const core::Json& parameters, const std::vector<CellRegion>& regions,
-                                                    const Grid& grid, const std::string& source);
+                                                    const core::Json& parameters,
+                                                    const std::vector<CellRegion>& regions, const Grid& grid,
+                                                    const std::string& source);
 
 }  // namespace metaeik::monodomain

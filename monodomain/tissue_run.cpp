@@ -1,6 +1,7 @@
 #include "monodomain/tissue_run.hpp"
 
 #include <omp.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cmath>
@@ -10,8 +11,6 @@
 #include <iomanip>
 #include <limits>
 #include <random>
-
-#include <spdlog/spdlog.h>
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
@@ -26,7 +25,8 @@ namespace {
 /// count must end in an error, not in a huge allocation (the regions map is allocated while reading).
 constexpr std::int64_t kMaxNodes = 100000000;
 
-std::array<double, 3> read_point(core::JsonReader& r, const std::string& key, const core::Json& value, int dims) {
+std::array<double, 3> read_point(core::JsonReader& r, const std::string& key, const core::Json& value,
+                                 int dims) {
   METAEIK_CHECK(value.is_array() && (value.size() == 2 || value.size() == 3),
                 r.error_prefix(key) << "expected an array of 2 or 3 numbers");
   METAEIK_CHECK(static_cast<int>(value.size()) == dims || (dims == 2 && value.size() == 3),
@@ -43,7 +43,8 @@ std::array<double, 3> read_point(core::JsonReader& r, const std::string& key, co
 /// float32 little-endian frames [frame][variable][node] (FORMAT.md).
 class BinaryFrames {
  public:
-  BinaryFrames(const std::filesystem::path& file, std::vector<int> vars) : path_(file), vars_(std::move(vars)) {
+  BinaryFrames(const std::filesystem::path& file, std::vector<int> vars)
+      : path_(file), vars_(std::move(vars)) {
     const std::uint16_t probe = 1;
     unsigned char first;
     std::memcpy(&first, &probe, 1);
@@ -56,7 +57,8 @@ class BinaryFrames {
     for (int v : vars_) {
       const double* x = s.state(v);
       for (std::size_t c = 0; c < s.n_cells; ++c) buffer_[c] = static_cast<float>(x[c]);
-      os_.write(reinterpret_cast<const char*>(buffer_.data()), static_cast<std::streamsize>(buffer_.size() * 4));
+      os_.write(reinterpret_cast<const char*>(buffer_.data()),
+                static_cast<std::streamsize>(buffer_.size() * 4));
     }
     METAEIK_CHECK(os_.good(), path_.string() << ": write failed (disk full?)");
     times_.push_back(t);
@@ -73,13 +75,16 @@ class BinaryFrames {
 };
 
 core::Json grid_json(const Grid& g) {
-  return {{"nodes", {g.nx, g.ny, g.nz}}, {"spacing_mm", {g.dx, g.dy, g.dz}}, {"origin_mm", {0, 0, 0}},
-          {"node_index", "i + nx*(j + ny*k)"}, {"vertex_centred", true}};
+  return {{"nodes", {g.nx, g.ny, g.nz}},
+          {"spacing_mm", {g.dx, g.dy, g.dz}},
+          {"origin_mm", {0, 0, 0}},
+          {"node_index", "i + nx*(j + ny*k)"},
+          {"vertex_centred", true}};
 }
 
 /// Copy of states.bin with Gaussian noise of σ = noise × (max − min of the variable over all frames).
-void write_noisy_copy(const std::filesystem::path& clean, const std::filesystem::path& noisy, std::size_t frames,
-                      std::size_t vars, std::size_t n, double noise, std::uint64_t seed) {
+void write_noisy_copy(const std::filesystem::path& clean, const std::filesystem::path& noisy,
+                      std::size_t frames, std::size_t vars, std::size_t n, double noise, std::uint64_t seed) {
   std::vector<float> block(n);
   std::vector<double> lo(vars, std::numeric_limits<double>::infinity()), hi(vars, -lo[0]);
   {
@@ -119,13 +124,15 @@ TissueConfig read_tissue_config(const core::Json& json, const std::string& sourc
   {
     const auto& names = cell_model_names();
     METAEIK_CHECK(std::find(names.begin(), names.end(), cfg.model) != names.end(),
-                  cell.error_prefix("model") << "unknown cell model \"" << cfg.model << "\" (expected one of fhn, ms, ttp06)");
+                  cell.error_prefix("model")
+                      << "unknown cell model \"" << cfg.model << "\" (expected one of fhn, ms, ttp06)");
   }
   cell.get("variant", cfg.variant);
   cell.get("parameters", cfg.parameters);
   core::Json regions = core::Json::array();
   cell.get("regions", regions);
-  METAEIK_CHECK(regions.is_array(), cell.error_prefix("regions") << "expected an array of {lo, hi, parameters}");
+  METAEIK_CHECK(regions.is_array(), cell.error_prefix("regions")
+                                        << "expected an array of {lo, hi, parameters}");
   cell.finish();
   make_cell_model(cfg.model, cfg.variant, cfg.parameters, source);  // validates variant and parameters
 
@@ -140,32 +147,38 @@ TissueConfig read_tissue_config(const core::Json& json, const std::string& sourc
   g.dy = g.dz = g.dx;
   grid.get("dy", g.dy, 1e-9, 1e9);
   grid.get("dz", g.dz, 1e-9, 1e9);
-  METAEIK_CHECK(size.empty() != nodes.empty(), grid.error_prefix("size") << "give exactly one of 'size' (mm) and 'nodes'");
+  METAEIK_CHECK(size.empty() != nodes.empty(), grid.error_prefix("size")
+                                                   << "give exactly one of 'size' (mm) and 'nodes'");
   const std::size_t dims = size.empty() ? nodes.size() : size.size();
-  METAEIK_CHECK(dims == 2 || dims == 3, grid.error_prefix(size.empty() ? "nodes" : "size") << "expected 2 or 3 entries");
+  METAEIK_CHECK(dims == 2 || dims == 3, grid.error_prefix(size.empty() ? "nodes" : "size")
+                                            << "expected 2 or 3 entries");
   const double h[3] = {g.dx, g.dy, g.dz};
   int n[3] = {1, 1, 1};
   for (std::size_t a = 0; a < dims; ++a) {
     if (!nodes.empty()) {
       METAEIK_CHECK(nodes[a] >= 1, grid.error_prefix("nodes") << "node counts must be >= 1");
-      METAEIK_CHECK(nodes[a] <= kMaxNodes, grid.error_prefix("nodes") << "node count " << nodes[a]
-                                                                      << " exceeds the limit of " << kMaxNodes);
+      METAEIK_CHECK(nodes[a] <= kMaxNodes, grid.error_prefix("nodes")
+                                               << "node count " << nodes[a] << " exceeds the limit of "
+                                               << kMaxNodes);
       n[a] = static_cast<int>(nodes[a]);
     } else {
       METAEIK_CHECK(size[a] >= 0, grid.error_prefix("size") << "extents must be non-negative");
       const double cells = size[a] / h[a];
-      METAEIK_CHECK(cells < kMaxNodes, grid.error_prefix("size") << "extent " << size[a] << " mm at spacing " << h[a]
-                                                                 << " mm exceeds the limit of " << kMaxNodes << " nodes");
+      METAEIK_CHECK(cells < kMaxNodes, grid.error_prefix("size")
+                                           << "extent " << size[a] << " mm at spacing " << h[a]
+                                           << " mm exceeds the limit of " << kMaxNodes << " nodes");
       n[a] = static_cast<int>(std::lround(cells)) + 1;
       if (std::abs(cells - std::round(cells)) > 1e-6)
-        spdlog::warn("{}: grid.size[{}] = {} mm is not a multiple of the spacing {} mm; using {} nodes ({} mm)", source,
-                     a, size[a], h[a], n[a], (n[a] - 1) * h[a]);
+        spdlog::warn(
+            "{}: grid.size[{}] = {} mm is not a multiple of the spacing {} mm; using {} nodes ({} mm)",
+            source, a, size[a], h[a], n[a], (n[a] - 1) * h[a]);
     }
   }
   g.nx = n[0], g.ny = n[1], g.nz = n[2];
   METAEIK_CHECK(static_cast<double>(g.nx) * g.ny * g.nz <= kMaxNodes,
-                grid.error_prefix(size.empty() ? "nodes" : "size") << "a grid of " << g.nx << " x " << g.ny << " x " << g.nz
-                                                                   << " nodes exceeds the limit of " << kMaxNodes << " nodes");
+                grid.error_prefix(size.empty() ? "nodes" : "size")
+                    << "a grid of " << g.nx << " x " << g.ny << " x " << g.nz
+                    << " nodes exceeds the limit of " << kMaxNodes << " nodes");
   grid.finish();
 
   auto diff = r.child("diffusion");
@@ -179,7 +192,8 @@ TissueConfig read_tissue_config(const core::Json& json, const std::string& sourc
   std::vector<double> fibre;
   diff.get("fibre", fibre);
   if (!fibre.empty()) {
-    METAEIK_CHECK(fibre.size() == dims || fibre.size() == 3, diff.error_prefix("fibre") << "expected " << dims << " components");
+    METAEIK_CHECK(fibre.size() == dims || fibre.size() == 3, diff.error_prefix("fibre")
+                                                                 << "expected " << dims << " components");
     double norm = 0;
     for (std::size_t a = 0; a < 3; ++a) cfg.tissue.fibre[a] = a < fibre.size() ? fibre[a] : 0.0;
     for (double x : cfg.tissue.fibre) norm += x * x;
@@ -190,7 +204,8 @@ TissueConfig read_tissue_config(const core::Json& json, const std::string& sourc
   auto time = r.child("time");
   time.require("dt", cfg.tissue.dt);
   time.require("duration", cfg.tissue.duration);
-  METAEIK_CHECK(cfg.tissue.duration > 0, time.error_prefix("duration") << "must be positive, got " << cfg.tissue.duration);
+  METAEIK_CHECK(cfg.tissue.duration > 0, time.error_prefix("duration")
+                                             << "must be positive, got " << cfg.tissue.duration);
   time.get_choice("splitting", cfg.tissue.splitting, {"godunov", "strang"});
   time.get("stop_when_activated", cfg.tissue.stop_when_activated);
   time.get("activation_threshold", cfg.tissue.activation_threshold);
@@ -219,13 +234,15 @@ TissueConfig read_tissue_config(const core::Json& json, const std::string& sourc
     sr.require("amplitude", st.amplitude);
     sr.get("period", st.period, 0.0, 1e12);
     sr.get("count", st.count, 0, 1 << 30);
-    METAEIK_CHECK(st.count > 0 || st.period > 0, sr.error_prefix("count") << "count 0 (unlimited) needs a period > 0");
+    METAEIK_CHECK(st.count > 0 || st.period > 0, sr.error_prefix("count")
+                                                     << "count 0 (unlimited) needs a period > 0");
     sr.finish();
     cfg.tissue.stimuli.push_back(st);
   }
 
   for (std::size_t k = 0; k < regions.size(); ++k) {
-    METAEIK_CHECK(regions[k].is_object(), cell.error_prefix("regions") << "entry " << k << " is not an object");
+    METAEIK_CHECK(regions[k].is_object(), cell.error_prefix("regions")
+                                              << "entry " << k << " is not an object");
     core::JsonReader rr(regions[k], source, "cell.regions[" + std::to_string(k) + "]");
     CellRegion region;
     core::Json lo, hi;
@@ -247,7 +264,8 @@ TissueConfig read_tissue_config(const core::Json& json, const std::string& sourc
     for (const auto& s : cfg.output.states) {
       const auto& names = model->state_names();
       METAEIK_CHECK(std::find(names.begin(), names.end(), s) != names.end(),
-                    out.error_prefix("states") << "model " << model->name() << " has no state \"" << s << "\"");
+                    out.error_prefix("states")
+                        << "model " << model->name() << " has no state \"" << s << "\"");
     }
   }
   out.get("vti_interval", cfg.output.vti_interval, 0.0, 1e12);
@@ -283,20 +301,22 @@ void validate_tissue_config(const TissueConfig& cfg, const std::string& source) 
     if (interval <= 0) return;
     const double steps = interval / t.dt;
     METAEIK_CHECK(std::abs(steps - std::round(steps)) < 1e-6 * std::max(1.0, steps),
-                  source << ": key 'output." << key << "': " << interval << " ms is not a multiple of dt = " << t.dt
-                         << " ms");
+                  source << ": key 'output." << key << "': " << interval
+                         << " ms is not a multiple of dt = " << t.dt << " ms");
   };
   check_interval("vti_interval", cfg.output.vti_interval);
   check_interval("binary_interval", cfg.output.binary_interval);
 }
 
 TissueRunSummary run_tissue(const TissueConfig& cfg, const std::filesystem::path& out_dir, bool overwrite) {
-  auto model = make_regional_cell_model(cfg.model, cfg.variant, cfg.parameters, cfg.regions, cfg.tissue.grid, "config");
+  auto model = make_regional_cell_model(cfg.model, cfg.variant, cfg.parameters, cfg.regions, cfg.tissue.grid,
+                                        "config");
   if (cfg.threads > 0) omp_set_num_threads(cfg.threads);
   const Grid& g = cfg.tissue.grid;
   const std::size_t n = g.size();
-  spdlog::info("tissue: model {}, grid {}×{}×{} nodes (dx {} mm, {} cells), dt {} ms, {} ms, {} threads", model->name(),
-               g.nx, g.ny, g.nz, g.dx, n, cfg.tissue.dt, cfg.tissue.duration, omp_get_max_threads());
+  spdlog::info("tissue: model {}, grid {}×{}×{} nodes (dx {} mm, {} cells), dt {} ms, {} ms, {} threads",
+               model->name(), g.nx, g.ny, g.nz, g.dx, n, cfg.tissue.dt, cfg.tissue.duration,
+               omp_get_max_threads());
 
   core::AtomicDirectory dir(out_dir, overwrite);
   std::vector<int> vars;
@@ -309,7 +329,8 @@ TissueRunSummary run_tissue(const TissueConfig& cfg, const std::filesystem::path
     sinks.push_back({cfg.output.vti_interval, [&](double t, const CellStates& s) {
                        std::vector<GridArray> arrays;
                        for (std::size_t k = 0; k < vars.size(); ++k)
-                         arrays.push_back({cfg.output.states[k], std::vector<double>(s.state(vars[k]), s.state(vars[k]) + n)});
+                         arrays.push_back({cfg.output.states[k],
+                                           std::vector<double>(s.state(vars[k]), s.state(vars[k]) + n)});
                        char name[64];
                        std::snprintf(name, sizeof name, "frames/frame_%06zu.vti", pvd_entries.size());
                        write_vti(dir.path() / name, g, arrays);
@@ -319,7 +340,8 @@ TissueRunSummary run_tissue(const TissueConfig& cfg, const std::filesystem::path
   std::unique_ptr<BinaryFrames> binary;
   if (cfg.output.binary_interval > 0) {
     binary = std::make_unique<BinaryFrames>(dir.path() / "states.bin", vars);
-    sinks.push_back({cfg.output.binary_interval, [&](double t, const CellStates& s) { binary->write(t, s); }});
+    sinks.push_back(
+        {cfg.output.binary_interval, [&](double t, const CellStates& s) { binary->write(t, s); }});
   }
 
   TissueRunSummary summary;
@@ -337,8 +359,9 @@ TissueRunSummary run_tissue(const TissueConfig& cfg, const std::filesystem::path
     return y;
   };
   if (cfg.output.maps)
-    write_vti(dir.path() / "maps.vti", g,
-              {{"activation_time", or_minus1(res.activation_time), false}, {"apd90", or_minus1(res.apd90), false}});
+    write_vti(
+        dir.path() / "maps.vti", g,
+        {{"activation_time", or_minus1(res.activation_time), false}, {"apd90", or_minus1(res.apd90), false}});
   if (!pvd_entries.empty()) write_pvd(dir.path() / "states.pvd", pvd_entries);
 
   core::Json files = core::Json::array();
@@ -356,13 +379,17 @@ TissueRunSummary run_tissue(const TissueConfig& cfg, const std::filesystem::path
                       {"interval_ms", cfg.output.binary_interval},
                       {"grid", grid_json(g)},
                       {"model", model->name()}};
-    for (int v : vars) header["units"].push_back(v == 0 ? model->voltage_unit() : (cfg.model == "ttp06" && v <= 5 ? "mM" : "1"));
+    for (int v : vars)
+      header["units"].push_back(v == 0 ? model->voltage_unit()
+                                       : (cfg.model == "ttp06" && v <= 5 ? "mM" : "1"));
     if (cfg.output.noise > 0) {
-      write_noisy_copy(dir.path() / "states.bin", dir.path() / "states_noisy.bin", times.size(), vars.size(), n,
-                       cfg.output.noise, cfg.output.noise_seed);
+      write_noisy_copy(dir.path() / "states.bin", dir.path() / "states_noisy.bin", times.size(), vars.size(),
+                       n, cfg.output.noise, cfg.output.noise_seed);
       header["noisy_file"] = "states_noisy.bin";
-      header["noise"] = {{"relative_sigma", cfg.output.noise}, {"seed", cfg.output.noise_seed},
-                         {"definition", "sigma = noise * (max - min of the variable over all frames and nodes)"}};
+      header["noise"] = {
+          {"relative_sigma", cfg.output.noise},
+          {"seed", cfg.output.noise_seed},
+          {"definition", "sigma = noise * (max - min of the variable over all frames and nodes)"}};
     }
     core::save_json_file(dir.path() / "states.json", header);
   }
@@ -371,8 +398,8 @@ TissueRunSummary run_tissue(const TissueConfig& cfg, const std::filesystem::path
     os << "name,x,y,z,node,activation_time,apd90\n" << std::setprecision(8);
     for (const auto& p : summary.probes) {
       const auto x = g.point(p.node);
-      os << p.name << ',' << x[0] << ',' << x[1] << ',' << x[2] << ',' << p.node << ',' << p.activation_time << ','
-         << p.apd90 << '\n';
+      os << p.name << ',' << x[0] << ',' << x[1] << ',' << x[2] << ',' << p.node << ',' << p.activation_time
+         << ',' << p.apd90 << '\n';
     }
   });
 
@@ -382,7 +409,9 @@ TissueRunSummary run_tissue(const TissueConfig& cfg, const std::filesystem::path
     if (!std::isnan(t)) ++activated, t_max = std::max(t_max, t);
   core::Json probes = core::Json::object();
   for (const auto& p : summary.probes)
-    probes[p.name] = {{"point_mm", p.point}, {"node", p.node}, {"activation_time_ms", p.activation_time},
+    probes[p.name] = {{"point_mm", p.point},
+                      {"node", p.node},
+                      {"activation_time_ms", p.activation_time},
                       {"apd90_ms", p.apd90}};
   core::Json s{{"model", model->name()},
                {"grid", grid_json(g)},

@@ -25,8 +25,8 @@ struct TissueOutputOptions {
   double vti_interval = 0;               ///< ms between .vti frames (0 = no frames)
   double binary_interval = 0;            ///< ms between binary frames (0 = no binary)
   bool maps = true;                      ///< write maps.vti
-  double noise = 0;       ///< > 0: also write states_noisy.bin with Gaussian noise of σ = noise × range
-  std::uint64_t noise_seed = 1;          ///< seed of that noise
+  double noise = 0;  ///< > 0: also write states_noisy.bin with Gaussian noise of σ = noise × range
+  std::uint64_t noise_seed = 1;                                       ///< seed of that noise
   std::vector<std::pair<std::string, std::array<double, 3>>> probes;  ///< named points (mm)
 };
 

@@ -1,8 +1,6 @@
 // All VTK use of the monodomain module is fenced in this file.
 #include "monodomain/vti_io.hpp"
 
-#include <iomanip>
-
 #include <vtkDataArray.h>
 #include <vtkDoubleArray.h>
 #include <vtkFloatArray.h>
@@ -11,6 +9,8 @@
 #include <vtkPointData.h>
 #include <vtkXMLImageDataReader.h>
 #include <vtkXMLImageDataWriter.h>
+
+#include <iomanip>
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
@@ -24,8 +24,9 @@ void write_vti(const std::filesystem::path& path, const Grid& grid, const std::v
   image->SetSpacing(grid.dx, grid.dy, grid.dz);
   const auto n = static_cast<vtkIdType>(grid.size());
   for (const auto& a : arrays) {
-    METAEIK_CHECK(static_cast<vtkIdType>(a.values.size()) == n,
-                  path.string() << ": array " << a.name << " has " << a.values.size() << " values, grid has " << n);
+    METAEIK_CHECK(static_cast<vtkIdType>(a.values.size()) == n, path.string() << ": array " << a.name
+                                                                              << " has " << a.values.size()
+                                                                              << " values, grid has " << n);
     if (a.float32) {
       vtkNew<vtkFloatArray> arr;
       arr->SetName(a.name.c_str());
@@ -51,10 +52,13 @@ void write_vti(const std::filesystem::path& path, const Grid& grid, const std::v
   });
 }
 
-void write_pvd(const std::filesystem::path& path, const std::vector<std::pair<double, std::string>>& entries) {
+void write_pvd(const std::filesystem::path& path,
+               const std::vector<std::pair<double, std::string>>& entries) {
   core::write_file_atomically(path, [&](std::ostream& os) {
-    os << "<?xml version=\"1.0\"?>\n<VTKFile type=\"Collection\" version=\"0.1\" byte_order=\"LittleEndian\">\n"
-       << "  <Collection>\n" << std::setprecision(10);
+    os << "<?xml version=\"1.0\"?>\n<VTKFile type=\"Collection\" version=\"0.1\" "
+          "byte_order=\"LittleEndian\">\n"
+       << "  <Collection>\n"
+       << std::setprecision(10);
     for (const auto& [t, file] : entries)
       os << "    <DataSet timestep=\"" << t << "\" group=\"\" part=\"0\" file=\"" << file << "\"/>\n";
     os << "  </Collection>\n</VTKFile>\n";

@@ -24,6 +24,7 @@ void write_vti(const std::filesystem::path& path, const Grid& grid, const std::v
 void write_pvd(const std::filesystem::path& path, const std::vector<std::pair<double, std::string>>& entries);
 
 /// Reads the named point array of a .vti (for tests and tools); throws if missing.
-std::vector<double> read_vti_array(const std::filesystem::path& path, const std::string& name, Grid* grid = nullptr);
+std::vector<double> read_vti_array(const std::filesystem::path& path, const std::string& name,
+                                   Grid* grid = nullptr);
 
 }  // namespace metaeik::monodomain

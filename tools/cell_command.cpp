@@ -1,10 +1,10 @@
 // `metaeikonal cell`: one cell model paced by a protocol → trace CSV + action-potential features.
 
-#include <cmath>
-#include <string>
+#include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
-#include <spdlog/spdlog.h>
+#include <cmath>
+#include <string>
 
 #include "core/config.hpp"
 #include "core/error.hpp"
@@ -22,12 +22,16 @@ void add_cell_command(CLI::App& app) {
     int beats = -1;
   };
   auto args = std::make_shared<Args>();
-  CLI::App* cmd = app.add_subcommand("cell", "Single-cell pacing of an ionic model (ttp06, ms, fhn): trace CSV + AP features");
-  cmd->add_option("--model", args->model, "Cell model")->check(CLI::IsMember({"ttp06", "ms", "fhn"}))->capture_default_str();
+  CLI::App* cmd = app.add_subcommand(
+      "cell", "Single-cell pacing of an ionic model (ttp06, ms, fhn): trace CSV + AP features");
+  cmd->add_option("--model", args->model, "Cell model")
+      ->check(CLI::IsMember({"ttp06", "ms", "fhn"}))
+      ->capture_default_str();
   cmd->add_option("--variant", args->variant, "TTP06 variant: epi (default), endo, mid");
   cmd->add_option("--protocol", args->protocol, "Pacing protocol JSON (configs/cell/*.json)")->required();
   cmd->add_option("-o,--output", args->output, "Output trace CSV (time + states)")->required();
-  cmd->add_option("--features", args->features, "AP features CSV, one row per beat (default: <output stem>_features.csv)");
+  cmd->add_option("--features", args->features,
+                  "AP features CSV, one row per beat (default: <output stem>_features.csv)");
   cmd->add_option("--dt", args->dt, "Override the protocol's time step (ms)");
   cmd->add_option("--beats", args->beats, "Override the protocol's number of beats");
   cmd->add_option("--cycle-length", args->cycle_length, "Override the protocol's cycle length (ms)");
@@ -35,7 +39,8 @@ void add_cell_command(CLI::App& app) {
     const core::Json json = core::load_json_file(args->protocol);
     monodomain::PacingProtocol protocol = monodomain::read_pacing_protocol(json, args->protocol);
     if (args->dt != 0) {
-      METAEIK_CHECK(args->dt > 0 && args->dt <= 10, "--dt: time step must be in (0, 10] ms, got " << args->dt);
+      METAEIK_CHECK(args->dt > 0 && args->dt <= 10,
+                    "--dt: time step must be in (0, 10] ms, got " << args->dt);
       protocol.dt = args->dt;
     }
     if (args->beats >= 0) protocol.beats = args->beats;
@@ -56,8 +61,8 @@ void add_cell_command(CLI::App& app) {
     }
     monodomain::write_features_csv(trace, features);
     for (const auto& f : trace.beats)
-      spdlog::info("beat {:3d}: rest {:8.3f}  peak {:7.2f}  dV/dt max {:7.1f}  APD50 {:6.1f}  APD90 {:6.1f}", f.beat,
-                   f.resting, f.peak, f.dvdt_max, f.apd50, f.apd90);
+      spdlog::info("beat {:3d}: rest {:8.3f}  peak {:7.2f}  dV/dt max {:7.1f}  APD50 {:6.1f}  APD90 {:6.1f}",
+                   f.beat, f.resting, f.peak, f.dvdt_max, f.apd50, f.apd90);
     spdlog::info("cell: wrote {} and {}", args->output, features.string());
   });
 }

@@ -1,15 +1,15 @@
 // `metaeikonal evaluate`: personalise a trained meta-PINN to every held-out map of a dataset and
 // report relative error / correlation (AT, velocity), PDE residual and personalisation time.
 
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
 #include <cmath>
 #include <filesystem>
 #include <iostream>
 #include <memory>
 #include <sstream>
 #include <string>
-
-#include <CLI/CLI.hpp>
-#include <spdlog/spdlog.h>
 
 #include "core/config.hpp"
 #include "core/error.hpp"
@@ -54,11 +54,13 @@ const Metric kMetrics[] = {
 
 void add_evaluate_command(CLI::App& app) {
   auto args = std::make_shared<EvaluateArgs>();
-  auto* cmd = app.add_subcommand("evaluate", "Evaluate a trained meta-PINN (or meta-FIM) on the held-out maps of a dataset");
+  auto* cmd = app.add_subcommand(
+      "evaluate", "Evaluate a trained meta-PINN (or meta-FIM) on the held-out maps of a dataset");
   cmd->add_option("-m,--model", args->model, "Run directory written by `metaeikonal train`")->required();
   cmd->add_option("-d,--data", args->data, "Dataset directory (manifest.json)")->required();
   cmd->add_option("-k,--k", args->k, "Context maps per subject (default: the training k)");
-  cmd->add_option("--split", args->split, "Split of the query maps")->check(CLI::IsMember({"train", "val", "test"}));
+  cmd->add_option("--split", args->split, "Split of the query maps")
+      ->check(CLI::IsMember({"train", "val", "test"}));
   cmd->add_option("-o,--output", args->output, "Output directory (default RUN_DIR/eval_<split>_k<K>)");
   cmd->add_option("--seed", args->seed, "Seed of the choice of context maps");
   cmd->add_option("--contexts", args->contexts,
@@ -66,16 +68,19 @@ void add_evaluate_command(CLI::App& app) {
                   "subject on the same geometry: the shuffled-context control), first (the subject's first k "
                   "maps; every other map is a query)")
       ->check(CLI::IsMember({"train", "other", "first"}));
-  cmd->add_flag("--held-out", args->held_out,
-                "Evaluate only the subjects the run's training held out (train.holdout), with --contexts first");
+  cmd->add_flag(
+      "--held-out", args->held_out,
+      "Evaluate only the subjects the run's training held out (train.holdout), with --contexts first");
   cmd->add_option("--device", args->device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
-  cmd->add_option("--checkpoint", args->checkpoint, "Which checkpoint of the run: best (highest validation AT "
-                                                    "correlation) or last")
+  cmd->add_option("--checkpoint", args->checkpoint,
+                  "Which checkpoint of the run: best (highest validation AT "
+                  "correlation) or last")
       ->check(CLI::IsMember({"best", "last"}));
   cmd->callback([args] {
     // A meta-FIM run (config.json with a "fim" section) or a meta-PINN run.
     const fs::path run_config = fs::path(args->model) / "config.json";
-    const bool fim = fs::is_regular_file(run_config) && metapinn::is_meta_fim_config(core::load_json_file(run_config));
+    const bool fim =
+        fs::is_regular_file(run_config) && metapinn::is_meta_fim_config(core::load_json_file(run_config));
     metapinn::LoadedModel model;
     metapinn::LoadedMetaFim fim_model;
     if (fim)
@@ -97,13 +102,14 @@ void add_evaluate_command(CLI::App& app) {
       METAEIK_CHECK(t.holdout != "none", "--held-out: the run '" << args->model << "' held out no subjects");
       eo.subjects = metapinn::held_out_subjects(corpus, t.holdout, t.holdout_geometry);
     }
-    auto rows = fim ? metapinn::evaluate_meta_fim(fim_model, corpus, eo) : metapinn::evaluate(model, corpus, eo);
+    auto rows =
+        fim ? metapinn::evaluate_meta_fim(fim_model, corpus, eo) : metapinn::evaluate(model, corpus, eo);
 
     const std::string what = args->held_out ? "heldout" : eo.contexts == "first" ? "tasks" : args->split;
     fs::path out = args->output.empty()
                        ? fs::path(args->model) / ("eval_" + what + "_k" + std::to_string(k) +
-                                                    (args->checkpoint == "best" ? "" : "_" + args->checkpoint) +
-                                                    (eo.contexts == "other" ? "_other" : ""))
+                                                  (args->checkpoint == "best" ? "" : "_" + args->checkpoint) +
+                                                  (eo.contexts == "other" ? "_other" : ""))
                        : fs::path(args->output);
     fs::create_directories(out);
     core::write_file_atomically(out / "metrics.csv", [&](std::ostream& os) {
@@ -117,10 +123,10 @@ void add_evaluate_command(CLI::App& app) {
         os << '\n';
       }
     });
-    core::Json summary = {{"model", args->model}, {"data", args->data}, {"k", k},
-                          {"split", args->split}, {"contexts", eo.contexts}, {"held_out", args->held_out},
-                          {"maps", rows.size()}, {"epoch", epoch},
-                          {"method", fim ? "meta_fim" : "meta_pinn"}};
+    core::Json summary = {
+        {"model", args->model}, {"data", args->data},      {"k", k},
+        {"split", args->split}, {"contexts", eo.contexts}, {"held_out", args->held_out},
+        {"maps", rows.size()},  {"epoch", epoch},          {"method", fim ? "meta_fim" : "meta_pinn"}};
     std::ostringstream md;
     md << "| metric (" << rows.size() << " " << what << " maps, k = " << k << ", contexts " << eo.contexts
        << ") | mean | std |\n";

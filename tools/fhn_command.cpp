@@ -1,6 +1,9 @@
 // `metaeikonal fhn dataset|train|zoo|sweep|merge|bench`: neural surrogates of the FitzHugh–Nagumo
 // cell (surrogates/fhn). The figures of a sweep are written by tools/fhn_figures.cpp.
 
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -8,9 +11,7 @@
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
-#include <spdlog/spdlog.h>
-
+#include "core/charts/charts.hpp"
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/fs.hpp"
@@ -18,7 +19,6 @@
 #include "surrogates/fhn/sweep.hpp"
 #include "surrogates/fhn/train.hpp"
 #include "tools/commands.hpp"
-#include "core/charts/charts.hpp"
 
 namespace metaeik::tools {
 
@@ -46,9 +46,13 @@ void add_dataset(CLI::App& parent) {
     const fhn::Dataset d = fhn::make_dataset(c.problem, c.data);
     core::AtomicDirectory dir(a->output, a->force);
     auto write_split = [&](const std::string& name, const fhn::Trajectories& t) {
-      core::write_file_atomically(dir.path() / (name + "_trajectories.bin"), [&](std::ostream& os) {
-        os.write(reinterpret_cast<const char*>(t.y.data()), static_cast<std::streamsize>(t.y.size() * sizeof(double)));
-      }, true);
+      core::write_file_atomically(
+          dir.path() / (name + "_trajectories.bin"),
+          [&](std::ostream& os) {
+            os.write(reinterpret_cast<const char*>(t.y.data()),
+                     static_cast<std::streamsize>(t.y.size() * sizeof(double)));
+          },
+          true);
       core::write_file_atomically(dir.path() / (name + "_starts.csv"), [&](std::ostream& os) {
         os.precision(17);
         os << "u0,w0,k\n";
@@ -67,8 +71,8 @@ void add_dataset(CLI::App& parent) {
                           {"train_samples", d.train_samples.rows()},
                           {"validation_samples", d.validation_samples.rows()}});
     dir.commit();
-    spdlog::info("fhn dataset: problem {}: {} + {} trajectories of {} points -> {}", c.problem.problem, d.train.count,
-                 d.validation.count, d.train.points, a->output);
+    spdlog::info("fhn dataset: problem {}: {} + {} trajectories of {} points -> {}", c.problem.problem,
+                 d.train.count, d.validation.count, d.train.points, a->output);
   });
 }
 
@@ -82,7 +86,8 @@ void add_train(CLI::App& parent) {
   CLI::App* cmd = parent.add_subcommand("train", "Train one surrogate (log.csv, model.pt, metrics.json)");
   cmd->add_option("-c,--config", a->config, "FHN config JSON")->required();
   cmd->add_option("-o,--output", a->output, "Run directory")->required();
-  cmd->add_option("--architecture", a->architecture, "Override the architecture (e.g. SiLU64-Sigmoid64-Sigmoid64)");
+  cmd->add_option("--architecture", a->architecture,
+                  "Override the architecture (e.g. SiLU64-Sigmoid64-Sigmoid64)");
   cmd->add_option("--kind", a->kind, "Override the kind: ddnn, pinn, itnn");
   cmd->add_option("--iterations", a->iterations, "Override train.iterations");
   cmd->add_option("--threads", a->threads, "Override train.threads");
@@ -117,23 +122,27 @@ void add_train(CLI::App& parent) {
       loss.y.push_back(std::stod(line.substr(c1 + 1, c2 - c1 - 1)));
     }
     if (loss.x.size() >= 2)
-      write_line_chart(std::filesystem::path(a->output) / "loss.png", c.architecture + " (" + c.kind + ", problem " +
-                       c.problem.problem + ")", "iteration", "training loss (log10)", {loss}, true);
-    spdlog::info("fhn train: {} {} problem {}: val MAE {:.3e}, max error {:.3e}, {} steps in {:.1f} s", c.kind,
-                 c.architecture, c.problem.problem, r.val_mae, r.val_max_error, r.iterations, r.train_seconds);
+      write_line_chart(std::filesystem::path(a->output) / "loss.png",
+                       c.architecture + " (" + c.kind + ", problem " + c.problem.problem + ")", "iteration",
+                       "training loss (log10)", {loss}, true);
+    spdlog::info("fhn train: {} {} problem {}: val MAE {:.3e}, max error {:.3e}, {} steps in {:.1f} s",
+                 c.kind, c.architecture, c.problem.problem, r.val_mae, r.val_max_error, r.iterations,
+                 r.train_seconds);
     if (c.kind == "itnn")
-      spdlog::info("fhn train: rollouts {}: diverged {}, false equilibria {}", r.rollout.rollouts, r.rollout.diverged,
-                   r.rollout.false_equilibria);
+      spdlog::info("fhn train: rollouts {}: diverged {}, false equilibria {}", r.rollout.rollouts,
+                   r.rollout.diverged, r.rollout.false_equilibria);
   });
 }
 
 void add_zoo(CLI::App& parent) {
   auto o = std::make_shared<fhn::ZooOptions>();
   auto out = std::make_shared<std::string>();
-  CLI::App* cmd = parent.add_subcommand("zoo", "Write the architecture zoo (800 architectures by default) as CSV");
+  CLI::App* cmd =
+      parent.add_subcommand("zoo", "Write the architecture zoo (800 architectures by default) as CSV");
   cmd->add_option("-o,--output", *out, "Zoo CSV")->required();
   cmd->add_option("--seed", o->seed, "Seed")->capture_default_str();
-  cmd->add_option("--per_group", o->per_group, "Architectures per (layers, class) group")->capture_default_str();
+  cmd->add_option("--per_group", o->per_group, "Architectures per (layers, class) group")
+      ->capture_default_str();
   cmd->add_option("--max_neurons", o->max_neurons, "Neuron budget")->capture_default_str();
   cmd->callback([o, out] {
     const auto zoo = fhn::make_zoo(*o);
@@ -152,10 +161,13 @@ void add_sweep(CLI::App& parent) {
     int max_models = 0;
   };
   auto a = std::make_shared<Args>();
-  CLI::App* cmd = parent.add_subcommand("sweep", "Train every zoo architecture for each study (resumable, shardable)");
+  CLI::App* cmd =
+      parent.add_subcommand("sweep", "Train every zoo architecture for each study (resumable, shardable)");
   cmd->add_option("-c,--config", a->config, "Sweep config JSON (configs/fhn/quick.json)")->required();
-  cmd->add_option("-o,--output", a->output, "Output directory (an interrupted sweep there is resumed)")->required();
-  cmd->add_option("--shard", a->shard, "Train shard I of N (jobs with index % N == I - 1)")->capture_default_str();
+  cmd->add_option("-o,--output", a->output, "Output directory (an interrupted sweep there is resumed)")
+      ->required();
+  cmd->add_option("--shard", a->shard, "Train shard I of N (jobs with index % N == I - 1)")
+      ->capture_default_str();
   cmd->add_option("--max_models", a->max_models, "Stop after this many models (0 = all)");
   cmd->callback([a] {
     const fhn::SweepConfig c = fhn::load_sweep_config(a->config);
@@ -194,16 +206,17 @@ void add_merge(CLI::App& parent) {
 
 void add_report(CLI::App& parent) {
   auto dir = std::make_shared<std::string>();
-  CLI::App* cmd = parent.add_subcommand("report", "Write summary.md and the figures of a sweep directory, also of an "
-                                                  "unfinished sweep (its rows so far)");
+  CLI::App* cmd = parent.add_subcommand("report",
+                                        "Write summary.md and the figures of a sweep directory, also of an "
+                                        "unfinished sweep (its rows so far)");
   cmd->add_option("dir", *dir, "Sweep output directory")->required();
   cmd->callback([dir] {
     METAEIK_CHECK(std::filesystem::exists(std::filesystem::path(*dir) / "results.csv"),
                   *dir << ": not a sweep directory (no results.csv)");
     fhn::write_sweep_summary(*dir);
     write_fhn_figures(*dir);
-    spdlog::info("fhn report: {} rows -> {}/summary.md and figures", fhn::read_results_csv(
-                 std::filesystem::path(*dir) / "results.csv").size(), *dir);
+    spdlog::info("fhn report: {} rows -> {}/summary.md and figures",
+                 fhn::read_results_csv(std::filesystem::path(*dir) / "results.csv").size(), *dir);
   });
 }
 
@@ -214,7 +227,8 @@ void add_bench(CLI::App& parent) {
   };
   auto a = std::make_shared<Args>();
   auto o = std::make_shared<fhn::BenchOptions>();
-  CLI::App* cmd = parent.add_subcommand("bench", "Time a trained surrogate against the vectorised Euler solver");
+  CLI::App* cmd =
+      parent.add_subcommand("bench", "Time a trained surrogate against the vectorised Euler solver");
   cmd->add_option("-m,--model", a->run, "Run directory of `fhn train`")->required();
   cmd->add_option("--samples", o->samples, "Trajectories")->capture_default_str();
   cmd->add_option("--duration", o->duration, "Simulated ms (outputs every 1 ms)")->capture_default_str();
@@ -227,9 +241,10 @@ void add_bench(CLI::App& parent) {
     const auto& e01 = r.euler.at(0);
     const auto& e001 = r.euler.at(1);
     spdlog::info("fhn bench: {} {} problem {}: {} samples x {} ms, {} thread(s), {}", r.config.kind,
-                 r.config.architecture, r.config.problem.problem, r.samples, r.duration, o->threads, o->device);
-    spdlog::info("  surrogate     {:9.4f} s   MAE vs Euler 0.01: {:.3e} (t <= {} ms: {:.3e})", r.surrogate_seconds,
-                 r.surrogate_mae, r.config.problem.horizon, r.surrogate_mae_horizon);
+                 r.config.architecture, r.config.problem.problem, r.samples, r.duration, o->threads,
+                 o->device);
+    spdlog::info("  surrogate     {:9.4f} s   MAE vs Euler 0.01: {:.3e} (t <= {} ms: {:.3e})",
+                 r.surrogate_seconds, r.surrogate_mae, r.config.problem.horizon, r.surrogate_mae_horizon);
     spdlog::info("  Euler dt 0.1  {:9.4f} s   MAE vs Euler 0.01: {:.3e}", e01.seconds, e01.mae);
     spdlog::info("  Euler dt 0.01 {:9.4f} s   (reference)", e001.seconds);
     spdlog::info("  time ratio surrogate / Euler 0.1 = {:.2f}, surrogate / Euler 0.01 = {:.3f}",
@@ -258,7 +273,8 @@ void add_bench(CLI::App& parent) {
 }  // namespace
 
 void add_fhn_command(CLI::App& app) {
-  CLI::App* cmd = app.add_subcommand("fhn", "FitzHugh–Nagumo neural surrogates: dataset, train, zoo, sweep, merge, report, bench");
+  CLI::App* cmd = app.add_subcommand(
+      "fhn", "FitzHugh–Nagumo neural surrogates: dataset, train, zoo, sweep, merge, report, bench");
   cmd->require_subcommand(1);
   add_dataset(*cmd);
   add_train(*cmd);

@@ -7,8 +7,8 @@
 #include <map>
 #include <sstream>
 
-#include "surrogates/fhn/sweep.hpp"
 #include "core/charts/charts.hpp"
+#include "surrogates/fhn/sweep.hpp"
 
 namespace metaeik::tools {
 
@@ -36,7 +36,8 @@ void write_fhn_figures(const std::filesystem::path& dir) {
       for (const auto& cls : classes) {
         std::vector<double> v;
         for (const auto* r : list)
-          if (r->shape == cls && bin(r->neurons) == int(b) && std::isfinite(r->val_mae)) v.push_back(r->val_mae * 1e3);
+          if (r->shape == cls && bin(r->neurons) == int(b) && std::isfinite(r->val_mae))
+            v.push_back(r->val_mae * 1e3);
         s.values.push_back(median(v));
       }
       series.push_back(s);
@@ -69,8 +70,8 @@ void write_fhn_figures(const std::filesystem::path& dir) {
   }
   for (auto& [p, e] : euler) scatter.push_back(e);
   write_scatter_chart(dir / "fig3_error_vs_time.png",
-                      "Error vs time (" + std::to_string(samples) + " samples x 50 ms)",
-                      "seconds (log10)", "MAE (log10)", scatter, true, true);
+                      "Error vs time (" + std::to_string(samples) + " samples x 50 ms)", "seconds (log10)",
+                      "MAE (log10)", scatter, true, true);
 }
 
 }  // namespace metaeik::tools

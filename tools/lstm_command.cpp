@@ -1,21 +1,21 @@
 // `metaeikonal lstm train|simulate`: the LSTM tissue simulator and its latent-ODE baseline on the
 // states of a paced TTP06 slab (surrogates/lstm/). LibTorch stays behind surrogates/lstm/training.hpp.
 
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
 #include <cmath>
 #include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
-#include <spdlog/spdlog.h>
-
+#include "core/charts/charts.hpp"
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "surrogates/lstm/rollout_report.hpp"
 #include "surrogates/lstm/training.hpp"
-#include "core/charts/charts.hpp"
 #include "tools/commands.hpp"
 
 namespace metaeik::tools {
@@ -34,7 +34,8 @@ std::vector<std::size_t> parse_cells(const std::vector<std::string>& specs, cons
     int i = -1, j = -1;
     char comma = 0;
     std::istringstream is(s);
-    METAEIK_CHECK((is >> i >> comma >> j) && comma == ',' && is.eof(), "--cell: expected \"i,j\", got \"" << s << "\"");
+    METAEIK_CHECK((is >> i >> comma >> j) && comma == ',' && is.eof(),
+                  "--cell: expected \"i,j\", got \"" << s << "\"");
     METAEIK_CHECK(i >= 0 && i < d.grid.nx && j >= 0 && j < d.grid.ny,
                   "--cell: " << s << " is outside the " << d.grid.nx << "x" << d.grid.ny << " grid");
     cells.push_back(d.grid.index(i, j, 0));
@@ -43,15 +44,16 @@ std::vector<std::size_t> parse_cells(const std::vector<std::string>& specs, cons
 }
 
 /// Fig. 3: true against predicted traces, one row per cell, one column per variable.
-void write_trace_grid(const fs::path& png, const std::vector<const sl::Rollout*>& rollouts, const sl::StatesData& d,
-                      const std::vector<std::size_t>& cells) {
+void write_trace_grid(const fs::path& png, const std::vector<const sl::Rollout*>& rollouts,
+                      const sl::StatesData& d, const std::vector<std::size_t>& cells) {
   std::vector<LinePanel> panels;
   const std::size_t n = d.nodes, fs_ = d.frame_size();
   const sl::Rollout& r0 = *rollouts.front();
   for (auto c : cells)
     for (std::size_t v = 0; v < d.variables.size(); ++v) {
       LinePanel p;
-      p.title = d.variables[v] + " at (" + std::to_string(c % d.grid.nx) + ", " + std::to_string(c / d.grid.nx) + ")";
+      p.title = d.variables[v] + " at (" + std::to_string(c % d.grid.nx) + ", " +
+                std::to_string(c / d.grid.nx) + ")";
       p.y_label = v == 0 ? "mV" : "mM";
       LineSeries truth{"truth", {}, {}};
       for (std::size_t k = 0; k < r0.steps && r0.first_frame + k < d.frames; ++k) {
@@ -69,8 +71,8 @@ void write_trace_grid(const fs::path& png, const std::vector<const sl::Rollout*>
       }
       panels.push_back(std::move(p));
     }
-  write_line_chart_grid(png, "true vs predicted states", "time after the first predicted frame (ms)", int(cells.size()), int(d.variables.size()),
-                        panels);
+  write_line_chart_grid(png, "true vs predicted states", "time after the first predicted frame (ms)",
+                        int(cells.size()), int(d.variables.size()), panels);
 }
 
 void add_train(CLI::App& lstm) {
@@ -80,8 +82,10 @@ void add_train(CLI::App& lstm) {
     int epochs = 0, threads = -1;
   };
   auto a = std::make_shared<Args>();
-  CLI::App* cmd = lstm.add_subcommand("train", "Train the LSTM simulator (or the latent-ODE baseline) on a tissue run");
-  cmd->add_option("-c,--config", a->config, "Config JSON (configs/lstm/quick.json, paper.json); not needed with --resume");
+  CLI::App* cmd =
+      lstm.add_subcommand("train", "Train the LSTM simulator (or the latent-ODE baseline) on a tissue run");
+  cmd->add_option("-c,--config", a->config,
+                  "Config JSON (configs/lstm/quick.json, paper.json); not needed with --resume");
   cmd->add_option("--data", a->data, "Tissue output directory with states.bin + states.json")->required();
   cmd->add_option("-o,--output", a->output, "Run directory (config.json, last.pt, log.csv)")->required();
   cmd->add_option("--model", a->model, "Override the config's model: lstm or latent-ode");
@@ -101,8 +105,8 @@ void add_train(CLI::App& lstm) {
       METAEIK_CHECK(a->model.empty(), "--model cannot change the model of a run being resumed");
     }
     const auto s = sl::train_model(cfg, a->data, a->output, a->resume, a->epochs);
-    spdlog::info("lstm train: {} epochs, {} steps, train loss {:.5g}, validation MSE {:.5g}, {:.0f} s -> {}", s.epochs,
-                 s.steps, s.train_loss, s.validation_loss, s.seconds, a->output);
+    spdlog::info("lstm train: {} epochs, {} steps, train loss {:.5g}, validation MSE {:.5g}, {:.0f} s -> {}",
+                 s.epochs, s.steps, s.train_loss, s.validation_loss, s.seconds, a->output);
   });
 }
 
@@ -115,11 +119,14 @@ void add_simulate(CLI::App& lstm) {
     bool overwrite = false;
   };
   auto a = std::make_shared<Args>();
-  CLI::App* cmd = lstm.add_subcommand("simulate", "Autoregressive rollout of a trained run against the true states");
+  CLI::App* cmd =
+      lstm.add_subcommand("simulate", "Autoregressive rollout of a trained run against the true states");
   cmd->add_option("-m,--model", a->run, "Run directory of `lstm train`")->required();
-  cmd->add_option("--baseline", a->baseline, "A second run (e.g. the latent ODE) simulated and scored alongside");
+  cmd->add_option("--baseline", a->baseline,
+                  "A second run (e.g. the latent ODE) simulated and scored alongside");
   cmd->add_option("--data", a->data, "Tissue output directory (the truth; the run's data)")->required();
-  cmd->add_option("--warmup", a->warmup, "True frames fed before the first prediction")->capture_default_str();
+  cmd->add_option("--warmup", a->warmup, "True frames fed before the first prediction")
+      ->capture_default_str();
   cmd->add_option("--steps", a->steps, "Predicted frames (1 ms each)")->capture_default_str();
   cmd->add_option("--start", a->start, "First predicted frame (0 = the run's first test frame)");
   cmd->add_option("--threads", a->threads, "LibTorch threads (1 for the per-cycle timing)");
@@ -141,8 +148,8 @@ void add_simulate(CLI::App& lstm) {
       if (run.empty()) continue;
       spdlog::info("lstm simulate: {} ({} warm-up frames, {} steps)", run, a->warmup, a->steps);
       rollouts.push_back(sl::simulate_model(run, data, static_cast<std::size_t>(a->start),
-                                            static_cast<std::size_t>(a->warmup), static_cast<std::size_t>(a->steps),
-                                            a->threads));
+                                            static_cast<std::size_t>(a->warmup),
+                                            static_cast<std::size_t>(a->steps), a->threads));
     }
     sl::ReportOptions ro;
     if (cfg.phase.period_ms > 0) ro.cycle_ms = cfg.phase.period_ms;
@@ -151,23 +158,28 @@ void add_simulate(CLI::App& lstm) {
       const auto m = sl::rollout_metrics(rollouts[k], data, ro);
       core::Json j = sl::metrics_json(rollouts[k], m, data);
       j["run"] = fs::absolute(k == 0 ? a->run : a->baseline).string();
-      spdlog::info("{}: MSE [-1,1] V {:.4g} Cai {:.4g} CaSR {:.4g} Cass {:.4g} over {} steps; {} of {} cycles activate; "
-                   "{:.1f} ms per cycle",
-                   rollouts[k].model, m.mse_pm1[0], m.mse_pm1.size() > 1 ? m.mse_pm1[1] : NAN,
-                   m.mse_pm1.size() > 2 ? m.mse_pm1[2] : NAN, m.mse_pm1.size() > 3 ? m.mse_pm1[3] : NAN,
-                   m.compared_steps, std::count_if(m.activated.begin(), m.activated.end(),
-                                                   [&](double f) { return f >= ro.activated_fraction; }),
-                   m.activated.size(), m.ms_per_cycle);
+      spdlog::info(
+          "{}: MSE [-1,1] V {:.4g} Cai {:.4g} CaSR {:.4g} Cass {:.4g} over {} steps; {} of {} cycles "
+          "activate; "
+          "{:.1f} ms per cycle",
+          rollouts[k].model, m.mse_pm1[0], m.mse_pm1.size() > 1 ? m.mse_pm1[1] : NAN,
+          m.mse_pm1.size() > 2 ? m.mse_pm1[2] : NAN, m.mse_pm1.size() > 3 ? m.mse_pm1[3] : NAN,
+          m.compared_steps,
+          std::count_if(m.activated.begin(), m.activated.end(),
+                        [&](double f) { return f >= ro.activated_fraction; }),
+          m.activated.size(), m.ms_per_cycle);
       if (!std::isnan(rollouts[k].warmup_one_step_mse))
-        spdlog::info("{}: teacher-forced next-frame MSE over the warm-up {:.4g} (z-scores)", rollouts[k].model,
-                     rollouts[k].warmup_one_step_mse);
+        spdlog::info("{}: teacher-forced next-frame MSE over the warm-up {:.4g} (z-scores)",
+                     rollouts[k].model, rollouts[k].warmup_one_step_mse);
       if (k == 0) {
         summary = j;
         summary["threads"] = a->threads;
         summary["data"] = fs::absolute(a->data).string();
         summary["mse_convention"] =
-            "mse_pm1: prediction and truth mapped to [-1, 1] per attribute with the training part's min/max, MSE over "
-            "the first compared_steps predicted steps (the published convention); mse_zscore: the same in z-score units "
+            "mse_pm1: prediction and truth mapped to [-1, 1] per attribute with the training part's min/max, "
+            "MSE over "
+            "the first compared_steps predicted steps (the published convention); mse_zscore: the same in "
+            "z-score units "
             "of the training part; mse_per_cycle: V, [-1, 1] convention, per cycle of the rollout";
       } else {
         summary["baseline"] = j;
@@ -197,9 +209,10 @@ void add_simulate(CLI::App& lstm) {
       }
       v.push_back(std::move(s));
     }
-    write_line_chart(out.path() / "v_models.png",
-                     "V at (" + std::to_string(c % data.grid.nx) + ", " + std::to_string(c / data.grid.nx) + ")",
-                     "time after the first predicted frame (ms)", "V (mV)", v);
+    write_line_chart(
+        out.path() / "v_models.png",
+        "V at (" + std::to_string(c % data.grid.nx) + ", " + std::to_string(c / data.grid.nx) + ")",
+        "time after the first predicted frame (ms)", "V (mV)", v);
     out.commit();
     spdlog::info("lstm simulate: wrote {}", a->output);
   });
@@ -208,7 +221,8 @@ void add_simulate(CLI::App& lstm) {
 }  // namespace
 
 void add_lstm_command(CLI::App& app) {
-  CLI::App* lstm = app.add_subcommand("lstm", "LSTM tissue simulator and latent-ODE baseline (paced TTP06 slab)");
+  CLI::App* lstm =
+      app.add_subcommand("lstm", "LSTM tissue simulator and latent-ODE baseline (paced TTP06 slab)");
   lstm->require_subcommand(1);
   add_train(*lstm);
   add_simulate(*lstm);

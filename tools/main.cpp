@@ -1,10 +1,10 @@
 // metaeikonal: the single command-line entry point (sub-commands in tools/*_command.cpp).
 
-#include <cstdio>
-#include <exception>
+#include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
-#include <spdlog/spdlog.h>
+#include <cstdio>
+#include <exception>
 
 #include "core/error.hpp"
 #include "core/log.hpp"
@@ -19,8 +19,9 @@ int main(int argc, char** argv) {
   app.add_flag("-q,--quiet", quiet, "Only warnings and errors; no progress bars");
   app.require_subcommand(1);
   app.parse_complete_callback([&] {
-    core::setup_logging(quiet ? core::Verbosity::kQuiet
-                              : verbose ? core::Verbosity::kVerbose : core::Verbosity::kNormal);
+    core::setup_logging(quiet     ? core::Verbosity::kQuiet
+                        : verbose ? core::Verbosity::kVerbose
+                                  : core::Verbosity::kNormal);
   });
 
   tools::add_mesh_command(app);

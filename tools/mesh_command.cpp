@@ -1,12 +1,12 @@
 // `metaeikonal mesh info|convert|generate`.
 
-#include <cstdio>
-#include <map>
-#include <string>
+#include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdio>
+#include <map>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
+#include <string>
 
 #include "geometry/tet_mesh.hpp"
 #include "geometry/vtk_io.hpp"
@@ -57,12 +57,14 @@ void print_summary(const std::string& file, const nlohmann::json& j) {
               b[2][1].get<double>());
   for (const char* kind : {"point_arrays", "cell_arrays"}) {
     std::string line;
-    for (const auto& [name, nc] : j[kind].items()) line += " " + name + "(" + std::to_string(nc.get<int>()) + ")";
+    for (const auto& [name, nc] : j[kind].items())
+      line += " " + name + "(" + std::to_string(nc.get<int>()) + ")";
     std::printf("  %s:%s\n", kind, line.empty() ? " none" : line.c_str());
   }
   for (const auto& [name, counts] : j["labels"].items()) {
     std::string line;
-    for (const auto& [label, count] : counts.items()) line += " " + label + ":" + std::to_string(count.get<int>());
+    for (const auto& [label, count] : counts.items())
+      line += " " + label + ":" + std::to_string(count.get<int>());
     std::printf("  %s labels:%s\n", name.c_str(), line.c_str());
   }
 }

@@ -1,12 +1,12 @@
 // `metaeikonal mesh generate`: CGAL Mesh_3 LV / BiV ventricles with surface and AHA labels.
 
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
 #include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
-#include <spdlog/spdlog.h>
 
 #include "core/config.hpp"
 #include "core/error.hpp"
@@ -37,8 +37,9 @@ std::string label_counts(const geometry::TetMesh& mesh, const std::string& name)
 
 void run_generate(const GenerateArgs& args) {
   const std::string ext = std::filesystem::path(args.output).extension().string();
-  METAEIK_CHECK(ext == ".vtu" || ext == ".vtk",
-                "--output: unsupported extension '" << ext << "' of " << args.output << " (expected .vtu or .vtk)");
+  METAEIK_CHECK(ext == ".vtu" || ext == ".vtk", "--output: unsupported extension '"
+                                                    << ext << "' of " << args.output
+                                                    << " (expected .vtu or .vtk)");
 
   // Defaults, then the JSON config, then flags given explicitly.
   geometry::GeneratorOptions options;
@@ -85,8 +86,8 @@ void run_generate(const GenerateArgs& args) {
 
   const Eigen::VectorXd vol = geometry::tet_volumes(mesh.points, mesh.tets);
   const Eigen::VectorXd q = geometry::tet_quality(mesh.points, mesh.tets);
-  spdlog::info("wrote {}: {} nodes, {} tets, generated in {:.1f} s", args.output, mesh.num_points(), mesh.num_tets(),
-               seconds);
+  spdlog::info("wrote {}: {} nodes, {} tets, generated in {:.1f} s", args.output, mesh.num_points(),
+               mesh.num_tets(), seconds);
   if (options.shape == "lv") {
     const double exact = geometry::analytic_lv_wall_volume(options);
     spdlog::info("  volume {:.1f} mm^3 (analytic {:.1f}, error {:+.2f} %)", vol.sum(), exact,
@@ -104,7 +105,8 @@ void run_generate(const GenerateArgs& args) {
 void add_mesh_generate_command(CLI::App& mesh) {
   auto* cmd = mesh.add_subcommand(
       "generate",
-      "Mesh a synthetic ventricle with CGAL Mesh_3: 'lv' = truncated ellipsoid shell (Land et al. 2015 benchmark "
+      "Mesh a synthetic ventricle with CGAL Mesh_3: 'lv' = truncated ellipsoid shell (Land et al. 2015 "
+      "benchmark "
       "by default), 'biv' = LV plus a crescent RV. Writes point arrays 'surface' and 'aha'.");
   static GenerateArgs args;
   auto& f = args.flags;

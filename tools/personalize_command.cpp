@@ -1,15 +1,15 @@
 // `metaeikonal personalize`: one feed-forward personalisation of a trained meta-PINN to a new
 // subject from k context maps and the early part of a query map → .vtu (+ .json metrics).
 
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
 #include <cmath>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
-#include <spdlog/spdlog.h>
 
 #include "core/config.hpp"
 #include "core/error.hpp"
@@ -37,8 +37,8 @@ struct LoadedMap {
   std::shared_ptr<const geometry::TetMesh> mesh;
   Eigen::VectorXd observation;  ///< ms, used where observed
   Eigen::VectorXi observed;
-  Eigen::VectorXd truth;        ///< empty if unknown
-  Eigen::VectorXd speed;        ///< empty if unknown
+  Eigen::VectorXd truth;  ///< empty if unknown
+  Eigen::VectorXd speed;  ///< empty if unknown
 };
 
 class MapResolver {
@@ -58,7 +58,8 @@ class MapResolver {
         if (used != index.size()) i = -1;
       } catch (const std::exception&) {
       }
-      METAEIK_CHECK(i >= 0, "map reference '" << ref << "': expected DATASET_DIR#MAP_INDEX with a non-negative index");
+      METAEIK_CHECK(
+          i >= 0, "map reference '" << ref << "': expected DATASET_DIR#MAP_INDEX with a non-negative index");
       auto& ds = dataset(dir);
       METAEIK_CHECK(i < int(ds.maps().size()),
                     "map reference '" << ref << "': the dataset has " << ds.maps().size() << " maps");
@@ -88,7 +89,8 @@ class MapResolver {
                   ref << ": no point array '" << args_.mask_array << "' (set --mask-array)");
     m.observation = mesh->point_scalar(args_.at_array);
     m.observed = mesh->point_labels(args_.mask_array);
-    METAEIK_CHECK(m.observed.sum() > 0, ref << ": the observation mask '" << args_.mask_array << "' is empty");
+    METAEIK_CHECK(m.observed.sum() > 0,
+                  ref << ": the observation mask '" << args_.mask_array << "' is empty");
     if (m.observation.allFinite()) m.truth = m.observation;  // complete map: also the truth
     if (mesh->has_point_array(args_.speed_array)) m.speed = mesh->point_scalar(args_.speed_array);
     for (auto it = mesh->point_data.begin(); it != mesh->point_data.end();)
@@ -120,33 +122,42 @@ bool same_mesh(const geometry::TetMesh& a, const geometry::TetMesh& b) {
 void add_personalize_command(CLI::App& app) {
   auto args = std::make_shared<PersonalizeArgs>();
   auto* cmd = app.add_subcommand(
-      "personalize", "Personalise a trained meta-PINN to a subject in one feed-forward pass (AT, velocity, residual)");
+      "personalize",
+      "Personalise a trained meta-PINN to a subject in one feed-forward pass (AT, velocity, residual)");
   cmd->add_option("-m,--model", args->model, "Run directory written by `metaeikonal train`")->required();
-  cmd->add_option("--context", args->contexts,
-                  "Context maps of the subject: DATASET_DIR#MAP_INDEX or .vtu files with an AT array and a mask")
+  cmd->add_option(
+         "--context", args->contexts,
+         "Context maps of the subject: DATASET_DIR#MAP_INDEX or .vtu files with an AT array and a mask")
       ->required();
-  cmd->add_option("--query", args->query, "The query map (only its earliest observations are used)")->required();
-  cmd->add_option("-o,--output", args->output, "Output .vtu (a .json with metrics is written next to it)")->required();
+  cmd->add_option("--query", args->query, "The query map (only its earliest observations are used)")
+      ->required();
+  cmd->add_option("-o,--output", args->output, "Output .vtu (a .json with metrics is written next to it)")
+      ->required();
   cmd->add_option("--at-array", args->at_array, "AT point array of .vtu maps (ms)");
-  cmd->add_option("--mask-array", args->mask_array, "Observation-mask point array of .vtu maps (1 = observed)");
-  cmd->add_option("--speed-array", args->speed_array, "True velocity point array of .vtu maps, if present (mm/ms)");
+  cmd->add_option("--mask-array", args->mask_array,
+                  "Observation-mask point array of .vtu maps (1 = observed)");
+  cmd->add_option("--speed-array", args->speed_array,
+                  "True velocity point array of .vtu maps, if present (mm/ms)");
   cmd->add_option("--device", args->device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
-  cmd->add_option("--checkpoint", args->checkpoint, "Which checkpoint of the run: best (highest validation AT "
-                                                    "correlation) or last")
+  cmd->add_option("--checkpoint", args->checkpoint,
+                  "Which checkpoint of the run: best (highest validation AT "
+                  "correlation) or last")
       ->check(CLI::IsMember({"best", "last"}));
   cmd->callback([args] {
     core::Stopwatch total;
     const fs::path out = args->output;
-    METAEIK_CHECK(out.extension() == ".vtu", "--output: expected a .vtu file name, got '" << args->output << "'");
+    METAEIK_CHECK(out.extension() == ".vtu",
+                  "--output: expected a .vtu file name, got '" << args->output << "'");
     auto model = metapinn::load_model(args->model, args->device, args->checkpoint);
     MapResolver resolver(*args);
     LoadedMap query = resolver.load(args->query);
     std::vector<Eigen::VectorXd> contexts;
     for (const auto& ref : args->contexts) {
       LoadedMap c = resolver.load(ref);
-      METAEIK_CHECK(same_mesh(*c.mesh, *query.mesh),
-                    "context map '" << ref << "' is on a different mesh than the query '" << args->query << "' ("
-                                    << c.mesh->num_points() << " vs " << query.mesh->num_points() << " points)");
+      METAEIK_CHECK(same_mesh(*c.mesh, *query.mesh), "context map '"
+                                                         << ref << "' is on a different mesh than the query '"
+                                                         << args->query << "' (" << c.mesh->num_points()
+                                                         << " vs " << query.mesh->num_points() << " points)");
       METAEIK_CHECK(c.observed == query.observed,
                     "context map '" << ref << "' has a different observation mask than the query");
       contexts.push_back(c.observation);
@@ -200,8 +211,8 @@ void add_personalize_command(CLI::App& app) {
     fs::path json_path = out;
     json_path.replace_extension(".json");
     core::save_json_file(json_path, report);
-    spdlog::info("personalised in {:.1f} ms (forward pass); wrote {} and {}", 1e3 * p2.forward_seconds, out.string(),
-                 json_path.string());
+    spdlog::info("personalised in {:.1f} ms (forward pass); wrote {} and {}", 1e3 * p2.forward_seconds,
+                 out.string(), json_path.string());
     if (metrics.contains("at_corr"))
       spdlog::info("AT correlation {:.3f}, relative error {:.3f}; velocity correlation {}",
                    metrics["at_corr"].is_null() ? NAN : metrics["at_corr"].get<double>(),

@@ -1,15 +1,15 @@
 // `metaeikonal solve`: one Eikonal solve (FIM or Dijkstra) on a mesh file → VTU with the AT map.
 
-#include <cmath>
-#include <cstdio>
-#include <limits>
-#include <string>
-#include <vector>
+#include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
 #include <Eigen/Eigenvalues>
+#include <cmath>
+#include <cstdio>
+#include <limits>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
+#include <string>
+#include <vector>
 
 #include "core/error.hpp"
 #include "core/timer.hpp"
@@ -54,8 +54,8 @@ eikonal::Source parse_source(const std::string& text) {
 }
 
 /// A scalar (1-component) or vector array by name: point data first, then cell data.
-const geometry::DataArray& find_array(const geometry::TetMesh& mesh, const std::string& file, const std::string& name,
-                                      bool& per_point) {
+const geometry::DataArray& find_array(const geometry::TetMesh& mesh, const std::string& file,
+                                      const std::string& name, bool& per_point) {
   if (auto it = mesh.point_data.find(name); it != mesh.point_data.end()) {
     per_point = true;
     return it->second;
@@ -99,9 +99,12 @@ geometry::Points tet_fibres(const geometry::TetMesh& mesh, const std::string& fi
 
 void run_solve(const SolveArgs& args) {
   const int modes = int(args.has_speed) + int(!args.speed_array.empty()) + int(!args.fibers.empty());
-  METAEIK_CHECK(modes == 1, "give exactly one of --speed, --speed-array or --fibers (with --speed-fiber and --speed-sheet)");
+  METAEIK_CHECK(
+      modes == 1,
+      "give exactly one of --speed, --speed-array or --fibers (with --speed-fiber and --speed-sheet)");
   if (!args.fibers.empty())
-    METAEIK_CHECK(args.has_speed_fiber && args.has_speed_sheet, "--fibers needs --speed-fiber and --speed-sheet");
+    METAEIK_CHECK(args.has_speed_fiber && args.has_speed_sheet,
+                  "--fibers needs --speed-fiber and --speed-sheet");
   else
     METAEIK_CHECK(!args.has_speed_fiber && !args.has_speed_sheet,
                   "--speed-fiber and --speed-sheet are only used with --fibers");
@@ -113,13 +116,15 @@ void run_solve(const SolveArgs& args) {
   eikonal::SpeedField speed;
   bool speed_per_point = true;
   if (args.has_speed) {
-    METAEIK_CHECK(std::isfinite(args.speed) && args.speed > 0, "--speed must be a positive number (mm/ms), got " << args.speed);
+    METAEIK_CHECK(std::isfinite(args.speed) && args.speed > 0,
+                  "--speed must be a positive number (mm/ms), got " << args.speed);
     speed = eikonal::SpeedField::uniform(mesh, args.speed);
   } else if (!args.speed_array.empty()) {
     const auto& a = find_array(mesh, args.mesh, args.speed_array, speed_per_point);
-    METAEIK_CHECK(a.components() == 1, args.mesh << ": speed array '" << args.speed_array << "' has " << a.components()
-                                                 << " components, expected 1");
-    speed.location = speed_per_point ? eikonal::SpeedField::Location::kNode : eikonal::SpeedField::Location::kTet;
+    METAEIK_CHECK(a.components() == 1, args.mesh << ": speed array '" << args.speed_array << "' has "
+                                                 << a.components() << " components, expected 1");
+    speed.location =
+        speed_per_point ? eikonal::SpeedField::Location::kNode : eikonal::SpeedField::Location::kTet;
     speed.speed = a.values.col(0);
   } else {
     METAEIK_CHECK(std::isfinite(args.speed_fiber) && args.speed_fiber > 0,
@@ -157,18 +162,21 @@ void run_solve(const SolveArgs& args) {
       ++unreached;
   }
   if (!result.stats.converged)
-    spdlog::warn("FIM stopped after {} iterations without converging (raise --max-iterations)", result.stats.iterations);
-  if (unreached > 0) spdlog::warn("{} nodes are not connected to any source (activation_time = inf)", unreached);
+    spdlog::warn("FIM stopped after {} iterations without converging (raise --max-iterations)",
+                 result.stats.iterations);
+  if (unreached > 0)
+    spdlog::warn("{} nodes are not connected to any source (activation_time = inf)", unreached);
   spdlog::info("{}: {} nodes, {} tets, {} in {:.3f} s ({} iterations, {} local updates), max AT {:.2f} ms",
-               args.mesh, mesh.num_points(), mesh.num_tets(), args.method, solve_seconds, result.stats.iterations,
-               result.stats.local_updates, max_time);
+               args.mesh, mesh.num_points(), mesh.num_tets(), args.method, solve_seconds,
+               result.stats.iterations, result.stats.local_updates, max_time);
 
   mesh.set_point_array("activation_time", T);
   if (speed.location == eikonal::SpeedField::Location::kNode)
     mesh.set_point_array("speed", speed.speed);
   else
     mesh.set_cell_array("speed", speed.speed);
-  if (!args.fibers.empty()) mesh.set_cell_array("speed_sheet", Eigen::VectorXd::Constant(mesh.num_tets(), args.speed_sheet));
+  if (!args.fibers.empty())
+    mesh.set_cell_array("speed_sheet", Eigen::VectorXd::Constant(mesh.num_tets(), args.speed_sheet));
   geometry::write_mesh(mesh, args.output);
 
   if (args.json) {
@@ -194,24 +202,31 @@ void run_solve(const SolveArgs& args) {
 
 void add_solve_command(CLI::App& app) {
   static SolveArgs args;
-  auto* cmd = app.add_subcommand("solve", "One Eikonal solve (FIM or Dijkstra) on a mesh → VTU with activation_time (ms)");
+  auto* cmd = app.add_subcommand(
+      "solve", "One Eikonal solve (FIM or Dijkstra) on a mesh → VTU with activation_time (ms)");
   cmd->add_option("mesh", args.mesh, "Mesh file (.vtu, .vtk)")->required();
   cmd->add_option("--speed", args.speed, "Uniform isotropic conduction velocity (mm/ms)");
-  cmd->add_option("--speed-array", args.speed_array, "Point (per node) or cell (per tet) array with the speed (mm/ms)");
+  cmd->add_option("--speed-array", args.speed_array,
+                  "Point (per node) or cell (per tet) array with the speed (mm/ms)");
   cmd->add_option("--fibers", args.fibers, "Point or cell array with fibre directions (3 components)");
   cmd->add_option("--speed-fiber", args.speed_fiber, "Speed along the fibres (mm/ms), with --fibers");
   cmd->add_option("--speed-sheet", args.speed_sheet, "Speed across the fibres (mm/ms), with --fibers");
-  cmd->add_option("--source", args.sources, "Source node with optional onset time: NODE[:T0] (ms); repeatable")
+  cmd->add_option("--source", args.sources,
+                  "Source node with optional onset time: NODE[:T0] (ms); repeatable")
       ->required()
       ->allow_extra_args(false);
   cmd->add_option("--method", args.method, "fim (default) or dijkstra (mesh-edge shortest paths)")
       ->check(CLI::IsMember({"fim", "dijkstra"}));
-  cmd->add_option("-o,--output", args.output, "Output mesh (.vtu or .vtk) with activation_time and speed")->required();
-  cmd->add_option("--tolerance", args.options.tolerance, "FIM convergence tolerance (ms)")->capture_default_str();
-  cmd->add_option("--max-iterations", args.options.max_iterations, "FIM iteration cap")->capture_default_str();
+  cmd->add_option("-o,--output", args.output, "Output mesh (.vtu or .vtk) with activation_time and speed")
+      ->required();
+  cmd->add_option("--tolerance", args.options.tolerance, "FIM convergence tolerance (ms)")
+      ->capture_default_str();
+  cmd->add_option("--max-iterations", args.options.max_iterations, "FIM iteration cap")
+      ->capture_default_str();
   cmd->add_option("--threads", args.options.threads, "OpenMP threads (0 = default)")->capture_default_str();
-  cmd->add_option("--band", args.options.band,
-                  "FIM active band (ms): update only active nodes within this of the earliest; <0 automatic, 0 off")
+  cmd->add_option(
+         "--band", args.options.band,
+         "FIM active band (ms): update only active nodes within this of the earliest; <0 automatic, 0 off")
       ->capture_default_str();
   cmd->add_flag("--json", args.json, "Print one JSON line with timings and statistics on stdout");
   cmd->callback([cmd] {

@@ -1,12 +1,11 @@
 // `metaeikonal tissue`: monodomain tissue simulation from a JSON config → output directory.
 
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <filesystem>
 #include <string>
-
-#include <CLI/CLI.hpp>
-#include <spdlog/spdlog.h>
 
 #include "core/config.hpp"
 #include "core/error.hpp"
@@ -26,7 +25,8 @@ fs::path resolve_tissue_config(const std::string& arg) {
   std::error_code ec;
   const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
   if (!ec)
-    for (fs::path p = exe.parent_path(); !p.empty() && p != p.parent_path(); p = p.parent_path()) roots.push_back(p);
+    for (fs::path p = exe.parent_path(); !p.empty() && p != p.parent_path(); p = p.parent_path())
+      roots.push_back(p);
   for (const auto& root : roots) {
     const fs::path candidate = root / "configs" / "tissue" / (arg + ".json");
     if (fs::exists(candidate)) return candidate;
@@ -46,9 +46,11 @@ void add_tissue_command(CLI::App& app) {
   };
   auto args = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand(
-      "tissue", "Monodomain tissue simulation on a structured grid (activation/APD maps, .vti/.pvd, binary states)");
+      "tissue",
+      "Monodomain tissue simulation on a structured grid (activation/APD maps, .vti/.pvd, binary states)");
   cmd->add_option("--config", args->config,
-                  "Tissue config JSON, or a shipped config name: niederer, aphyn_slab, aphyn_slab_validation, lstm_slab")
+                  "Tissue config JSON, or a shipped config name: niederer, aphyn_slab, "
+                  "aphyn_slab_validation, lstm_slab")
       ->required();
   cmd->add_option("-o,--output", args->output, "Output directory (written atomically)")->required();
   cmd->add_option("--dx", args->dx, "Override grid.dx (and dy, dz), mm");
@@ -76,8 +78,8 @@ void add_tissue_command(CLI::App& app) {
     const auto cfg = monodomain::read_tissue_config(json, path.filename().string());
     const auto summary = monodomain::run_tissue(cfg, args->output, args->overwrite);
     for (const auto& p : summary.probes)
-      spdlog::info("probe {:>4} ({:6.2f}, {:6.2f}, {:6.2f}) mm: activation {:8.3f} ms, APD90 {:8.2f} ms", p.name,
-                   p.point[0], p.point[1], p.point[2], p.activation_time, p.apd90);
+      spdlog::info("probe {:>4} ({:6.2f}, {:6.2f}, {:6.2f}) mm: activation {:8.3f} ms, APD90 {:8.2f} ms",
+                   p.name, p.point[0], p.point[1], p.point[2], p.activation_time, p.apd90);
   });
 }
 

@@ -1,21 +1,21 @@
 // `metaeikonal train`: episodic meta-training of the meta-PINN on a dataset directory.
 
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
 #include <string>
 
-#include <CLI/CLI.hpp>
-#include <spdlog/spdlog.h>
-
+#include "core/charts/charts.hpp"
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/timer.hpp"
 #include "eikonal/dataset.hpp"
 #include "metapinn/meta_fim.hpp"
 #include "metapinn/trainer.hpp"
-#include "core/charts/charts.hpp"
 #include "tools/commands.hpp"
 
 namespace metaeik::tools {
@@ -56,15 +56,20 @@ void write_curves(const std::filesystem::path& run_dir) {
 
 void add_train_command(CLI::App& app) {
   auto args = std::make_shared<TrainArgs>();
-  auto* cmd = app.add_subcommand("train", "Meta-train the meta-PINN (encoders + hypernetworks) on a dataset; a config with a \"fim\" section trains meta-FIM");
-  cmd->add_option("-c,--config", args->config, "Training config JSON (e.g. configs/train/quick.json)")->required();
+  auto* cmd = app.add_subcommand("train",
+                                 "Meta-train the meta-PINN (encoders + hypernetworks) on a dataset; a config "
+                                 "with a \"fim\" section trains meta-FIM");
+  cmd->add_option("-c,--config", args->config, "Training config JSON (e.g. configs/train/quick.json)")
+      ->required();
   cmd->add_option("-d,--data", args->data, "Dataset directory (manifest.json)")->required();
-  cmd->add_option("-o,--output", args->output, "Run directory (config.json, last.pt, best.pt, log.csv)")->required();
+  cmd->add_option("-o,--output", args->output, "Run directory (config.json, last.pt, best.pt, log.csv)")
+      ->required();
   cmd->add_flag("--resume", args->resume, "Continue the run in the output directory from last.pt");
   cmd->add_option("--epochs", args->epochs, "Override train.epochs");
   cmd->add_option("--device", args->device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
   cmd->callback([args] {
-    if (metapinn::is_meta_fim_config(core::load_json_file(args->config))) {  // a meta-FIM config ("fim" section)
+    if (metapinn::is_meta_fim_config(
+            core::load_json_file(args->config))) {  // a meta-FIM config ("fim" section)
       auto config = metapinn::load_meta_fim_config(args->config);
       if (args->epochs >= 0) config.train.epochs = args->epochs;
       core::Stopwatch watch;

@@ -1,17 +1,17 @@
 #include "core/charts/charts.hpp"
 
-#include <algorithm>
-#include <array>
-#include <cmath>
-#include <cstdio>
-#include <limits>
-
 #include <vtkFreeTypeTools.h>
 #include <vtkImageData.h>
 #include <vtkNew.h>
 #include <vtkPNGWriter.h>
 #include <vtkStdString.h>
 #include <vtkTextProperty.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <limits>
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
@@ -23,8 +23,8 @@ namespace {
 using Rgb = std::array<unsigned char, 3>;
 constexpr Rgb kWhite{255, 255, 255}, kBlack{0, 0, 0}, kGrey{200, 200, 200};
 // Colour-blind-friendly palette (Okabe–Ito).
-constexpr Rgb kPalette[] = {{0, 114, 178}, {230, 159, 0}, {0, 158, 115}, {204, 121, 167},
-                            {86, 180, 233}, {213, 94, 0}, {240, 228, 66}, {0, 0, 0}};
+constexpr Rgb kPalette[] = {{0, 114, 178},  {230, 159, 0}, {0, 158, 115},  {204, 121, 167},
+                            {86, 180, 233}, {213, 94, 0},  {240, 228, 66}, {0, 0, 0}};
 
 /// An RGB canvas with y pointing up (row 0 at the bottom, as vtkPNGWriter expects).
 class Canvas {
@@ -91,7 +91,8 @@ class Canvas {
       writer->SetFileName(tmp.string().c_str());
       writer->SetInputData(image_);
       writer->Write();
-      METAEIK_CHECK(writer->GetErrorCode() == 0 && std::filesystem::exists(tmp), png.string() << ": cannot write PNG");
+      METAEIK_CHECK(writer->GetErrorCode() == 0 && std::filesystem::exists(tmp), png.string()
+                                                                                     << ": cannot write PNG");
     });
   }
 
@@ -102,8 +103,10 @@ class Canvas {
 
 std::string tick_label(double v) {
   char buf[32];
-  if (v != 0 && (std::abs(v) < 1e-2 || std::abs(v) >= 1e4)) std::snprintf(buf, sizeof buf, "%.0e", v);
-  else std::snprintf(buf, sizeof buf, "%g", std::round(v * 1e6) / 1e6);
+  if (v != 0 && (std::abs(v) < 1e-2 || std::abs(v) >= 1e4))
+    std::snprintf(buf, sizeof buf, "%.0e", v);
+  else
+    std::snprintf(buf, sizeof buf, "%g", std::round(v * 1e6) / 1e6);
   return buf;
 }
 
@@ -122,7 +125,9 @@ struct Frame {
   double lo = 0, hi = 1;
   int x0() const { return left; }
   int y0() const { return bottom; }
-  int py(const Canvas& c, double v) const { return y0() + int((v - lo) / (hi - lo) * (c.height() - top - bottom)); }
+  int py(const Canvas& c, double v) const {
+    return y0() + int((v - lo) / (hi - lo) * (c.height() - top - bottom));
+  }
 };
 
 void draw_axes(Canvas& c, Frame& f, const std::string& title, const std::string& y_label, bool log_y) {
@@ -167,8 +172,8 @@ void write_bar_chart(const std::filesystem::path& png, const std::string& title,
   f.hi = -std::numeric_limits<double>::infinity();
   for (const auto& s : series) {
     METAEIK_CHECK(s.values.size() == groups.size(), png.string() << ": series '" << s.name << "' has "
-                                                                 << s.values.size() << " values for " << groups.size()
-                                                                 << " groups");
+                                                                 << s.values.size() << " values for "
+                                                                 << groups.size() << " groups");
     for (std::size_t g = 0; g < groups.size(); ++g) {
       if (!std::isfinite(s.values[g])) continue;
       const double e = s.errors.empty() ? 0.0 : s.errors[g];
@@ -191,7 +196,8 @@ void write_bar_chart(const std::filesystem::path& png, const std::string& title,
       }
       c.fill_rect(x0, f.py(c, 0), x1, f.py(c, v), kPalette[s % std::size(kPalette)]);
       if (!series[s].errors.empty() && std::isfinite(series[s].errors[g]) && series[s].errors[g] > 0) {
-        const int xm = (x0 + x1) / 2, ylo = f.py(c, v - series[s].errors[g]), yhi = f.py(c, v + series[s].errors[g]);
+        const int xm = (x0 + x1) / 2, ylo = f.py(c, v - series[s].errors[g]),
+                  yhi = f.py(c, v + series[s].errors[g]);
         c.line(xm, ylo, xm, yhi, kBlack);
         c.line(xm - 4, ylo, xm + 4, ylo, kBlack);
         c.line(xm - 4, yhi, xm + 4, yhi, kBlack);
@@ -214,7 +220,8 @@ void write_line_chart(const std::filesystem::path& png, const std::string& title
   f.lo = xlo, f.hi = xhi;
   auto yv = [&](double y) { return log_y ? std::log10(y) : y; };
   for (const auto& s : series) {
-    METAEIK_CHECK(s.x.size() == s.y.size(), png.string() << ": series '" << s.name << "' has mismatched x and y");
+    METAEIK_CHECK(s.x.size() == s.y.size(), png.string()
+                                                << ": series '" << s.name << "' has mismatched x and y");
     for (std::size_t i = 0; i < s.x.size(); ++i) {
       if (!std::isfinite(s.y[i]) || (log_y && s.y[i] <= 0)) continue;
       xlo = std::min(xlo, s.x[i]), xhi = std::max(xhi, s.x[i]);
@@ -246,9 +253,9 @@ void write_line_chart(const std::filesystem::path& png, const std::string& title
   c.save(png);
 }
 
-void write_scatter_chart(const std::filesystem::path& png, const std::string& title, const std::string& x_label,
-                         const std::string& y_label, const std::vector<ScatterSeries>& series, bool log_x,
-                         bool log_y) {
+void write_scatter_chart(const std::filesystem::path& png, const std::string& title,
+                         const std::string& x_label, const std::string& y_label,
+                         const std::vector<ScatterSeries>& series, bool log_x, bool log_y) {
   METAEIK_CHECK(!series.empty(), png.string() << ": scatter chart needs at least one series");
   Canvas c(800, 520);
   Frame f;
@@ -260,7 +267,8 @@ void write_scatter_chart(const std::filesystem::path& png, const std::string& ti
   double xlo = std::numeric_limits<double>::infinity(), xhi = -xlo;
   f.lo = xlo, f.hi = xhi;
   for (const auto& s : series) {
-    METAEIK_CHECK(s.x.size() == s.y.size(), png.string() << ": series '" << s.name << "' has mismatched x and y");
+    METAEIK_CHECK(s.x.size() == s.y.size(), png.string()
+                                                << ": series '" << s.name << "' has mismatched x and y");
     for (std::size_t i = 0; i < s.x.size(); ++i) {
       if (!usable(s.x[i], s.y[i])) continue;
       xlo = std::min(xlo, xv(s.x[i])), xhi = std::max(xhi, xv(s.x[i]));
@@ -299,10 +307,12 @@ void write_scatter_chart(const std::filesystem::path& png, const std::string& ti
   c.save(png);
 }
 
-void write_line_chart_grid(const std::filesystem::path& png, const std::string& title, const std::string& x_label,
-                           int rows, int cols, const std::vector<LinePanel>& panels) {
+void write_line_chart_grid(const std::filesystem::path& png, const std::string& title,
+                           const std::string& x_label, int rows, int cols,
+                           const std::vector<LinePanel>& panels) {
   METAEIK_CHECK(rows > 0 && cols > 0 && int(panels.size()) <= rows * cols && !panels.empty(),
-                png.string() << ": chart grid of " << rows << "x" << cols << " cannot hold " << panels.size() << " panels");
+                png.string() << ": chart grid of " << rows << "x" << cols << " cannot hold " << panels.size()
+                             << " panels");
   const int pw = 360, ph = 240, top = 60, bottom = 70, left = 20;
   Canvas c(left + cols * pw, bottom + rows * ph + top);
   for (std::size_t p = 0; p < panels.size(); ++p) {
@@ -312,7 +322,8 @@ void write_line_chart_grid(const std::filesystem::path& png, const std::string& 
     const int y0 = bottom + (rows - 1 - row) * ph + 30, y1 = bottom + (rows - row) * ph - 26;
     double xlo = std::numeric_limits<double>::infinity(), xhi = -xlo, ylo = xlo, yhi = -xlo;
     for (const auto& s : panels[p].series) {
-      METAEIK_CHECK(s.x.size() == s.y.size(), png.string() << ": series '" << s.name << "' has mismatched x and y");
+      METAEIK_CHECK(s.x.size() == s.y.size(), png.string()
+                                                  << ": series '" << s.name << "' has mismatched x and y");
       for (std::size_t i = 0; i < s.x.size(); ++i) {
         if (!std::isfinite(s.y[i])) continue;
         xlo = std::min(xlo, s.x[i]), xhi = std::max(xhi, s.x[i]);

@@ -10,9 +10,9 @@
 namespace metaeik::core {
 
 struct BarSeries {
-  std::string name;             ///< legend entry (e.g. a method)
-  std::vector<double> values;   ///< one per group; NaN = no bar (e.g. "n/a")
-  std::vector<double> errors;   ///< optional ± error bar per group (same size or empty)
+  std::string name;            ///< legend entry (e.g. a method)
+  std::vector<double> values;  ///< one per group; NaN = no bar (e.g. "n/a")
+  std::vector<double> errors;  ///< optional ± error bar per group (same size or empty)
 };
 
 /// Grouped bars: one group per entry of `groups` (e.g. metrics), one bar per series in each group.
@@ -35,9 +35,9 @@ struct ScatterSeries {
 };
 
 /// Points (or joined points) over numeric x and y axes; `log_x`/`log_y` plot log10 of positive values.
-void write_scatter_chart(const std::filesystem::path& png, const std::string& title, const std::string& x_label,
-                         const std::string& y_label, const std::vector<ScatterSeries>& series, bool log_x = false,
-                         bool log_y = false);
+void write_scatter_chart(const std::filesystem::path& png, const std::string& title,
+                         const std::string& x_label, const std::string& y_label,
+                         const std::vector<ScatterSeries>& series, bool log_x = false, bool log_y = false);
 
 /// One panel of a chart grid.
 struct LinePanel {
@@ -47,7 +47,8 @@ struct LinePanel {
 
 /// Panels in a rows × cols grid (row-major), a shared x label and one legend (the series names
 /// of the first panel; every panel should use the same series order, hence the same colours).
-void write_line_chart_grid(const std::filesystem::path& png, const std::string& title, const std::string& x_label,
-                           int rows, int cols, const std::vector<LinePanel>& panels);
+void write_line_chart_grid(const std::filesystem::path& png, const std::string& title,
+                           const std::string& x_label, int rows, int cols,
+                           const std::vector<LinePanel>& panels);
 
 }  // namespace metaeik::core

@@ -12,7 +12,8 @@ void read_source(core::JsonReader r, SourceOptions& s, const fs::path& base) {
   r.get("tissue_dir", s.tissue_dir);
   r.get("csv", s.csv);
   const int n = !s.simulate.empty() + !s.tissue_dir.empty() + !s.csv.empty();
-  METAEIK_CHECK(n == 1, r.error_prefix("simulate") << "give exactly one of simulate, tissue_dir, csv (got " << n << ")");
+  METAEIK_CHECK(n == 1, r.error_prefix("simulate")
+                            << "give exactly one of simulate, tissue_dir, csv (got " << n << ")");
   for (auto* p : {&s.simulate, &s.tissue_dir, &s.csv})
     if (!p->empty() && fs::path(*p).is_relative()) *p = (base / *p).lexically_normal().string();
   r.get("noise", s.noise, 0.0, 1.0);
@@ -27,8 +28,13 @@ void read_source(core::JsonReader r, SourceOptions& s, const fs::path& base) {
 }
 
 core::Json source_json(const SourceOptions& s) {
-  core::Json j{{"noise", s.noise}, {"variable", s.tissue.variable}, {"lo", s.tissue.lo}, {"hi", s.tissue.hi},
-               {"stride", s.tissue.stride}, {"sample_interval", s.tissue.sample_interval}, {"take", s.take},
+  core::Json j{{"noise", s.noise},
+               {"variable", s.tissue.variable},
+               {"lo", s.tissue.lo},
+               {"hi", s.tissue.hi},
+               {"stride", s.tissue.stride},
+               {"sample_interval", s.tissue.sample_interval},
+               {"take", s.take},
                {"validation_every", s.validation_every}};
   if (!s.simulate.empty()) j["simulate"] = s.simulate;
   if (!s.tissue_dir.empty()) j["tissue_dir"] = s.tissue_dir;
@@ -48,7 +54,8 @@ void read_model_options(core::JsonReader& r, ModelOptions& m) {
   for (const auto& name : m.learn) {
     const auto& ok = learnable_tau_names();
     METAEIK_CHECK(std::find(ok.begin(), ok.end(), name) != ok.end(),
-                  r.error_prefix("learn") << "unknown time constant \"" << name << "\" (expected tau_in, tau_out or tau_close)");
+                  r.error_prefix("learn")
+                      << "unknown time constant \"" << name << "\" (expected tau_in, tau_out or tau_close)");
   }
   r.get("tau_in", m.tau_in, 1e-6, 1e6);
   r.get("tau_out", m.tau_out, 1e-6, 1e6);
@@ -66,10 +73,19 @@ void read_model_options(core::JsonReader& r, ModelOptions& m) {
 }
 
 core::Json to_json(const ModelOptions& m) {
-  return {{"learn", m.learn}, {"tau_in", m.tau_in}, {"tau_out", m.tau_out}, {"tau_open", m.tau_open},
-          {"tau_close", m.tau_close}, {"v_gate", m.v_gate}, {"fdl", m.fdl}, {"fdl_filters", m.fdl_filters},
-          {"fdl_blocks", m.fdl_blocks}, {"fdl_init_gain", m.fdl_init_gain}, {"dt", m.dt},
-          {"stim_duration", m.stim_duration}, {"stim_amplitude", m.stim_amplitude}};
+  return {{"learn", m.learn},
+          {"tau_in", m.tau_in},
+          {"tau_out", m.tau_out},
+          {"tau_open", m.tau_open},
+          {"tau_close", m.tau_close},
+          {"v_gate", m.v_gate},
+          {"fdl", m.fdl},
+          {"fdl_filters", m.fdl_filters},
+          {"fdl_blocks", m.fdl_blocks},
+          {"fdl_init_gain", m.fdl_init_gain},
+          {"dt", m.dt},
+          {"stim_duration", m.stim_duration},
+          {"stim_amplitude", m.stim_amplitude}};
 }
 
 AphynConfig read_aphyn_config(const core::Json& json, const std::string& source, const fs::path& base_dir) {
@@ -142,12 +158,29 @@ core::Json to_json(const AphynConfig& c) {
   return {{"description", c.description},
           {"model", to_json(c.model)},
           {"train",
-           {{"epochs", t.epochs}, {"optimizer", t.optimizer}, {"lbfgs_iterations", t.lbfgs_iterations}, {"lr", t.lr}, {"lr_tau", t.lr_tau}, {"lr_decay", t.lr_decay}, {"lambda0", t.lambda0}, {"gamma", t.gamma},
-            {"horizon_start", t.horizon_start}, {"horizon_epochs", t.horizon_epochs}, {"batch_size", t.batch_size}, {"validate_every", t.validate_every}, {"checkpoint_every", t.checkpoint_every},
-            {"seed", t.seed}, {"threads", t.threads}, {"baseline", t.baseline}, {"max_plots", t.max_plots}}},
+           {{"epochs", t.epochs},
+            {"optimizer", t.optimizer},
+            {"lbfgs_iterations", t.lbfgs_iterations},
+            {"lr", t.lr},
+            {"lr_tau", t.lr_tau},
+            {"lr_decay", t.lr_decay},
+            {"lambda0", t.lambda0},
+            {"gamma", t.gamma},
+            {"horizon_start", t.horizon_start},
+            {"horizon_epochs", t.horizon_epochs},
+            {"batch_size", t.batch_size},
+            {"validate_every", t.validate_every},
+            {"checkpoint_every", t.checkpoint_every},
+            {"seed", t.seed},
+            {"threads", t.threads},
+            {"baseline", t.baseline},
+            {"max_plots", t.max_plots}}},
           {"data",
-           {{"train", source_json(c.data.train)}, {"validation", source_json(c.data.validation)},
-            {"start_threshold", c.data.prepare.start_threshold}, {"horizon", c.data.prepare.horizon}, {"rois", rois}}}};
+           {{"train", source_json(c.data.train)},
+            {"validation", source_json(c.data.validation)},
+            {"start_threshold", c.data.prepare.start_threshold},
+            {"horizon", c.data.prepare.horizon},
+            {"rois", rois}}}};
 }
 
 }  // namespace metaeik::surrogates::aphyn

@@ -1,8 +1,8 @@
 #include "surrogates/aphyn/data.hpp"
 
-#include <cstdio>
-
 #include <spdlog/spdlog.h>
+
+#include <cstdio>
 
 #include "core/error.hpp"
 #include "monodomain/tissue_run.hpp"
@@ -22,7 +22,8 @@ fs::path simulate(const SourceOptions& s, const fs::path& data_dir) {
   }
   auto cfg = monodomain::read_tissue_config(core::load_json_file(cfg_path), cfg_path.string());
   METAEIK_CHECK(cfg.output.binary_interval > 0,
-                cfg_path.string() << ": key 'output.binary_interval': must be > 0 (the traces are read from states.bin)");
+                cfg_path.string()
+                    << ": key 'output.binary_interval': must be > 0 (the traces are read from states.bin)");
   cfg.output.noise = s.noise;
   cfg.output.vti_interval = 0;  // only states.bin is needed
   monodomain::validate_tissue_config(cfg, cfg_path.string());
@@ -60,10 +61,11 @@ TraceSet load_source(const SourceOptions& s, const RoiOptions* roi, const fs::pa
   return part;
 }
 
-std::vector<Trace> load_traces(const SourceOptions& source, const PrepareOptions& prepare, const RoiOptions* roi,
-                               const fs::path& data_dir, const std::string& what) {
+std::vector<Trace> load_traces(const SourceOptions& source, const PrepareOptions& prepare,
+                               const RoiOptions* roi, const fs::path& data_dir, const std::string& what) {
   const auto set = load_source(source, roi, data_dir);
-  const auto traces = prepare_traces(set, prepare, (roi ? "ROI " + roi->name + " " : std::string()) + what + " traces");
+  const auto traces =
+      prepare_traces(set, prepare, (roi ? "ROI " + roi->name + " " : std::string()) + what + " traces");
   spdlog::info("aphyn: {} {} traces{}", traces.size(), what, roi ? " of ROI " + roi->name : std::string());
   return traces;
 }

@@ -8,9 +8,10 @@
 namespace metaeik::surrogates::aphyn {
 
 namespace functional {
-std::pair<torch::Tensor, torch::Tensor> ms_rhs(const torch::Tensor& v, const torch::Tensor& h, const torch::Tensor& tau_in,
-                                               const torch::Tensor& tau_out, const torch::Tensor& tau_open,
-                                               const torch::Tensor& tau_close, double v_gate, double j_stim) {
+std::pair<torch::Tensor, torch::Tensor> ms_rhs(const torch::Tensor& v, const torch::Tensor& h,
+                                               const torch::Tensor& tau_in, const torch::Tensor& tau_out,
+                                               const torch::Tensor& tau_open, const torch::Tensor& tau_close,
+                                               double v_gate, double j_stim) {
   auto dv = h * v * v * (1 - v) / tau_in - v / tau_out;
   if (j_stim != 0) dv = dv + j_stim;
   auto dh = torch::where(v < v_gate, (1 - h) / tau_open, -h / tau_close);
@@ -27,8 +28,10 @@ FdlNetImpl::FdlNetImpl(int filters, int blocks, double gain) {
   input_ = register_module("input", torch::nn::Linear(2, filters));
   init(input_, gain);
   for (int b = 0; b < blocks; ++b) {
-    block_a_.push_back(register_module("block" + std::to_string(b) + "_a", torch::nn::Linear(filters, filters)));
-    block_b_.push_back(register_module("block" + std::to_string(b) + "_b", torch::nn::Linear(filters, filters)));
+    block_a_.push_back(
+        register_module("block" + std::to_string(b) + "_a", torch::nn::Linear(filters, filters)));
+    block_b_.push_back(
+        register_module("block" + std::to_string(b) + "_b", torch::nn::Linear(filters, filters)));
     init(block_a_.back(), gain);
     init(block_b_.back(), gain);
   }
@@ -39,7 +42,8 @@ FdlNetImpl::FdlNetImpl(int filters, int blocks, double gain) {
 torch::Tensor FdlNetImpl::forward(const torch::Tensor& vh) {
   TORCH_CHECK(vh.dim() == 2 && vh.size(1) == 2, "F_dl expects B×2 (v, h), got ", vh.sizes());
   auto x = input_->forward(vh);
-  for (std::size_t b = 0; b < block_a_.size(); ++b) x = x + block_b_[b]->forward(torch::relu(block_a_[b]->forward(x)));
+  for (std::size_t b = 0; b < block_a_.size(); ++b)
+    x = x + block_b_[b]->forward(torch::relu(block_a_[b]->forward(x)));
   return output_->forward(torch::relu(x));
 }
 
@@ -174,7 +178,8 @@ Forecast forecast(HybridModel& model, const TraceBatch& batch, bool keep_split) 
   Forecast f;
   f.v = torch::stack(vs, 1).gather(1, batch.steps);  // B × (S+1) → B × K
   f.l_traj = ((f.v - batch.target).square() * batch.mask).sum() / batch.mask.sum().clamp_min(1);
-  f.fdl_norm2 = with_fdl && !fdls.empty() ? torch::stack(fdls, 0).square().mean() : torch::zeros({}, torch::kDouble);
+  f.fdl_norm2 =
+      with_fdl && !fdls.empty() ? torch::stack(fdls, 0).square().mean() : torch::zeros({}, torch::kDouble);
   if (keep_split) {
     f.fp_integral = torch::stack(ip, 1).gather(1, batch.steps);
     f.fdl_integral = torch::stack(id, 1).gather(1, batch.steps);

@@ -3,10 +3,10 @@
 // right-hand side with learnable log-τ and F_dl a small ResNet (correction of dv/dt only; h is
 // latent). Integrated by explicit Euler with gradients through every step. Double precision.
 
+#include <torch/torch.h>
+
 #include <string>
 #include <vector>
-
-#include <torch/torch.h>
 
 #include "surrogates/aphyn/config.hpp"
 #include "surrogates/aphyn/traces.hpp"
@@ -17,9 +17,10 @@ namespace functional {
 /// MS right-hand side, element-wise (monodomain::MitchellSchaeffer::rhs for the same τ):
 /// dv = h v²(1 − v)/τ_in − v/τ_out + J, dh = (1 − h)/τ_open if v < v_gate else −h/τ_close.
 /// τ are 0-d tensors (ms); returns {dv, dh}.
-std::pair<torch::Tensor, torch::Tensor> ms_rhs(const torch::Tensor& v, const torch::Tensor& h, const torch::Tensor& tau_in,
-                                               const torch::Tensor& tau_out, const torch::Tensor& tau_open,
-                                               const torch::Tensor& tau_close, double v_gate, double j_stim = 0);
+std::pair<torch::Tensor, torch::Tensor> ms_rhs(const torch::Tensor& v, const torch::Tensor& h,
+                                               const torch::Tensor& tau_in, const torch::Tensor& tau_out,
+                                               const torch::Tensor& tau_open, const torch::Tensor& tau_close,
+                                               double v_gate, double j_stim = 0);
 }  // namespace functional
 
 /// F_dl: Linear(2 → filters) → blocks × [x + W₂ relu(W₁ x)] → relu → Linear(filters → 1), applied per
@@ -75,9 +76,9 @@ TraceBatch truncate(const TraceBatch& b, int n_steps);
 TraceBatch select(const TraceBatch& b, const torch::Tensor& index);
 
 struct Forecast {
-  torch::Tensor v;           ///< B×K predicted v at the samples
-  torch::Tensor l_traj;      ///< 0-d: masked mean of (v − target)²
-  torch::Tensor fdl_norm2;   ///< 0-d: mean of F_dl² over the Euler steps and traces (0 when physics-only)
+  torch::Tensor v;          ///< B×K predicted v at the samples
+  torch::Tensor l_traj;     ///< 0-d: masked mean of (v − target)²
+  torch::Tensor fdl_norm2;  ///< 0-d: mean of F_dl² over the Euler steps and traces (0 when physics-only)
   torch::Tensor fp_integral, fdl_integral;  ///< B×K ∫F_p dt and ∫F_dl dt of v (only with keep_split)
 };
 /// Integrates from batch.v0 (h0 = 1) by explicit Euler for batch.n_steps steps of options().dt:

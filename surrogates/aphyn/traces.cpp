@@ -1,5 +1,7 @@
 #include "surrogates/aphyn/traces.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -7,8 +9,6 @@
 #include <iomanip>
 #include <limits>
 #include <sstream>
-
-#include <spdlog/spdlog.h>
 
 #include "core/config.hpp"
 #include "core/error.hpp"
@@ -52,12 +52,14 @@ std::string printable(const std::string& s) {
 /// states.json value `key` of `j` (at `path`, e.g. "grid.nodes") as T; a missing key or wrong type is an
 /// error naming the file and the key.
 template <class T>
-T header_value(const core::Json& j, const std::string& key, const std::string& path, const std::string& file) {
+T header_value(const core::Json& j, const std::string& key, const std::string& path,
+               const std::string& file) {
   METAEIK_CHECK(j.is_object() && j.contains(key), file << ": key '" << path << "' is missing");
   try {
     return j.at(key).get<T>();
   } catch (const nlohmann::json::exception&) {
-    METAEIK_FAIL(file << ": key '" << path << "' has the wrong type (" << core::json_type_name(j.at(key)) << ")");
+    METAEIK_FAIL(file << ": key '" << path << "' has the wrong type (" << core::json_type_name(j.at(key))
+                      << ")");
   }
 }
 
@@ -66,11 +68,13 @@ T header_value(const core::Json& j, const std::string& key, const std::string& p
 std::vector<std::size_t> header_counts(const core::Json& j, const std::string& key, const std::string& path,
                                        std::size_t n, std::uint64_t max, const std::string& file) {
   const auto a = header_value<core::Json>(j, key, path, file);
-  METAEIK_CHECK(a.is_array() && a.size() == n, file << ": key '" << path << "' must be an array of " << n << " counts");
+  METAEIK_CHECK(a.is_array() && a.size() == n,
+                file << ": key '" << path << "' must be an array of " << n << " counts");
   std::vector<std::size_t> out;
   for (const auto& x : a) {
-    METAEIK_CHECK(x.is_number_unsigned() && x.get<std::uint64_t>() >= 1 && x.get<std::uint64_t>() <= max,
-                  file << ": key '" << path << "' must hold integers from 1 to " << max << ", got " << x.dump());
+    METAEIK_CHECK(
+        x.is_number_unsigned() && x.get<std::uint64_t>() >= 1 && x.get<std::uint64_t>() <= max,
+        file << ": key '" << path << "' must hold integers from 1 to " << max << ", got " << x.dump());
     out.push_back(static_cast<std::size_t>(x.get<std::uint64_t>()));
   }
   return out;
@@ -96,8 +100,8 @@ TraceSet read_trace_csv(const std::filesystem::path& path) {
     ++line_no;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     const auto cells = split_csv_line(line);
-    METAEIK_CHECK(cells.size() == header.size(), file << ": line " << line_no << ": expected " << header.size()
-                                                      << " columns, got " << cells.size());
+    METAEIK_CHECK(cells.size() == header.size(), file << ": line " << line_no << ": expected "
+                                                      << header.size() << " columns, got " << cells.size());
     for (std::size_t c = 0; c < cells.size(); ++c) {
       const std::string& column = c == 0 ? header[0] : header[c];
       double x = 0;
@@ -157,9 +161,10 @@ TraceSet read_tissue_traces(const std::filesystem::path& dir, const TissueTraceO
   for (std::size_t f = 1; f < F; ++f)
     METAEIK_CHECK(times[f] > times[f - 1], hs << ": times_ms[" << f << "] = " << times[f]
                                               << " is not greater than the previous " << times[f - 1]);
-  METAEIK_CHECK(double(nodes[0]) * double(nodes[1]) * double(nodes[2]) == double(N) && nodes[0] * nodes[1] * nodes[2] == N,
-                hs << ": grid.nodes " << nodes[0] << " x " << nodes[1] << " x " << nodes[2] << " does not match shape[2] = "
-                   << N);
+  METAEIK_CHECK(double(nodes[0]) * double(nodes[1]) * double(nodes[2]) == double(N) &&
+                    nodes[0] * nodes[1] * nodes[2] == N,
+                hs << ": grid.nodes " << nodes[0] << " x " << nodes[1] << " x " << nodes[2]
+                   << " does not match shape[2] = " << N);
   const auto var_it = std::find(variables.begin(), variables.end(), o.variable);
   METAEIK_CHECK(var_it != variables.end(), hs << ": no variable \"" << o.variable << "\" in states.bin");
   const std::size_t var = var_it - variables.begin();
@@ -170,9 +175,10 @@ TraceSet read_tissue_traces(const std::filesystem::path& dir, const TissueTraceO
   }
   const int nx = static_cast<int>(nodes[0]), ny = static_cast<int>(nodes[1]);
   const std::array<int, 2> hi{o.hi[0] < 0 ? nx - 1 : o.hi[0], o.hi[1] < 0 ? ny - 1 : o.hi[1]};
-  METAEIK_CHECK(o.lo[0] >= 0 && o.lo[1] >= 0 && o.lo[0] <= hi[0] && o.lo[1] <= hi[1] && hi[0] < nx && hi[1] < ny,
-                hs << ": region [" << o.lo[0] << "," << o.lo[1] << "]–[" << hi[0] << "," << hi[1]
-                   << "] is not inside the " << nx << " x " << ny << " grid");
+  METAEIK_CHECK(
+      o.lo[0] >= 0 && o.lo[1] >= 0 && o.lo[0] <= hi[0] && o.lo[1] <= hi[1] && hi[0] < nx && hi[1] < ny,
+      hs << ": region [" << o.lo[0] << "," << o.lo[1] << "]–[" << hi[0] << "," << hi[1]
+         << "] is not inside the " << nx << " x " << ny << " grid");
   METAEIK_CHECK(o.stride >= 1, "stride must be ≥ 1, got " << o.stride);
 
   std::vector<std::size_t> frames;
@@ -180,9 +186,9 @@ TraceSet read_tissue_traces(const std::filesystem::path& dir, const TissueTraceO
     // Counted, not accumulated until t > times.back(): that loop ran ~1e308 / interval times for a
     // corrupted last time. Resampling finer than 1/16 of the saved frames only repeats them.
     const double count = std::floor((times.back() + 1e-9 - times.front()) / o.sample_interval) + 1;
-    METAEIK_CHECK(count <= 16.0 * F, hs << ": sample_interval " << o.sample_interval << " ms over " << times.front()
-                                        << "–" << times.back() << " ms gives " << count << " frames, more than 16 x the "
-                                        << F << " saved frames");
+    METAEIK_CHECK(count <= 16.0 * F, hs << ": sample_interval " << o.sample_interval << " ms over "
+                                        << times.front() << "–" << times.back() << " ms gives " << count
+                                        << " frames, more than 16 x the " << F << " saved frames");
     for (std::size_t k = 0; k < static_cast<std::size_t>(count); ++k) {
       const double t = times.front() + o.sample_interval * k;
       const auto it = std::lower_bound(times.begin(), times.end(), t);
@@ -199,8 +205,10 @@ TraceSet read_tissue_traces(const std::filesystem::path& dir, const TissueTraceO
   in.seekg(0, std::ios::end);
   const std::streamoff size = in.tellg();
   // In double first: F·V·N·4 (each count ≤ 2^40) may not fit 64 bits, but then it is not the file size.
-  METAEIK_CHECK(double(F) * double(V) * double(N) * 4 <= 9e18 && size >= 0 && std::uint64_t(size) == F * V * N * 4,
-                bin.string() << ": size " << size << " bytes does not match shape [" << F << "," << V << "," << N << "]");
+  METAEIK_CHECK(
+      double(F) * double(V) * double(N) * 4 <= 9e18 && size >= 0 && std::uint64_t(size) == F * V * N * 4,
+      bin.string() << ": size " << size << " bytes does not match shape [" << F << "," << V << "," << N
+                   << "]");
   TraceSet set;
   std::vector<std::size_t> cells;
   for (int j = o.lo[1]; j <= hi[1]; j += o.stride)
@@ -214,18 +222,22 @@ TraceSet read_tissue_traces(const std::filesystem::path& dir, const TissueTraceO
     in.seekg(static_cast<std::streamoff>(4 * (f * V + var) * N));
     in.read(reinterpret_cast<char*>(frame.data()), static_cast<std::streamsize>(4 * N));
     METAEIK_CHECK(in, bin.string() << ": read failed at frame " << f);
-    set.time.push_back(o.sample_interval > 0 ? times.front() + o.sample_interval * set.time.size() : times[f]);
+    set.time.push_back(o.sample_interval > 0 ? times.front() + o.sample_interval * set.time.size()
+                                             : times[f]);
     for (std::size_t c = 0; c < cells.size(); ++c) {
-      METAEIK_CHECK(std::isfinite(frame[cells[c]]), bin.string() << ": non-finite value of '" << o.variable
-                                                                 << "' at frame " << f << ", node " << cells[c]);
+      METAEIK_CHECK(std::isfinite(frame[cells[c]]), bin.string()
+                                                        << ": non-finite value of '" << o.variable
+                                                        << "' at frame " << f << ", node " << cells[c]);
       set.values[c].push_back(frame[cells[c]]);
     }
   }
   return set;
 }
 
-std::vector<Trace> prepare_traces(const TraceSet& traces, const PrepareOptions& o, const std::string& source) {
-  METAEIK_CHECK(o.start_threshold > 0 && o.start_threshold < 1, "start_threshold must lie in (0, 1), got " << o.start_threshold);
+std::vector<Trace> prepare_traces(const TraceSet& traces, const PrepareOptions& o,
+                                  const std::string& source) {
+  METAEIK_CHECK(o.start_threshold > 0 && o.start_threshold < 1,
+                "start_threshold must lie in (0, 1), got " << o.start_threshold);
   METAEIK_CHECK(o.horizon > 0, "horizon must be positive, got " << o.horizon);
   std::vector<Trace> out;
   int flat = 0, never = 0, short_ = 0;
@@ -260,10 +272,13 @@ std::vector<Trace> prepare_traces(const TraceSet& traces, const PrepareOptions& 
     out.push_back(std::move(tr));
   }
   if (flat + never + short_ > 0)
-    spdlog::warn("{}: dropped {} of {} traces ({} flat, {} never reach {}, {} shorter than {} ms after the upstroke)",
-                 source, flat + never + short_, traces.values.size(), flat, never, o.start_threshold, short_, o.horizon);
-  METAEIK_CHECK(!out.empty(), source << ": no usable trace (all flat, below start_threshold or shorter than the horizon "
-                                     << o.horizon << " ms)");
+    spdlog::warn(
+        "{}: dropped {} of {} traces ({} flat, {} never reach {}, {} shorter than {} ms after the upstroke)",
+        source, flat + never + short_, traces.values.size(), flat, never, o.start_threshold, short_,
+        o.horizon);
+  METAEIK_CHECK(!out.empty(),
+                source << ": no usable trace (all flat, below start_threshold or shorter than the horizon "
+                       << o.horizon << " ms)");
   return out;
 }
 

@@ -26,12 +26,12 @@ void write_trace_csv(const std::filesystem::path& path, const TraceSet& traces);
 
 /// Which pixels of a tissue run (monodomain/FORMAT.md) become traces.
 struct TissueTraceOptions {
-  std::string variable = "V";   ///< state variable in states.bin
-  bool noisy = false;           ///< read states_noisy.bin instead of states.bin
-  std::array<int, 2> lo{0, 0};  ///< first grid index (i, j) of the region, inclusive
+  std::string variable = "V";     ///< state variable in states.bin
+  bool noisy = false;             ///< read states_noisy.bin instead of states.bin
+  std::array<int, 2> lo{0, 0};    ///< first grid index (i, j) of the region, inclusive
   std::array<int, 2> hi{-1, -1};  ///< last grid index (i, j), inclusive; −1 = last node
-  int stride = 1;               ///< keep every stride-th node in i and in j
-  double sample_interval = 0;   ///< > 0: resample to this interval (ms) by the nearest saved frame
+  int stride = 1;                 ///< keep every stride-th node in i and in j
+  double sample_interval = 0;     ///< > 0: resample to this interval (ms) by the nearest saved frame
 };
 
 /// Traces of the nodes (i, j, k = 0) of a tissue output directory, in node order (i fastest).
@@ -45,8 +45,8 @@ struct PrepareOptions {
 /// One normalised trace that starts at its upstroke.
 struct Trace {
   std::string name;
-  std::vector<double> t;  ///< ms from the start (t[0] = 0)
-  std::vector<double> v;  ///< normalised to [0, 1] with the trace's min and max
+  std::vector<double> t;        ///< ms from the start (t[0] = 0)
+  std::vector<double> v;        ///< normalised to [0, 1] with the trace's min and max
   double v_min = 0, v_max = 1;  ///< the raw values that map to 0 and 1
 };
 
@@ -54,6 +54,7 @@ struct Trace {
 /// samples before the first one ≥ start_threshold) and keeps `horizon` ms. Flat traces, traces that
 /// never reach the threshold and traces shorter than the horizon are dropped with a warning;
 /// none left is an error naming `source`.
-std::vector<Trace> prepare_traces(const TraceSet& traces, const PrepareOptions& options, const std::string& source);
+std::vector<Trace> prepare_traces(const TraceSet& traces, const PrepareOptions& options,
+                                  const std::string& source);
 
 }  // namespace metaeik::surrogates::aphyn

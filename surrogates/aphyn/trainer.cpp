@@ -1,12 +1,12 @@
 #include "surrogates/aphyn/trainer.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <chrono>
 #include <cmath>
 #include <fstream>
 #include <iomanip>
 #include <sstream>
-
-#include <spdlog/spdlog.h>
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
@@ -22,8 +22,10 @@ const std::vector<std::string> kTauNames{"tau_in", "tau_out", "tau_close"};
 
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
-/// `opt` null: parameters only (L-BFGS state does not serialise in LibTorch 1.13; resume restarts its history).
-void save_checkpoint(const fs::path& path, HybridModel& model, torch::optim::Optimizer* opt, int epoch, double lambda) {
+/// `opt` null: parameters only (L-BFGS state does not serialise in LibTorch 1.13; resume restarts its
+/// history).
+void save_checkpoint(const fs::path& path, HybridModel& model, torch::optim::Optimizer* opt, int epoch,
+                     double lambda) {
   torch::serialize::OutputArchive ar;
   model->save(ar);
   if (opt) {
@@ -37,7 +39,8 @@ void save_checkpoint(const fs::path& path, HybridModel& model, torch::optim::Opt
 }
 
 /// Loads parameters (and the optimiser state if given); returns (epoch, λ).
-std::pair<int, double> load_checkpoint(const fs::path& path, HybridModel& model, torch::optim::Optimizer* opt) {
+std::pair<int, double> load_checkpoint(const fs::path& path, HybridModel& model,
+                                       torch::optim::Optimizer* opt) {
   METAEIK_CHECK(fs::is_regular_file(path), path.string() << ": checkpoint not found");
   torch::serialize::InputArchive ar;
   try {
@@ -49,7 +52,8 @@ std::pair<int, double> load_checkpoint(const fs::path& path, HybridModel& model,
       opt->load(oa);
     }
   } catch (const c10::Error& e) {
-    METAEIK_FAIL(path.string() << ": not a checkpoint of this model (" << first_line(e.what_without_backtrace()) << ")");
+    METAEIK_FAIL(path.string() << ": not a checkpoint of this model ("
+                               << first_line(e.what_without_backtrace()) << ")");
   }
   c10::IValue epoch, lambda;
   ar.try_read("meta_epoch", epoch);
@@ -100,17 +104,21 @@ FitResult fit(const ModelOptions& mo, const TrainOptions& to, const std::vector<
   std::vector<torch::optim::OptimizerParamGroup> groups;
   if (!model->tau_parameters().empty() && !lbfgs)
     groups.emplace_back(model->tau_parameters(), std::make_unique<torch::optim::AdamOptions>(to.lr_tau));
-  if (model->has_fdl()) groups.emplace_back(model->fdl_parameters(), std::make_unique<torch::optim::AdamOptions>(to.lr));
+  if (model->has_fdl())
+    groups.emplace_back(model->fdl_parameters(), std::make_unique<torch::optim::AdamOptions>(to.lr));
   METAEIK_CHECK(!groups.empty() || (lbfgs && !model->tau_parameters().empty()),
                 "model.learn is empty and there is no F_dl: nothing to train");
   std::vector<torch::Tensor> no_params{torch::zeros({1}, torch::kDouble).requires_grad_()};
-  torch::optim::Adam adam(groups.empty() ? std::vector<torch::optim::OptimizerParamGroup>{{no_params}} : std::move(groups),
-                          torch::optim::AdamOptions(to.lr));
+  torch::optim::Adam adam(
+      groups.empty() ? std::vector<torch::optim::OptimizerParamGroup>{{no_params}} : std::move(groups),
+      torch::optim::AdamOptions(to.lr));
   std::unique_ptr<torch::optim::LBFGS> tau_lbfgs;
   if (lbfgs && !model->tau_parameters().empty())
-    tau_lbfgs = std::make_unique<torch::optim::LBFGS>(
-        model->tau_parameters(),
-        torch::optim::LBFGSOptions(to.lr_tau).max_iter(to.lbfgs_iterations).history_size(10).line_search_fn("strong_wolfe"));
+    tau_lbfgs =
+        std::make_unique<torch::optim::LBFGS>(model->tau_parameters(), torch::optim::LBFGSOptions(to.lr_tau)
+                                                                           .max_iter(to.lbfgs_iterations)
+                                                                           .history_size(10)
+                                                                           .line_search_fn("strong_wolfe"));
 
   FitResult res;
   res.tau_start = taus(model);
@@ -118,7 +126,8 @@ FitResult fit(const ModelOptions& mo, const TrainOptions& to, const std::vector<
   double lambda = to.lambda0;
   std::vector<std::string> rows;
   if (resume) {
-    std::tie(epoch0, lambda) = load_checkpoint(dir / "last.pt", model, lbfgs && !model->has_fdl() ? nullptr : &adam);
+    std::tie(epoch0, lambda) =
+        load_checkpoint(dir / "last.pt", model, lbfgs && !model->has_fdl() ? nullptr : &adam);
     rows = log_lines(dir / "log.csv", epoch0);
     spdlog::info("aphyn: resuming {} at epoch {} (λ = {:.4g})", dir.string(), epoch0, lambda);
   }
@@ -143,7 +152,8 @@ FitResult fit(const ModelOptions& mo, const TrainOptions& to, const std::vector<
       const auto perm = torch::randperm(B, torch::kLong);
       int n_steps = train_batch.n_steps;
       if (to.horizon_start > 0 && to.horizon_epochs > 0 && epoch <= to.horizon_epochs) {
-        const double h = to.horizon_start + (n_steps * mo.dt - to.horizon_start) * (epoch - 1) / to.horizon_epochs;
+        const double h =
+            to.horizon_start + (n_steps * mo.dt - to.horizon_start) * (epoch - 1) / to.horizon_epochs;
         n_steps = std::min(n_steps, static_cast<int>(std::lround(h / mo.dt)));
       }
       const auto epoch_batch = truncate(train_batch, n_steps);
@@ -194,17 +204,17 @@ FitResult fit(const ModelOptions& mo, const TrainOptions& to, const std::vector<
       train_seconds += secs;
       const auto t = taus(model);
       std::ostringstream row;
-      row << std::setprecision(8) << epoch << ',' << lambda << ',' << l_traj << ',' << sum_fdl / n_batches << ','
-          << sum_loss / n_batches << ',' << t.at("tau_in") << ',' << t.at("tau_out") << ',' << t.at("tau_close") << ','
-          << mse_val << ',' << secs;
+      row << std::setprecision(8) << epoch << ',' << lambda << ',' << l_traj << ',' << sum_fdl / n_batches
+          << ',' << sum_loss / n_batches << ',' << t.at("tau_in") << ',' << t.at("tau_out") << ','
+          << t.at("tau_close") << ',' << mse_val << ',' << secs;
       rows.push_back(row.str());
       if (epoch % to.checkpoint_every == 0 || epoch == to.epochs) {
         save_checkpoint(dir / "last.pt", model, lbfgs && !model->has_fdl() ? nullptr : &adam, epoch, lambda);
         write_log();
       }
       char status[160];
-      std::snprintf(status, sizeof status, "L_traj %.3g  τ %.3g %.3g %.4g", l_traj, t.at("tau_in"), t.at("tau_out"),
-                    t.at("tau_close"));
+      std::snprintf(status, sizeof status, "L_traj %.3g  τ %.3g %.3g %.4g", l_traj, t.at("tau_in"),
+                    t.at("tau_out"), t.at("tau_close"));
       bar.set_status(status);
       bar.advance();
     }
@@ -229,7 +239,8 @@ FitResult fit(const ModelOptions& mo, const TrainOptions& to, const std::vector<
 
 ForecastResult forecast_dir(const fs::path& dir, const std::vector<Trace>& traces) {
   const auto json_path = dir / "model.json";
-  METAEIK_CHECK(fs::is_regular_file(json_path), dir.string() << ": not an aphyn model directory (no model.json)");
+  METAEIK_CHECK(fs::is_regular_file(json_path), dir.string()
+                                                    << ": not an aphyn model directory (no model.json)");
   ModelOptions mo;
   core::JsonReader r(core::load_json_file(json_path), json_path.string());
   read_model_options(r, mo);
@@ -257,7 +268,8 @@ ForecastResult forecast_dir(const fs::path& dir, const std::vector<Trace>& trace
     p.fp_integral = to_vec(f.fp_integral);
     p.fdl_integral = to_vec(f.fdl_integral);
     double se = 0;
-    for (std::int64_t k = 1; k < K; ++k) se += (p.prediction[k] - p.truth[k]) * (p.prediction[k] - p.truth[k]);
+    for (std::int64_t k = 1; k < K; ++k)
+      se += (p.prediction[k] - p.truth[k]) * (p.prediction[k] - p.truth[k]);
     p.mse = K > 1 ? se / (K - 1) : 0;
     out.traces.push_back(std::move(p));
   }

@@ -16,8 +16,8 @@
 namespace metaeik::surrogates::aphyn {
 
 struct FitResult {
-  std::map<std::string, double> tau, tau_start;  ///< learned and start τ (ms) by name
-  double mse_train = 0, mse_validation = 0;      ///< forecast MSE from the first measurement
+  std::map<std::string, double> tau, tau_start;          ///< learned and start τ (ms) by name
+  double mse_train = 0, mse_validation = 0;              ///< forecast MSE from the first measurement
   double fdl_norm2_train = 0, fdl_norm2_validation = 0;  ///< mean F_dl² along those forecasts
   double seconds_per_epoch = 0;
   double forecast_seconds = 0;  ///< one 350 ms forecast of one trace

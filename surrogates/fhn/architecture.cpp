@@ -31,7 +31,8 @@ Architecture Architecture::parse(const std::string& text) {
   if (text.back() == '-') tokens.push_back("");
   for (const auto& tok : tokens) {
     ++index;
-    const std::string where = "architecture \"" + text + "\": layer " + std::to_string(index) + " \"" + tok + "\": ";
+    const std::string where =
+        "architecture \"" + text + "\": layer " + std::to_string(index) + " \"" + tok + "\": ";
     std::size_t digit = tok.find_first_of("0123456789");
     METAEIK_CHECK(digit != std::string::npos && digit > 0 &&
                       tok.find_first_not_of("0123456789", digit) == std::string::npos,
@@ -114,8 +115,8 @@ std::vector<std::vector<int>> width_patterns(const ZooOptions& o, int layers, co
 std::vector<ZooEntry> make_zoo(const ZooOptions& o) {
   METAEIK_CHECK(o.per_group > 0, "zoo: per_group must be positive, got " << o.per_group);
   METAEIK_CHECK(!o.widths.empty(), "zoo: widths must not be empty");
-  const std::vector<std::pair<int, std::string>> groups{{3, "rectangle"}, {3, "funnel"},   {3, "bottleneck"},
-                                                        {3, "diamond"},   {3, "bowtie"},   {2, "funnel"},
+  const std::vector<std::pair<int, std::string>> groups{{3, "rectangle"}, {3, "funnel"},    {3, "bottleneck"},
+                                                        {3, "diamond"},   {3, "bowtie"},    {2, "funnel"},
                                                         {2, "rectangle"}, {2, "bottleneck"}};
   const int na = static_cast<int>(activation_names().size());
   std::vector<ZooEntry> zoo;
@@ -126,18 +127,21 @@ std::vector<ZooEntry> make_zoo(const ZooOptions& o) {
     for (int l = 0; l < layers; ++l) combos *= na;
     const long total = static_cast<long>(patterns.size()) * combos;
     METAEIK_CHECK(total >= o.per_group, "zoo: only " << total << " distinct " << layers << "-layer " << shape
-                                                     << " architectures exist, " << o.per_group << " requested");
+                                                     << " architectures exist, " << o.per_group
+                                                     << " requested");
     // Fisher–Yates on the candidate indices with the raw 64-bit stream (portable, unlike std::shuffle).
     std::vector<long> order(total);
     std::iota(order.begin(), order.end(), 0L);
     core::Rng rng = core::make_rng(o.seed, g);
-    for (long i = total - 1; i > 0; --i) std::swap(order[i], order[rng() % static_cast<std::uint64_t>(i + 1)]);
+    for (long i = total - 1; i > 0; --i)
+      std::swap(order[i], order[rng() % static_cast<std::uint64_t>(i + 1)]);
     for (int k = 0; k < o.per_group; ++k) {
       const long c = order[k];
       const auto& w = patterns[c / combos];
       long a = c % combos;
       Architecture arch;
-      for (int l = 0; l < layers; ++l, a /= na) arch.layers.push_back({static_cast<Activation>(a % na), w[l]});
+      for (int l = 0; l < layers; ++l, a /= na)
+        arch.layers.push_back({static_cast<Activation>(a % na), w[l]});
       zoo.push_back({arch.to_string(), shape, layers, arch.neurons()});
     }
   }
@@ -156,7 +160,8 @@ std::vector<ZooEntry> zoo_subset(const std::vector<ZooEntry>& zoo, int per_group
 void write_zoo_csv(const std::filesystem::path& path, const std::vector<ZooEntry>& zoo) {
   core::write_file_atomically(path, [&](std::ostream& os) {
     os << "architecture,class,layers,neurons\n";
-    for (const auto& e : zoo) os << e.architecture << ',' << e.shape << ',' << e.layers << ',' << e.neurons << '\n';
+    for (const auto& e : zoo)
+      os << e.architecture << ',' << e.shape << ',' << e.layers << ',' << e.neurons << '\n';
   });
 }
 

@@ -48,10 +48,10 @@ struct ZooEntry {
 };
 
 struct ZooOptions {
-  std::uint64_t seed = 0;                     ///< which random architectures each group holds
-  int per_group = 100;                        ///< architectures per (layers, class) group
-  int max_neurons = 256;                      ///< at most this many hidden neurons in total
-  std::vector<int> widths{16, 32, 64, 128};   ///< allowed layer widths
+  std::uint64_t seed = 0;                    ///< which random architectures each group holds
+  int per_group = 100;                       ///< architectures per (layers, class) group
+  int max_neurons = 256;                     ///< at most this many hidden neurons in total
+  std::vector<int> widths{16, 32, 64, 128};  ///< allowed layer widths
 };
 
 /// The zoo: `per_group` random, distinct architectures for each of the 8 groups

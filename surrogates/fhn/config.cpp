@@ -8,7 +8,8 @@
 
 namespace metaeik::surrogates::fhn {
 
-core::Json expand_config(const core::Json& json, const std::string& source, const std::filesystem::path& base_dir) {
+core::Json expand_config(const core::Json& json, const std::string& source,
+                         const std::filesystem::path& base_dir) {
   METAEIK_CHECK(json.is_object(), source << ": top level: expected an object");
   if (!json.contains("config")) return json;
   METAEIK_CHECK(json.at("config").is_string(), source << ": key 'config': expected a string (a config file)");
@@ -43,7 +44,8 @@ void read_train(core::JsonReader& r, TrainOptions& t) {
   r.finish();
 }
 
-FhnConfig read_fhn_config(const core::Json& json0, const std::string& source, const std::filesystem::path& base_dir) {
+FhnConfig read_fhn_config(const core::Json& json0, const std::string& source,
+                          const std::filesystem::path& base_dir) {
   const core::Json json = expand_config(json0, source, base_dir);
   core::JsonReader r(json, source);
   FhnConfig c;
@@ -73,8 +75,10 @@ FhnConfig read_fhn_config(const core::Json& json0, const std::string& source, co
   } catch (const core::Error& e) {
     std::string m = e.what();
     const std::string from = "parameters: key 'cell.parameters.";
-    if (m.rfind(from, 0) == 0) m = source + ": key 'problem.parameters." + m.substr(from.size());
-    else m = r.error_prefix("problem") + m;
+    if (m.rfind(from, 0) == 0)
+      m = source + ": key 'problem.parameters." + m.substr(from.size());
+    else
+      m = r.error_prefix("problem") + m;
     METAEIK_FAIL(m);
   }
   c.problem = resolve(c.problem);
@@ -90,14 +94,22 @@ core::Json to_json(const FhnConfig& c) {
   return {{"problem", to_json(c.problem)},
           {"data", to_json(c.data)},
           {"train",
-           {{"iterations", t.iterations},       {"batch_size", t.batch_size},
-            {"lr", t.lr},                       {"plateau_factor", t.plateau_factor},
-            {"plateau_patience", t.plateau_patience}, {"min_lr", t.min_lr},
-            {"data_weight", t.data_weight},     {"physics_weight", t.physics_weight},
-            {"start_weight", t.start_weight},   {"collocation", t.collocation},
-            {"itnn_step", t.itnn_step},         {"seed", t.seed},
-            {"threads", t.threads},             {"log_every", t.log_every},
-            {"validate_every", t.validate_every}, {"checkpoint_every", t.checkpoint_every},
+           {{"iterations", t.iterations},
+            {"batch_size", t.batch_size},
+            {"lr", t.lr},
+            {"plateau_factor", t.plateau_factor},
+            {"plateau_patience", t.plateau_patience},
+            {"min_lr", t.min_lr},
+            {"data_weight", t.data_weight},
+            {"physics_weight", t.physics_weight},
+            {"start_weight", t.start_weight},
+            {"collocation", t.collocation},
+            {"itnn_step", t.itnn_step},
+            {"seed", t.seed},
+            {"threads", t.threads},
+            {"log_every", t.log_every},
+            {"validate_every", t.validate_every},
+            {"checkpoint_every", t.checkpoint_every},
             {"bench_samples", t.bench_samples}}},
           {"kind", c.kind},
           {"architecture", c.architecture}};

@@ -1,11 +1,10 @@
 #include "surrogates/fhn/evaluate.hpp"
 
+#include <torch/cuda.h>
+
 #include <algorithm>
 #include <cmath>
-
 #include <limits>
-
-#include <torch/cuda.h>
 
 #include "core/error.hpp"
 #include "core/threads.hpp"
@@ -50,7 +49,8 @@ Validation validate(FhnMlp& net, const std::string& kind, const Dataset& data, d
   if (kind != "itnn") {
     const Samples& s = data.validation_samples;
     const long rows = static_cast<long>(s.rows());
-    const torch::Tensor x = torch::from_blob(const_cast<float*>(s.x.data()), {rows, s.inputs}, torch::kFloat32);
+    const torch::Tensor x =
+        torch::from_blob(const_cast<float*>(s.x.data()), {rows, s.inputs}, torch::kFloat32);
     const torch::Tensor y = torch::from_blob(const_cast<float*>(s.y.data()), {rows, 2}, torch::kFloat32);
     for (long b = 0; b < rows; b += 65536) {
       const long e = std::min(rows, b + 65536);
@@ -71,7 +71,8 @@ Validation validate(FhnMlp& net, const std::string& kind, const Dataset& data, d
   auto vec = [](const std::vector<double>& a) {
     return torch::tensor(std::vector<float>(a.begin(), a.end()), torch::kFloat32);
   };
-  const torch::Tensor pred = predict(net, kind, data.problem, vec(t.u0), vec(t.w0), vec(t.k), steps, itnn_step);
+  const torch::Tensor pred =
+      predict(net, kind, data.problem, vec(t.u0), vec(t.w0), vec(t.k), steps, itnn_step);
   std::vector<float> truth(std::size_t(t.count) * steps * 2);
   for (int j = 0; j < t.count; ++j)
     for (int s = 0; s < steps; ++s) {
@@ -86,26 +87,28 @@ Validation validate(FhnMlp& net, const std::string& kind, const Dataset& data, d
   // Per trajectory: max error, last moves and the distance to the true end state.
   const torch::Tensor max_err = std::get<0>(err.view({t.count, -1}).max(1));
   const int tail = std::min(3, steps - 1);
-  const torch::Tensor moves = tail > 0 ? std::get<0>((pred.slice(1, steps - tail, steps) -
-                                                      pred.slice(1, steps - tail - 1, steps - 1))
-                                                         .abs()
-                                                         .view({t.count, -1})
-                                                         .max(1))
-                                       : torch::full({t.count}, 1.0);
+  const torch::Tensor moves =
+      tail > 0 ? std::get<0>((pred.slice(1, steps - tail, steps) - pred.slice(1, steps - tail - 1, steps - 1))
+                                 .abs()
+                                 .view({t.count, -1})
+                                 .max(1))
+               : torch::full({t.count}, 1.0);
   const torch::Tensor end_err = std::get<0>(err.select(1, steps - 1).max(1));
   v.rollout.rollouts = t.count;
   for (int j = 0; j < t.count; ++j) {
     const bool ok = finite[j].item<bool>();
     const bool settled = ok && moves[j].item<double>() < 1e-3;
-    if (settled && end_err[j].item<double>() > 0.05) ++v.rollout.false_equilibria;
-    else if (!ok || max_err[j].item<double>() > 0.1) ++v.rollout.diverged;
+    if (settled && end_err[j].item<double>() > 0.05)
+      ++v.rollout.false_equilibria;
+    else if (!ok || max_err[j].item<double>() > 0.1)
+      ++v.rollout.diverged;
   }
   if (!std::isfinite(v.mae)) v.mae = std::numeric_limits<double>::infinity();
   return v;
 }
 
-double time_inference(FhnMlp& net, const std::string& kind, const ProblemOptions& p, int samples, double duration,
-                      double itnn_step, const torch::Device& device, std::uint64_t seed) {
+double time_inference(FhnMlp& net, const std::string& kind, const ProblemOptions& p, int samples,
+                      double duration, double itnn_step, const torch::Device& device, std::uint64_t seed) {
   METAEIK_CHECK(samples > 0 && duration > 0, "inference timing needs samples > 0 and duration > 0");
   torch::InferenceMode guard;
   std::vector<double> du0, dw0, dk;
@@ -128,11 +131,14 @@ double time_inference(FhnMlp& net, const std::string& kind, const ProblemOptions
 }
 
 BenchResult bench_run(const std::filesystem::path& run, const BenchOptions& o) {
-  METAEIK_CHECK(std::filesystem::exists(run / "model.pt"), run.string() << ": no model.pt (train a model first)");
+  METAEIK_CHECK(std::filesystem::exists(run / "model.pt"), run.string()
+                                                               << ": no model.pt (train a model first)");
   METAEIK_CHECK(o.samples > 0, "--samples: must be positive, got " << o.samples);
   METAEIK_CHECK(o.duration >= 1, "--duration: must be at least 1 ms, got " << o.duration);
-  METAEIK_CHECK(o.device == "cpu" || o.device == "cuda", "--device: expected cpu or cuda, got \"" << o.device << "\"");
-  METAEIK_CHECK(o.device == "cpu" || torch::cuda::is_available(), "--device cuda: LibTorch has no CUDA device here");
+  METAEIK_CHECK(o.device == "cpu" || o.device == "cuda",
+                "--device: expected cpu or cuda, got \"" << o.device << "\"");
+  METAEIK_CHECK(o.device == "cpu" || torch::cuda::is_available(),
+                "--device cuda: LibTorch has no CUDA device here");
   BenchResult r;
   r.config = load_fhn_config(run / "config.json");
   const FhnConfig& c = r.config;
@@ -147,13 +153,14 @@ BenchResult bench_run(const std::filesystem::path& run, const BenchOptions& o) {
   net->eval();
   const torch::Device device(o.device == "cuda" ? torch::kCUDA : torch::kCPU);
   net->to(device);
-  r.surrogate_seconds = time_inference(net, c.kind, p, o.samples, o.duration, c.train.itnn_step, device, o.seed);
+  r.surrogate_seconds =
+      time_inference(net, c.kind, p, o.samples, o.duration, c.train.itnn_step, device, o.seed);
   r.euler = time_euler(p, o.samples, o.duration, {0.1}, 0.01, o.threads, o.seed);
   // Errors against the reference, recomputed (cheap next to the timing).
   std::vector<double> u0, w0, k;
   bench_starts(p, o.samples, o.seed, u0, w0, k);
-  const Trajectories ref = solve_trajectories(p, u0, w0, p.problem == "c" ? k : std::vector<double>{}, 0.01, 1.0,
-                                              o.duration);
+  const Trajectories ref =
+      solve_trajectories(p, u0, w0, p.problem == "c" ? k : std::vector<double>{}, 0.01, 1.0, o.duration);
   torch::InferenceMode guard;
   auto vec = [&](const std::vector<double>& a) {
     return torch::tensor(std::vector<float>(a.begin(), a.end()), torch::kFloat32).to(device);

@@ -2,10 +2,10 @@
 // Predictions, validation metrics, ITNN rollouts and inference timing of a trained network
 // (LibTorch; used by the trainer, the sweep and the benchmark).
 
+#include <torch/torch.h>
+
 #include <string>
 #include <vector>
-
-#include <torch/torch.h>
 
 #include "surrogates/fhn/mlp.hpp"
 #include "surrogates/fhn/train.hpp"
@@ -33,7 +33,8 @@ Validation validate(FhnMlp& net, const std::string& kind, const Dataset& data, d
 
 /// Seconds to predict `samples` trajectories (LHS starts of the problem) at 1-ms outputs over
 /// `duration` ms, without autograd; on CUDA the kernels are synchronised before the clock stops.
-double time_inference(FhnMlp& net, const std::string& kind, const ProblemOptions& p, int samples, double duration,
-                      double itnn_step, const torch::Device& device = torch::kCPU, std::uint64_t seed = 0);
+double time_inference(FhnMlp& net, const std::string& kind, const ProblemOptions& p, int samples,
+                      double duration, double itnn_step, const torch::Device& device = torch::kCPU,
+                      std::uint64_t seed = 0);
 
 }  // namespace metaeik::surrogates::fhn

@@ -8,12 +8,18 @@ namespace {
 
 torch::nn::AnyModule activation_module(Activation a) {
   switch (a) {
-    case Activation::kReLU: return torch::nn::AnyModule(torch::nn::ReLU());
-    case Activation::kTanh: return torch::nn::AnyModule(torch::nn::Tanh());
-    case Activation::kSigmoid: return torch::nn::AnyModule(torch::nn::Sigmoid());
-    case Activation::kLeakyReLU: return torch::nn::AnyModule(torch::nn::LeakyReLU());
-    case Activation::kELU: return torch::nn::AnyModule(torch::nn::ELU());
-    case Activation::kSiLU: return torch::nn::AnyModule(torch::nn::SiLU());
+    case Activation::kReLU:
+      return torch::nn::AnyModule(torch::nn::ReLU());
+    case Activation::kTanh:
+      return torch::nn::AnyModule(torch::nn::Tanh());
+    case Activation::kSigmoid:
+      return torch::nn::AnyModule(torch::nn::Sigmoid());
+    case Activation::kLeakyReLU:
+      return torch::nn::AnyModule(torch::nn::LeakyReLU());
+    case Activation::kELU:
+      return torch::nn::AnyModule(torch::nn::ELU());
+    case Activation::kSiLU:
+      return torch::nn::AnyModule(torch::nn::SiLU());
   }
   return torch::nn::AnyModule(torch::nn::Tanh());
 }
@@ -27,7 +33,8 @@ torch::Tensor as_tensor(const std::vector<double>& v) {
 FhnMlpImpl::FhnMlpImpl(const Architecture& arch, const std::vector<double>& lo, const std::vector<double>& hi,
                        const std::vector<double>& scale) {
   METAEIK_CHECK(!arch.layers.empty(), "architecture has no hidden layers");
-  METAEIK_CHECK(lo.size() == hi.size() && !lo.empty() && scale.size() == 2, "network input/output ranges mismatch");
+  METAEIK_CHECK(lo.size() == hi.size() && !lo.empty() && scale.size() == 2,
+                "network input/output ranges mismatch");
   int in = static_cast<int>(lo.size());
   for (const auto& l : arch.layers) {
     net_->push_back(torch::nn::Linear(in, l.width));
@@ -52,8 +59,9 @@ torch::Tensor FhnMlpImpl::forward(const torch::Tensor& x) {
   return net_->forward(z) * scale_;
 }
 
-std::pair<torch::Tensor, torch::Tensor> rhs(const RhsCoefficients& r, double stim_per_k, const torch::Tensor& u,
-                                            const torch::Tensor& w, const torch::Tensor& k) {
+std::pair<torch::Tensor, torch::Tensor> rhs(const RhsCoefficients& r, double stim_per_k,
+                                            const torch::Tensor& u, const torch::Tensor& w,
+                                            const torch::Tensor& k) {
   torch::Tensor fu, fw;
   if (r.cubic) {
     fu = r.c * (u * (u - r.a) * (1 - u) - w + r.current);
@@ -73,12 +81,15 @@ torch::Tensor norm_loss(const torch::Tensor& pred, const torch::Tensor& target) 
 std::pair<torch::Tensor, torch::Tensor> time_derivative(FhnMlp& net, const torch::Tensor& x0) {
   torch::Tensor x = x0.detach().requires_grad_(true);
   torch::Tensor y = net->forward(x);
-  auto gu = torch::autograd::grad({y.select(1, 0).sum()}, {x}, {}, /*retain_graph=*/true, /*create_graph=*/true)[0];
-  auto gw = torch::autograd::grad({y.select(1, 1).sum()}, {x}, {}, /*retain_graph=*/true, /*create_graph=*/true)[0];
+  auto gu =
+      torch::autograd::grad({y.select(1, 0).sum()}, {x}, {}, /*retain_graph=*/true, /*create_graph=*/true)[0];
+  auto gw =
+      torch::autograd::grad({y.select(1, 1).sum()}, {x}, {}, /*retain_graph=*/true, /*create_graph=*/true)[0];
   return {y, torch::stack({gu.select(1, 0), gw.select(1, 0)}, 1)};
 }
 
-torch::Tensor physics_residual(FhnMlp& net, const torch::Tensor& x, const RhsCoefficients& r, double stim_per_k) {
+torch::Tensor physics_residual(FhnMlp& net, const torch::Tensor& x, const RhsCoefficients& r,
+                               double stim_per_k) {
   auto [y, dy] = time_derivative(net, x);
   const torch::Tensor k = x.size(1) == 4 ? x.select(1, 3) : torch::Tensor();
   auto [fu, fw] = rhs(r, stim_per_k, y.select(1, 0), y.select(1, 1), k);

@@ -3,9 +3,9 @@
 // Linear → 2, Tanh, outputs multiplied by a per-state scale (1 for the cubic model, whose u and
 // w lie in (−1, 1)). The three loss kinds of the study as free functions.
 
-#include <vector>
-
 #include <torch/torch.h>
+
+#include <vector>
 
 #include "surrogates/fhn/architecture.hpp"
 #include "surrogates/fhn/problem.hpp"
@@ -28,8 +28,9 @@ class FhnMlpImpl : public torch::nn::Module {
 TORCH_MODULE(FhnMlp);
 
 /// The FHN right-hand side (f_u, f_w) on tensors; `k` (N, may be undefined) adds stim_per_k · k.
-std::pair<torch::Tensor, torch::Tensor> rhs(const RhsCoefficients& r, double stim_per_k, const torch::Tensor& u,
-                                            const torch::Tensor& w, const torch::Tensor& k);
+std::pair<torch::Tensor, torch::Tensor> rhs(const RhsCoefficients& r, double stim_per_k,
+                                            const torch::Tensor& u, const torch::Tensor& w,
+                                            const torch::Tensor& k);
 
 /// DDNN loss: batch mean of the Euclidean norm of the error (pred, target: N × 2).
 torch::Tensor norm_loss(const torch::Tensor& pred, const torch::Tensor& target);
@@ -39,6 +40,7 @@ torch::Tensor norm_loss(const torch::Tensor& pred, const torch::Tensor& target);
 std::pair<torch::Tensor, torch::Tensor> time_derivative(FhnMlp& net, const torch::Tensor& x);
 
 /// Mean over x of (du/dt − f_u)² + (dw/dt − f_w)² (x: N × inputs collocation points).
-torch::Tensor physics_residual(FhnMlp& net, const torch::Tensor& x, const RhsCoefficients& r, double stim_per_k);
+torch::Tensor physics_residual(FhnMlp& net, const torch::Tensor& x, const RhsCoefficients& r,
+                               double stim_per_k);
 
 }  // namespace metaeik::surrogates::fhn

@@ -1,11 +1,10 @@
 #include "surrogates/fhn/problem.hpp"
 
-#include <cmath>
-
 #include <omp.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 
 #include "core/error.hpp"
 #include "core/random.hpp"
@@ -39,7 +38,8 @@ std::unique_ptr<monodomain::CellModel> make_model(const ProblemOptions& p0) {
   METAEIK_CHECK(p.model == "fhn-cubic" || p.model == "fhn-classic",
                 "model must be fhn-cubic or fhn-classic, got \"" << p.model << "\"");
   METAEIK_CHECK(p.parameters.is_object(), "parameters must be an object");
-  METAEIK_CHECK(!p.parameters.contains("i_app"), "parameters: i_app is set by the problem (use the key 'current')");
+  METAEIK_CHECK(!p.parameters.contains("i_app"),
+                "parameters: i_app is set by the problem (use the key 'current')");
   core::Json params = p.parameters;
   params["i_app"] = p.current;
   return monodomain::make_cell_model(p.model == "fhn-cubic" ? "fhn-cubic" : "fhn", "", params, "parameters");
@@ -81,7 +81,8 @@ Trajectories solve_trajectories(const ProblemOptions& p0, const std::vector<doub
                                 const std::vector<double>& w0, const std::vector<double>& k, double dt,
                                 double store_dt, double horizon) {
   const ProblemOptions p = resolve(p0);
-  METAEIK_CHECK(dt > 0 && store_dt >= dt, "data: need 0 < dt <= store_dt, got dt " << dt << ", store_dt " << store_dt);
+  METAEIK_CHECK(dt > 0 && store_dt >= dt,
+                "data: need 0 < dt <= store_dt, got dt " << dt << ", store_dt " << store_dt);
   const long every = std::lround(store_dt / dt);
   METAEIK_CHECK(std::abs(every * dt - store_dt) < 1e-9 * store_dt,
                 "data: store_dt " << store_dt << " is not a multiple of dt " << dt);
@@ -89,7 +90,8 @@ Trajectories solve_trajectories(const ProblemOptions& p0, const std::vector<doub
   METAEIK_CHECK(std::abs(stored * store_dt - horizon) < 1e-9 * horizon,
                 "data: horizon " << horizon << " is not a multiple of store_dt " << store_dt);
   const int n = static_cast<int>(u0.size());
-  METAEIK_CHECK(w0.size() == u0.size() && (k.empty() || k.size() == u0.size()), "data: start arrays differ in size");
+  METAEIK_CHECK(w0.size() == u0.size() && (k.empty() || k.size() == u0.size()),
+                "data: start arrays differ in size");
   Trajectories t;
   t.count = n, t.points = static_cast<int>(stored + 1), t.store_dt = store_dt;
   t.u0 = u0, t.w0 = w0, t.k = k.empty() ? std::vector<double>(n, 0.0) : k;
@@ -181,7 +183,8 @@ Samples to_samples(const ProblemOptions& p, const Trajectories& t, const std::ve
   for (int j = 0; j < t.count; ++j)
     for (int i : idx) {
       s.x.push_back(static_cast<float>(i * t.store_dt));
-      if (s.inputs >= 3) s.x.push_back(static_cast<float>(t.u0[j])), s.x.push_back(static_cast<float>(t.w0[j]));
+      if (s.inputs >= 3)
+        s.x.push_back(static_cast<float>(t.u0[j])), s.x.push_back(static_cast<float>(t.w0[j]));
       if (s.inputs == 4) s.x.push_back(static_cast<float>(t.k[j]));
       s.y.push_back(static_cast<float>(t.u(j, i)));
       s.y.push_back(static_cast<float>(t.w(j, i)));
@@ -232,7 +235,8 @@ void read_problem(core::JsonReader& r, ProblemOptions& p) {
   r.get_choice("problem", p.problem, {"a", "b", "c"});
   r.get_choice("model", p.model, {"fhn-cubic", "fhn-classic"});
   if (r.has("parameters")) {
-    METAEIK_CHECK(r.json().at("parameters").is_object(), r.error_prefix("parameters") << "expected an object");
+    METAEIK_CHECK(r.json().at("parameters").is_object(), r.error_prefix("parameters")
+                                                             << "expected an object");
     p.parameters = r.json().at("parameters");
     r.child("parameters");  // marks the key as known; contents are checked by the cell model
   }
@@ -261,14 +265,20 @@ void read_data(core::JsonReader& r, DataOptions& d) {
 }
 
 core::Json to_json(const ProblemOptions& p) {
-  return {{"problem", p.problem}, {"model", p.model},   {"parameters", p.parameters}, {"horizon", p.horizon},
-          {"current", p.current}, {"current_k", p.current_k}, {"u0", p.u0}, {"w0", p.w0},
-          {"u0_min", p.u0_min},   {"u0_max", p.u0_max}, {"w0_min", p.w0_min}, {"w0_max", p.w0_max}};
+  return {{"problem", p.problem}, {"model", p.model},     {"parameters", p.parameters},
+          {"horizon", p.horizon}, {"current", p.current}, {"current_k", p.current_k},
+          {"u0", p.u0},           {"w0", p.w0},           {"u0_min", p.u0_min},
+          {"u0_max", p.u0_max},   {"w0_min", p.w0_min},   {"w0_max", p.w0_max}};
 }
 
 core::Json to_json(const DataOptions& d) {
-  return {{"trajectories", d.trajectories}, {"train", d.train}, {"validation", d.validation}, {"points", d.points},
-          {"dt", d.dt}, {"store_dt", d.store_dt}, {"seed", d.seed}};
+  return {{"trajectories", d.trajectories},
+          {"train", d.train},
+          {"validation", d.validation},
+          {"points", d.points},
+          {"dt", d.dt},
+          {"store_dt", d.store_dt},
+          {"seed", d.seed}};
 }
 
 }  // namespace metaeik::surrogates::fhn

@@ -17,13 +17,13 @@
 namespace metaeik::surrogates::fhn {
 
 struct ProblemOptions {
-  std::string problem = "b";     ///< a, b or c
-  std::string model = "fhn-cubic";  ///< fhn-cubic (published study) or fhn-classic
+  std::string problem = "b";                     ///< a, b or c
+  std::string model = "fhn-cubic";               ///< fhn-cubic (published study) or fhn-classic
   core::Json parameters = core::Json::object();  ///< cell-model parameter overrides (not i_app)
-  double horizon = 0;            ///< trajectory length in ms (0 = 25 for A/B, 20 for C)
-  double current = -1;           ///< I of the problem (−1 = 0 for A, 0.08 for B/C)
-  double current_k = 0.04;       ///< C: I = current + current_k · k
-  double u0 = 0.5, w0 = 0.0;     ///< A: the fixed start
+  double horizon = 0;                            ///< trajectory length in ms (0 = 25 for A/B, 20 for C)
+  double current = -1;                           ///< I of the problem (−1 = 0 for A, 0.08 for B/C)
+  double current_k = 0.04;                       ///< C: I = current + current_k · k
+  double u0 = 0.5, w0 = 0.0;                     ///< A: the fixed start
   double u0_min = -0.1, u0_max = 0.81, w0_min = 0.0, w0_max = 0.12;  ///< B/C: start ranges
 };
 
@@ -49,9 +49,9 @@ struct DataOptions {
   int trajectories = 10000;  ///< B/C: Latin-hypercube starts (A: always 1)
   int train = 5000;          ///< B/C: the first `train` trajectories train, the next `validation` validate
   int validation = 5000;
-  int points = 100;          ///< A: training points, evenly spaced on the stored trajectory
-  double dt = 0.01;          ///< forward-Euler step (ms)
-  double store_dt = 0.1;     ///< storage interval (ms)
+  int points = 100;       ///< A: training points, evenly spaced on the stored trajectory
+  double dt = 0.01;       ///< forward-Euler step (ms)
+  double store_dt = 0.1;  ///< storage interval (ms)
   std::uint64_t seed = 0;
 };
 
@@ -81,8 +81,8 @@ void bench_starts(const ProblemOptions& p, int samples, std::uint64_t seed, std:
 /// The vectorised Euler solver at one step size, timed, and its error against a reference.
 struct EulerTiming {
   double dt = 0;
-  double seconds = 0;    ///< all samples over the duration, outputs every 1 ms
-  double mae = 0;        ///< mean |error| over u, w and the 1-ms outputs (t > 0) against the reference
+  double seconds = 0;  ///< all samples over the duration, outputs every 1 ms
+  double mae = 0;      ///< mean |error| over u, w and the 1-ms outputs (t > 0) against the reference
   double max_error = 0;
 };
 

@@ -2,13 +2,13 @@
 
 #include "surrogates/fhn/sweep.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <cmath>
 #include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
-
-#include <spdlog/spdlog.h>
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
@@ -16,7 +16,8 @@
 
 namespace metaeik::surrogates::fhn {
 
-SweepConfig read_sweep_config(const core::Json& json, const std::string& source, const std::filesystem::path& base_dir) {
+SweepConfig read_sweep_config(const core::Json& json, const std::string& source,
+                              const std::filesystem::path& base_dir) {
   core::JsonReader r(json, source);
   SweepConfig c;
   {
@@ -49,8 +50,9 @@ SweepConfig read_sweep_config(const core::Json& json, const std::string& source,
     METAEIK_CHECK(studies[i].is_object(), r.error_prefix(key) << "expected an object");
     FhnConfig s = read_fhn_config(studies[i], source + " (" + key + ")", base_dir);
     const std::string id = s.problem.problem + "/" + s.kind;
-    METAEIK_CHECK(!seen.count(id), r.error_prefix(key) << "problem " << s.problem.problem << " with kind " << s.kind
-                                                       << " is already studies[" << seen[id] << "]");
+    METAEIK_CHECK(!seen.count(id), r.error_prefix(key)
+                                       << "problem " << s.problem.problem << " with kind " << s.kind
+                                       << " is already studies[" << seen[id] << "]");
     seen[id] = i;
     c.studies.push_back(s);
   }
@@ -66,8 +68,11 @@ core::Json to_json(const SweepConfig& c) {
   core::Json studies = core::Json::array();
   for (const auto& s : c.studies) studies.push_back(to_json(s));
   return {{"zoo",
-           {{"seed", c.zoo.seed}, {"per_group", c.per_group}, {"max_neurons", c.zoo.max_neurons},
-            {"widths", c.zoo.widths}, {"file", c.zoo_file}}},
+           {{"seed", c.zoo.seed},
+            {"per_group", c.per_group},
+            {"max_neurons", c.zoo.max_neurons},
+            {"widths", c.zoo.widths},
+            {"file", c.zoo_file}}},
           {"extra", c.extra},
           {"studies", studies}};
 }
@@ -162,7 +167,8 @@ void drop_partial_line(const std::filesystem::path& path) {
   if (all.empty() || all.back() == '\n') return;
   spdlog::warn("{}: dropping an incomplete last line (interrupted write)", path.string());
   all.erase(all.rfind('\n') == std::string::npos ? 0 : all.rfind('\n') + 1);
-  core::write_file_atomically(path, [&](std::ostream& os) { os << all; }, true);
+  core::write_file_atomically(
+      path, [&](std::ostream& os) { os << all; }, true);
 }
 
 }  // namespace
@@ -211,7 +217,8 @@ void write_euler_line(const SweepConfig& c, const std::filesystem::path& path) {
   for (const auto& s : c.studies) {
     if (!done.insert(s.problem.problem).second) continue;
     const int samples = std::max(1, s.train.bench_samples);
-    for (const auto& e : time_euler(s.problem, samples, 50.0, {0.5, 0.2, 0.1, 0.05, 0.02}, 0.01, s.train.threads, 1))
+    for (const auto& e :
+         time_euler(s.problem, samples, 50.0, {0.5, 0.2, 0.1, 0.05, 0.02}, 0.01, s.train.threads, 1))
       os << s.problem.problem << ',' << e.dt << ',' << samples << ",50," << e.seconds << ',' << e.mae << ','
          << e.max_error << '\n';
   }
@@ -231,8 +238,9 @@ std::vector<ResultRow> run_sweep(const SweepConfig& c, const SweepOptions& o) {
   const core::Json id = sweep_identity(c, o.shard);
   if (std::filesystem::exists(id_path)) {
     const core::Json old = core::load_json_file(id_path);
-    METAEIK_CHECK(old == id, o.out.string() << ": holds a different sweep or shard (sweep.json differs); use another "
-                                               "output directory");
+    METAEIK_CHECK(old == id, o.out.string()
+                                 << ": holds a different sweep or shard (sweep.json differs); use another "
+                                    "output directory");
   } else {
     core::save_json_file(id_path, id);
   }
@@ -240,7 +248,8 @@ std::vector<ResultRow> run_sweep(const SweepConfig& c, const SweepOptions& o) {
   const auto itnn = o.out / "itnn.csv";
   if (!std::filesystem::exists(results)) write_results_csv(results, {});
   if (!std::filesystem::exists(itnn))
-    core::write_file_atomically(itnn, [](std::ostream& os) { os << "architecture,problem,rollouts,diverged,false_equilibria\n"; });
+    core::write_file_atomically(
+        itnn, [](std::ostream& os) { os << "architecture,problem,rollouts,diverged,false_equilibria\n"; });
   drop_partial_line(itnn);
   std::vector<ResultRow> rows = read_results_csv(results);
   std::set<std::string> done;
@@ -249,7 +258,8 @@ std::vector<ResultRow> run_sweep(const SweepConfig& c, const SweepOptions& o) {
   std::vector<SweepJob> todo;
   for (const auto& j : mine) {
     const FhnConfig& s = c.studies[j.study];
-    if (!done.count(ResultRow{j.entry.architecture, "", 0, 0, 0, s.kind, s.problem.problem}.key())) todo.push_back(j);
+    if (!done.count(ResultRow{j.entry.architecture, "", 0, 0, 0, s.kind, s.problem.problem}.key()))
+      todo.push_back(j);
   }
   spdlog::info("sweep: shard {} has {} models, {} done, {} to train", o.shard.to_string(), mine.size(),
                mine.size() - todo.size(), todo.size());
@@ -265,11 +275,13 @@ std::vector<ResultRow> run_sweep(const SweepConfig& c, const SweepOptions& o) {
       s.architecture = j.entry.architecture;
       if (!data.count(j.study)) data.emplace(j.study, make_dataset(s.problem, s.data));
       const TrainResult t = train_surrogate(s, data.at(j.study), RunFiles{{}, false, false});
-      ResultRow r{j.entry.architecture, j.entry.shape, j.entry.layers, j.entry.neurons, t.parameters,
-                  s.kind, s.problem.problem, t.val_mae, t.val_max_error, t.train_seconds, t.inference_seconds};
+      ResultRow r{j.entry.architecture, j.entry.shape,   j.entry.layers,     j.entry.neurons,
+                  t.parameters,         s.kind,          s.problem.problem,  t.val_mae,
+                  t.val_max_error,      t.train_seconds, t.inference_seconds};
       if (s.kind == "itnn")
         append_line(itnn, r.architecture + "," + r.problem + "," + std::to_string(t.rollout.rollouts) + "," +
-                              std::to_string(t.rollout.diverged) + "," + std::to_string(t.rollout.false_equilibria));
+                              std::to_string(t.rollout.diverged) + "," +
+                              std::to_string(t.rollout.false_equilibria));
       append_line(results, format_row(r));
       rows.push_back(r);
       spdlog::debug("sweep: {} {} {}: val MAE {:.3e}", r.problem, r.kind, r.architecture, r.val_mae);
@@ -286,7 +298,8 @@ std::vector<ResultRow> run_sweep(const SweepConfig& c, const SweepOptions& o) {
   return rows;
 }
 
-std::vector<ResultRow> merge_sweeps(const std::vector<std::filesystem::path>& dirs, const std::filesystem::path& out) {
+std::vector<ResultRow> merge_sweeps(const std::vector<std::filesystem::path>& dirs,
+                                    const std::filesystem::path& out) {
   METAEIK_CHECK(!dirs.empty(), "merge: no shard directories given");
   core::Json config;
   int count = 0;
@@ -295,20 +308,22 @@ std::vector<ResultRow> merge_sweeps(const std::vector<std::filesystem::path>& di
   std::vector<ResultRow> rows;
   std::string itnn_rows;
   for (const auto& d : dirs) {
-    METAEIK_CHECK(std::filesystem::exists(d / "sweep.json"), d.string() << ": not a sweep directory (no sweep.json)");
+    METAEIK_CHECK(std::filesystem::exists(d / "sweep.json"),
+                  d.string() << ": not a sweep directory (no sweep.json)");
     const core::Json id = core::load_json_file(d / "sweep.json");
     const Shard s = parse_shard(id.at("shard").get<std::string>());
     if (config.is_null()) config = id.at("config"), count = s.count;
-    METAEIK_CHECK(id.at("config") == config, d.string() << ": a different sweep config than " << dirs[0].string());
-    METAEIK_CHECK(s.count == count, d.string() << ": shard " << s.to_string() << " of a split into " << s.count
-                                               << ", not " << count);
-    METAEIK_CHECK(!shards.count(s.index), d.string() << ": shard " << s.to_string() << " is also "
-                                                     << shards[s.index].string());
+    METAEIK_CHECK(id.at("config") == config, d.string()
+                                                 << ": a different sweep config than " << dirs[0].string());
+    METAEIK_CHECK(s.count == count, d.string() << ": shard " << s.to_string() << " of a split into "
+                                               << s.count << ", not " << count);
+    METAEIK_CHECK(!shards.count(s.index),
+                  d.string() << ": shard " << s.to_string() << " is also " << shards[s.index].string());
     shards[s.index] = d;
     for (const auto& r : read_results_csv(d / "results.csv")) {
-      METAEIK_CHECK(!owner.count(r.key()), "merge: overlap: " << r.problem << "/" << r.kind << " " << r.architecture
-                                                              << " is in " << owner[r.key()].string() << " and "
-                                                              << d.string());
+      METAEIK_CHECK(!owner.count(r.key()),
+                    "merge: overlap: " << r.problem << "/" << r.kind << " " << r.architecture << " is in "
+                                       << owner[r.key()].string() << " and " << d.string());
       owner[r.key()] = d;
       rows.push_back(r);
     }
@@ -330,7 +345,7 @@ std::vector<ResultRow> merge_sweeps(const std::vector<std::filesystem::path>& di
     }
   }
   METAEIK_CHECK(missing == 0, "merge: gap: " << missing << " models have no row (e.g. " << example
-                                              << "); finish that shard's sweep first");
+                                             << "); finish that shard's sweep first");
   std::filesystem::create_directories(out);
   write_results_csv(out / "results.csv", rows);
   core::write_file_atomically(out / "itnn.csv", [&](std::ostream& os) {

@@ -13,16 +13,17 @@
 namespace metaeik::surrogates::fhn {
 
 struct SweepConfig {
-  ZooOptions zoo;                   ///< the zoo the architectures come from
-  std::string zoo_file;             ///< a zoo CSV instead of the generated zoo ("" = generate)
-  int per_group = 0;                ///< > 0: the seeded subset of the first per_group of every group
-  std::vector<std::string> extra;   ///< further architectures appended to the list
-  std::vector<FhnConfig> studies;   ///< one per (problem, kind); each trains every architecture
+  ZooOptions zoo;                  ///< the zoo the architectures come from
+  std::string zoo_file;            ///< a zoo CSV instead of the generated zoo ("" = generate)
+  int per_group = 0;               ///< > 0: the seeded subset of the first per_group of every group
+  std::vector<std::string> extra;  ///< further architectures appended to the list
+  std::vector<FhnConfig> studies;  ///< one per (problem, kind); each trains every architecture
 };
 
 /// Reads a sweep config: {"zoo": {seed, per_group, max_neurons, widths, file}, "extra": [...],
 /// "studies": [FhnConfig objects, each may name a base "config"]}. Unknown keys are errors.
-SweepConfig read_sweep_config(const core::Json& json, const std::string& source, const std::filesystem::path& base_dir);
+SweepConfig read_sweep_config(const core::Json& json, const std::string& source,
+                              const std::filesystem::path& base_dir);
 SweepConfig load_sweep_config(const std::filesystem::path& path);
 core::Json to_json(const SweepConfig& c);
 
@@ -63,7 +64,7 @@ void write_results_csv(const std::filesystem::path& path, const std::vector<Resu
 struct SweepOptions {
   std::filesystem::path out;  ///< output directory (created; an existing sweep there is resumed)
   Shard shard;
-  int max_models = 0;         ///< stop after training this many models (0 = all)
+  int max_models = 0;  ///< stop after training this many models (0 = all)
   bool progress = true;
 };
 
@@ -75,7 +76,8 @@ std::vector<ResultRow> run_sweep(const SweepConfig& config, const SweepOptions& 
 /// Joins the result directories of the shards 1..N of one sweep into `out` (results.csv,
 /// itnn.csv, euler.csv, sweep.json, summary.md). Refuses a different config, a missing or repeated
 /// shard, overlapping rows and gaps.
-std::vector<ResultRow> merge_sweeps(const std::vector<std::filesystem::path>& dirs, const std::filesystem::path& out);
+std::vector<ResultRow> merge_sweeps(const std::vector<std::filesystem::path>& dirs,
+                                    const std::filesystem::path& out);
 
 /// Writes dir/summary.md from dir/results.csv, dir/itnn.csv and dir/euler.csv.
 void write_sweep_summary(const std::filesystem::path& dir);

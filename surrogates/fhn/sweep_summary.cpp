@@ -40,8 +40,8 @@ std::string fix(double v, int digits = 2) {
 struct Published {
   double best, median;
 };
-const std::map<std::string, Published> kPublished{{"a", {3.3e-4, 1.13e-3}}, {"b", {2.8e-3, 8.8e-3}},
-                                                  {"c", {3.4e-3, 8.0e-3}}};
+const std::map<std::string, Published> kPublished{
+    {"a", {3.3e-4, 1.13e-3}}, {"b", {2.8e-3, 8.8e-3}}, {"c", {3.4e-3, 8.0e-3}}};
 
 struct EulerRow {
   std::string problem;
@@ -77,7 +77,8 @@ void write_sweep_summary(const std::filesystem::path& dir) {
   md << "# FitzHugh–Nagumo surrogate sweep\n\n";
   md << "Validation MAE over u and w of every model (`results.csv`, " << rows.size() << " rows). "
      << "Published: the 800-architecture DDNN study (best / median).\n\n";
-  md << "| problem | kind | models | best MAE | median MAE | worst MAE | best architecture | published best | "
+  md << "| problem | kind | models | best MAE | median MAE | worst MAE | best architecture | published best "
+        "| "
         "published median | train s (sum) |\n|---|---|---|---|---|---|---|---|---|---|\n";
   for (auto& [key, list] : studies) {
     std::vector<double> mae;
@@ -106,9 +107,10 @@ void write_sweep_summary(const std::filesystem::path& dir) {
       for (const auto* r : list)
         if (r->shape == cls) all.push_back(r->val_mae), bins[neuron_bin(r->neurons)].push_back(r->val_mae);
       if (all.empty()) continue;
-      md << "| " << cls << " | " << all.size() << " | " << sci(*std::min_element(all.begin(), all.end())) << " | "
-         << sci(median(all));
-      for (auto& b : bins) md << " | " << (b.empty() ? "–" : sci(median(b)) + " (" + std::to_string(b.size()) + ")");
+      md << "| " << cls << " | " << all.size() << " | " << sci(*std::min_element(all.begin(), all.end()))
+         << " | " << sci(median(all));
+      for (auto& b : bins)
+        md << " | " << (b.empty() ? "–" : sci(median(b)) + " (" + std::to_string(b.size()) + ")");
       md << " |\n";
     }
     md << "\n";
@@ -133,7 +135,8 @@ void write_sweep_summary(const std::filesystem::path& dir) {
           "the end state is > 0.05 from the truth.\n\n";
   }
   if (!euler.empty()) {
-    md << "## Inference time against the vectorised Euler solver\n\nSame samples (Latin-hypercube starts) over "
+    md << "## Inference time against the vectorised Euler solver\n\nSame samples (Latin-hypercube starts) "
+          "over "
           "50 ms with outputs every 1 ms, same threads (`euler.csv`; error against Euler at Δt 0.01).\n\n"
           "| problem | Euler Δt | samples | seconds | MAE vs Δt 0.01 |\n|---|---|---|---|---|\n";
     for (const auto& e : euler)
@@ -155,8 +158,8 @@ void write_sweep_summary(const std::filesystem::path& dir) {
       }
       md << "| " << key.first << " | " << key.second << " | " << sci(e01) << " | "
          << sci(*std::min_element(t.begin(), t.end())) << " | " << sci(median(t)) << " | "
-         << sci(best->inference_seconds) << " | " << fix(best->inference_seconds / e01) << " | " << faster << " of "
-         << list.size() << " |\n";
+         << sci(best->inference_seconds) << " | " << fix(best->inference_seconds / e01) << " | " << faster
+         << " of " << list.size() << " |\n";
     }
     md << "\n";
   }

@@ -23,17 +23,17 @@ struct TrainOptions {
   double plateau_factor = 0.9999;  ///< lr ← lr · factor after `plateau_patience` steps without improvement
   int plateau_patience = 1000;
   double min_lr = 1e-5;
-  double data_weight = 1.0;        ///< PINN weights (DDNN uses the data term alone)
+  double data_weight = 1.0;  ///< PINN weights (DDNN uses the data term alone)
   double physics_weight = 1.0;
   double start_weight = 0.0;
-  int collocation = 1024;          ///< PINN residual points per step (uniform in the input box)
-  double itnn_step = 1.0;          ///< ITNN update interval (ms)
-  std::uint64_t seed = 0;          ///< weights, batches and collocation points
-  int threads = 1;                 ///< torch / OpenMP threads
-  int log_every = 100;             ///< log.csv row every this many steps
-  int validate_every = 0;          ///< validation MAE in log.csv every this many steps (0 = at the end only)
-  int checkpoint_every = 0;        ///< model/optimiser checkpoint every this many steps (0 = at the end)
-  int bench_samples = 10000;       ///< inference timing: samples × 50 ms at 1-ms outputs
+  int collocation = 1024;     ///< PINN residual points per step (uniform in the input box)
+  double itnn_step = 1.0;     ///< ITNN update interval (ms)
+  std::uint64_t seed = 0;     ///< weights, batches and collocation points
+  int threads = 1;            ///< torch / OpenMP threads
+  int log_every = 100;        ///< log.csv row every this many steps
+  int validate_every = 0;     ///< validation MAE in log.csv every this many steps (0 = at the end only)
+  int checkpoint_every = 0;   ///< model/optimiser checkpoint every this many steps (0 = at the end)
+  int bench_samples = 10000;  ///< inference timing: samples × 50 ms at 1-ms outputs
 };
 
 /// Everything one training run needs.
@@ -47,11 +47,13 @@ struct FhnConfig {
 
 /// Reads a config object. A key "config" names a base config file (relative to `base_dir`) that
 /// the other keys patch (JSON merge patch). Unknown keys are errors naming the key path.
-FhnConfig read_fhn_config(const core::Json& json, const std::string& source, const std::filesystem::path& base_dir);
+FhnConfig read_fhn_config(const core::Json& json, const std::string& source,
+                          const std::filesystem::path& base_dir);
 FhnConfig load_fhn_config(const std::filesystem::path& path);
 core::Json to_json(const FhnConfig& c);
 /// The config JSON after resolving "config" references (what read_fhn_config reads).
-core::Json expand_config(const core::Json& json, const std::string& source, const std::filesystem::path& base_dir);
+core::Json expand_config(const core::Json& json, const std::string& source,
+                         const std::filesystem::path& base_dir);
 void read_train(core::JsonReader& r, TrainOptions& t);
 
 struct RolloutStats {
@@ -61,13 +63,13 @@ struct RolloutStats {
 };
 
 struct TrainResult {
-  double val_mae = 0;            ///< mean |error| over u and w of the validation data (ITNN: rollouts at 1 ms)
-  double val_max_error = 0;      ///< max |error|
-  double final_loss = 0;         ///< training loss of the last step
-  double train_seconds = 0;      ///< optimisation only (this call)
+  double val_mae = 0;        ///< mean |error| over u and w of the validation data (ITNN: rollouts at 1 ms)
+  double val_max_error = 0;  ///< max |error|
+  double final_loss = 0;     ///< training loss of the last step
+  double train_seconds = 0;  ///< optimisation only (this call)
   double inference_seconds = 0;  ///< bench_samples × 50 outputs (1-ms spacing), no grad
   long parameters = 0;
-  int iterations = 0;            ///< steps done in total (resumed runs included)
+  int iterations = 0;  ///< steps done in total (resumed runs included)
   RolloutStats rollout;
 };
 
@@ -82,11 +84,11 @@ struct RunFiles {
 TrainResult train_surrogate(const FhnConfig& config, const Dataset& data, const RunFiles& files = {});
 
 struct BenchOptions {
-  int samples = 100000;      ///< trajectories (Latin-hypercube starts of the run's problem)
-  double duration = 50;      ///< ms; outputs every 1 ms (50 network evaluations or ITNN steps)
-  int threads = 1;           ///< torch and OpenMP threads for both the network and Euler
+  int samples = 100000;        ///< trajectories (Latin-hypercube starts of the run's problem)
+  double duration = 50;        ///< ms; outputs every 1 ms (50 network evaluations or ITNN steps)
+  int threads = 1;             ///< torch and OpenMP threads for both the network and Euler
   std::string device = "cpu";  ///< cpu or cuda (network only; Euler runs on the CPU)
-  std::uint64_t seed = 1;    ///< starts (different from the validation starts)
+  std::uint64_t seed = 1;      ///< starts (different from the validation starts)
 };
 
 struct BenchResult {

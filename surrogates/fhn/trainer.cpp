@@ -1,14 +1,14 @@
 // train_surrogate: Adam + reduce-on-plateau over one of the three losses, with checkpoints,
 // a CSV log and resumption.
 
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
 #include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <limits>
 #include <sstream>
-
-#include <spdlog/spdlog.h>
-#include <torch/torch.h>
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
@@ -36,8 +36,8 @@ void training_rows(const FhnConfig& c, const Dataset& d, torch::Tensor& x, torch
   const Trajectories& t = d.train;
   const long every = std::lround(c.train.itnn_step / t.store_dt);
   METAEIK_CHECK(every >= 1 && std::abs(every * t.store_dt - c.train.itnn_step) < 1e-9 && every < t.points,
-                "train.itnn_step " << c.train.itnn_step << " must be a multiple of data.store_dt " << t.store_dt
-                                   << " shorter than the trajectory");
+                "train.itnn_step " << c.train.itnn_step << " must be a multiple of data.store_dt "
+                                   << t.store_dt << " shorter than the trajectory");
   const int in = network_inputs(c.kind, d.problem);
   std::vector<float> xs, ys;
   for (int j = 0; j < t.count; ++j)
@@ -89,12 +89,14 @@ TrainResult train_surrogate(const FhnConfig& c, const Dataset& d, const RunFiles
   std::vector<double> lo, hi;
   if (c.kind == "itnn") {
     const auto mn = std::get<0>(x.min(0)), mx = std::get<0>(x.max(0));
-    for (long i = 0; i < x.size(1); ++i) lo.push_back(mn[i].item<double>()), hi.push_back(mx[i].item<double>());
+    for (long i = 0; i < x.size(1); ++i)
+      lo.push_back(mn[i].item<double>()), hi.push_back(mx[i].item<double>());
   } else {
     input_bounds(d.problem, lo, hi);
   }
   const auto ymax = std::get<0>(y.abs().max(0));
-  std::vector<double> scale{std::max(1.0, 1.05 * ymax[0].item<double>()), std::max(1.0, 1.05 * ymax[1].item<double>())};
+  std::vector<double> scale{std::max(1.0, 1.05 * ymax[0].item<double>()),
+                            std::max(1.0, 1.05 * ymax[1].item<double>())};
   torch::manual_seed(o.seed);
   FhnMlp net(arch, lo, hi, scale);
   torch::optim::Adam optimizer(net->parameters(), torch::optim::AdamOptions(o.lr));
@@ -108,7 +110,8 @@ TrainResult train_surrogate(const FhnConfig& c, const Dataset& d, const RunFiles
     std::filesystem::create_directories(files.dir);
     if (files.resume) {
       const auto state_path = files.dir / "state.json";
-      METAEIK_CHECK(std::filesystem::exists(state_path), files.dir.string() << ": nothing to resume (no state.json)");
+      METAEIK_CHECK(std::filesystem::exists(state_path), files.dir.string()
+                                                             << ": nothing to resume (no state.json)");
       const core::Json state = core::load_json_file(state_path);
       core::Json saved = core::load_json_file(files.dir / "config.json"), now = to_json(c);
       saved["train"].erase("iterations"), now["train"].erase("iterations");
@@ -128,7 +131,8 @@ TrainResult train_surrogate(const FhnConfig& c, const Dataset& d, const RunFiles
       core::write_file_atomically(log_path, [&](std::ostream& os) { os << kept; });
       spdlog::info("train: resuming {} at step {} of {}", files.dir.string(), start, o.iterations);
     } else {
-      core::write_file_atomically(log_path, [](std::ostream& os) { os << "iteration,loss,lr,seconds,val_mae\n"; });
+      core::write_file_atomically(log_path,
+                                  [](std::ostream& os) { os << "iteration,loss,lr,seconds,val_mae\n"; });
     }
     core::save_json_file(files.dir / "config.json", to_json(c));
   }
@@ -139,9 +143,9 @@ TrainResult train_surrogate(const FhnConfig& c, const Dataset& d, const RunFiles
     save_atomically(net, files.dir / "model.pt");
     save_atomically(optimizer, files.dir / "optimizer.pt");
     core::save_json_file(files.dir / "state.json", {{"iteration", iteration},
-                                                   {"best_loss", plateau.best},
-                                                   {"bad_steps", plateau.bad},
-                                                   {"lr", plateau.lr}});
+                                                    {"best_loss", plateau.best},
+                                                    {"bad_steps", plateau.bad},
+                                                    {"lr", plateau.lr}});
   };
 
   const RhsCoefficients coeff = rhs_coefficients(d.problem);
@@ -151,7 +155,8 @@ TrainResult train_surrogate(const FhnConfig& c, const Dataset& d, const RunFiles
   const int batch = (o.batch_size <= 0 || o.batch_size >= rows) ? 0 : o.batch_size;
   TrainResult result;
   std::unique_ptr<core::ProgressBar> bar;
-  if (files.progress) bar = std::make_unique<core::ProgressBar>("train " + c.architecture, o.iterations - start);
+  if (files.progress)
+    bar = std::make_unique<core::ProgressBar>("train " + c.architecture, o.iterations - start);
   core::Stopwatch watch;
   double loss_value = 0;
   for (int it = start; it < o.iterations; ++it) {
@@ -183,8 +188,9 @@ TrainResult train_surrogate(const FhnConfig& c, const Dataset& d, const RunFiles
              o.physics_weight * physics_residual(net, xc, coeff, stim_k);
       if (o.start_weight > 0) {
         const torch::Tensor xs = torch::from_blob(start_x.data(), {o.collocation, in}, torch::kFloat32);
-        const torch::Tensor y0 = in == 1 ? torch::tensor({float(d.problem.u0), float(d.problem.w0)}).expand({o.collocation, 2})
-                                         : xs.slice(1, 1, 3);
+        const torch::Tensor y0 =
+            in == 1 ? torch::tensor({float(d.problem.u0), float(d.problem.w0)}).expand({o.collocation, 2})
+                    : xs.slice(1, 1, 3);
         loss = loss + o.start_weight * (net->forward(xs) - y0).pow(2).sum(1).mean();
       }
     }
@@ -193,7 +199,8 @@ TrainResult train_surrogate(const FhnConfig& c, const Dataset& d, const RunFiles
     optimizer.step();
     loss_value = loss.item<double>();
     plateau.step(loss_value, o);
-    for (auto& g : optimizer.param_groups()) static_cast<torch::optim::AdamOptions&>(g.options()).lr(plateau.lr);
+    for (auto& g : optimizer.param_groups())
+      static_cast<torch::optim::AdamOptions&>(g.options()).lr(plateau.lr);
     const int done = it + 1;
     if (keep && (done % std::max(1, o.log_every) == 0 || done == o.iterations)) {
       std::string val = "";
@@ -202,9 +209,11 @@ TrainResult train_surrogate(const FhnConfig& c, const Dataset& d, const RunFiles
         os << validate(net, c.kind, d, o.itnn_step).mae;
         val = os.str();
       }
-      log << done << ',' << loss_value << ',' << plateau.lr << ',' << watch.seconds() << ',' << val << '\n' << std::flush;
+      log << done << ',' << loss_value << ',' << plateau.lr << ',' << watch.seconds() << ',' << val << '\n'
+          << std::flush;
     }
-    if (keep && o.checkpoint_every > 0 && done % o.checkpoint_every == 0 && done < o.iterations) checkpoint(done);
+    if (keep && o.checkpoint_every > 0 && done % o.checkpoint_every == 0 && done < o.iterations)
+      checkpoint(done);
     if (bar) {
       bar->advance();
       if (done % 100 == 0) {
@@ -223,22 +232,20 @@ TrainResult train_surrogate(const FhnConfig& c, const Dataset& d, const RunFiles
 
   const Validation v = validate(net, c.kind, d, o.itnn_step);
   result.val_mae = v.mae, result.val_max_error = v.max_error, result.rollout = v.rollout;
-  result.inference_seconds = o.bench_samples > 0
-                                 ? time_inference(net, c.kind, d.problem, o.bench_samples, 50.0, o.itnn_step)
-                                 : 0.0;
+  result.inference_seconds =
+      o.bench_samples > 0 ? time_inference(net, c.kind, d.problem, o.bench_samples, 50.0, o.itnn_step) : 0.0;
   if (keep)
-    core::save_json_file(files.dir / "metrics.json",
-                         {{"val_mae", result.val_mae},
-                          {"val_max_error", result.val_max_error},
-                          {"final_loss", result.final_loss},
-                          {"train_seconds", result.train_seconds},
-                          {"inference_seconds", result.inference_seconds},
-                          {"inference_samples", o.bench_samples},
-                          {"parameters", result.parameters},
-                          {"iterations", result.iterations},
-                          {"rollouts", v.rollout.rollouts},
-                          {"diverged", v.rollout.diverged},
-                          {"false_equilibria", v.rollout.false_equilibria}});
+    core::save_json_file(files.dir / "metrics.json", {{"val_mae", result.val_mae},
+                                                      {"val_max_error", result.val_max_error},
+                                                      {"final_loss", result.final_loss},
+                                                      {"train_seconds", result.train_seconds},
+                                                      {"inference_seconds", result.inference_seconds},
+                                                      {"inference_samples", o.bench_samples},
+                                                      {"parameters", result.parameters},
+                                                      {"iterations", result.iterations},
+                                                      {"rollouts", v.rollout.rollouts},
+                                                      {"diverged", v.rollout.diverged},
+                                                      {"false_equilibria", v.rollout.false_equilibria}});
   return result;
 }
 

@@ -18,7 +18,8 @@ constexpr double kA[6][6] = {{1.0 / 5},
                              {35.0 / 384, 0, 500.0 / 1113, 125.0 / 192, -2187.0 / 6784, 11.0 / 84}};
 constexpr double kC[7] = {0, 1.0 / 5, 3.0 / 10, 4.0 / 5, 8.0 / 9, 1, 1};
 constexpr double kB5[7] = {35.0 / 384, 0, 500.0 / 1113, 125.0 / 192, -2187.0 / 6784, 11.0 / 84, 0};
-constexpr double kB4[7] = {5179.0 / 57600, 0, 7571.0 / 16695, 393.0 / 640, -92097.0 / 339200, 187.0 / 2100, 1.0 / 40};
+constexpr double kB4[7] = {5179.0 / 57600, 0,       7571.0 / 16695, 393.0 / 640, -92097.0 / 339200,
+                           187.0 / 2100,   1.0 / 40};
 
 /// RMS norm of the error scaled by atol + rtol·max(|y0|, |y1|) (detached).
 double error_norm(const torch::Tensor& err, const torch::Tensor& y0, const torch::Tensor& y1,
@@ -40,7 +41,8 @@ double initial_step(const OdeFunction& f, double t0, const torch::Tensor& y0, co
   const auto f1 = f(t0 + h0, y1);
   ++st.evaluations;
   const double d2 = ((f1 - f0) / scale).pow(2).mean().sqrt().item<double>() / h0;
-  const double h1 = std::max(d1, d2) <= 1e-15 ? std::max(1e-6, h0 * 1e-3) : std::pow(0.01 / std::max(d1, d2), 1.0 / 5);
+  const double h1 =
+      std::max(d1, d2) <= 1e-15 ? std::max(1e-6, h0 * 1e-3) : std::pow(0.01 / std::max(d1, d2), 1.0 / 5);
   return std::min(100 * h0, h1);
 }
 
@@ -50,7 +52,8 @@ torch::Tensor odeint_dopri5(const OdeFunction& f, const torch::Tensor& y0, const
                             const DopriOptions& o, DopriStats* stats) {
   METAEIK_CHECK(!times.empty(), "odeint_dopri5: no output times");
   for (std::size_t i = 1; i < times.size(); ++i)
-    METAEIK_CHECK(times[i] > times[i - 1], "odeint_dopri5: output times must increase strictly (index " << i << ")");
+    METAEIK_CHECK(times[i] > times[i - 1],
+                  "odeint_dopri5: output times must increase strictly (index " << i << ")");
   DopriStats local;
   DopriStats& st = stats ? *stats : local;
   std::vector<torch::Tensor> out{y0};
@@ -63,7 +66,8 @@ torch::Tensor odeint_dopri5(const OdeFunction& f, const torch::Tensor& y0, const
   for (std::size_t next = 1; next < times.size(); ++next) {
     const double target = times[next];
     while (t < target) {
-      METAEIK_CHECK(++attempts <= o.max_steps, "odeint_dopri5: more than " << o.max_steps << " steps (stiff or unstable?)");
+      METAEIK_CHECK(++attempts <= o.max_steps,
+                    "odeint_dopri5: more than " << o.max_steps << " steps (stiff or unstable?)");
       const bool last = t + h >= target - 1e-12 * std::max(1.0, std::abs(target));
       const double step = last ? target - t : h;
       torch::Tensor k[7];

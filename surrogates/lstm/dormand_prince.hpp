@@ -4,21 +4,21 @@
 // through all accepted steps (discretise-then-optimise); the step-size controller works on
 // detached error norms. Steps are shortened to land exactly on every requested output time.
 
+#include <torch/torch.h>
+
 #include <functional>
 #include <vector>
-
-#include <torch/torch.h>
 
 namespace metaeik::surrogates::lstm {
 
 struct DopriOptions {
-  double rtol = 1e-3;        ///< relative tolerance
-  double atol = 1e-4;        ///< absolute tolerance
-  double first_step = 0;     ///< > 0: initial step; 0: Hairer's automatic choice
-  double safety = 0.9;       ///< step factor safety
-  double min_factor = 0.2;   ///< smallest step shrink per attempt
-  double max_factor = 10;    ///< largest step growth per step
-  int max_steps = 1000000;   ///< attempted steps before giving up (error)
+  double rtol = 1e-3;       ///< relative tolerance
+  double atol = 1e-4;       ///< absolute tolerance
+  double first_step = 0;    ///< > 0: initial step; 0: Hairer's automatic choice
+  double safety = 0.9;      ///< step factor safety
+  double min_factor = 0.2;  ///< smallest step shrink per attempt
+  double max_factor = 10;   ///< largest step growth per step
+  int max_steps = 1000000;  ///< attempted steps before giving up (error)
 };
 
 struct DopriStats {

@@ -5,17 +5,18 @@
 // dormand_prince.hpp, gradients through its steps; a ReLU MLP decodes z(t) to the frame. The
 // loss is the negative ELBO: Gaussian likelihood of the frames plus KL(q(z0) ‖ N(0, I)).
 
+#include <torch/torch.h>
+
 #include <tuple>
 #include <vector>
-
-#include <torch/torch.h>
 
 #include "surrogates/lstm/dormand_prince.hpp"
 
 namespace metaeik::surrogates::lstm {
 
 struct LatentOdeModuleOptions {
-  LatentOdeModuleOptions(int64_t frame_size, int64_t variables) : frame_size_(frame_size), variables_(variables) {}
+  LatentOdeModuleOptions(int64_t frame_size, int64_t variables)
+      : frame_size_(frame_size), variables_(variables) {}
   TORCH_ARG(int64_t, frame_size);
   TORCH_ARG(int64_t, variables);
   TORCH_ARG(int64_t, extra_inputs) = 0;  ///< phase inputs seen by the recognition RNN

@@ -13,7 +13,8 @@ LstmRunConfig read_lstm_config(const core::Json& json, const std::string& source
   {
     auto d = r.child("data");
     d.get("variables", c.data.variables);
-    METAEIK_CHECK(!c.data.variables.empty(), d.error_prefix("variables") << "must name at least one variable");
+    METAEIK_CHECK(!c.data.variables.empty(), d.error_prefix("variables")
+                                                 << "must name at least one variable");
     d.get("train_fraction", c.data.train_fraction, 0.01, 0.99);
     d.get("validation_fraction", c.data.validation_fraction, 0.0, 0.9);
     d.get("window", c.data.window, 2, 1000000);

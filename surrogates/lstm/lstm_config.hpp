@@ -23,10 +23,10 @@ struct DataOptions {
 
 /// Pacing phase fed as extra inputs (a departure from the published model, off there).
 struct PhaseOptions {
-  bool enabled = false;            ///< append [stimulus on, sin, cos of the pacing phase] to every input
-  double period_ms = 500;          ///< pacing cycle length
-  double stimulus_start_ms = 0;    ///< time of the first stimulus
-  double stimulus_duration_ms = 1; ///< stimulus on for t − start (mod period) in [0, this)
+  bool enabled = false;             ///< append [stimulus on, sin, cos of the pacing phase] to every input
+  double period_ms = 500;           ///< pacing cycle length
+  double stimulus_start_ms = 0;     ///< time of the first stimulus
+  double stimulus_duration_ms = 1;  ///< stimulus on for t − start (mod period) in [0, this)
 };
 
 struct LstmOptions {
@@ -36,8 +36,10 @@ struct LstmOptions {
   double lr = 1e-3;      ///< Adam learning rate
   int batch_size = 16;
   int epochs = 3;
-  double input_noise = 0;  ///< σ of Gaussian noise added to the teacher-forced input frames (z-score units; 0 = published)
-  int free_run_steps = 0;  ///< last steps of each training window fed with the model's own predictions (0 = published)
+  double input_noise =
+      0;  ///< σ of Gaussian noise added to the teacher-forced input frames (z-score units; 0 = published)
+  int free_run_steps =
+      0;  ///< last steps of each training window fed with the model's own predictions (0 = published)
   /// Loss weight of the target frames in (0, stimulus_weight_ms] after each stimulus onset of the
   /// phase options' protocol (1 = published; makes the stimulus kick learnable).
   double stimulus_weight = 1;
@@ -45,18 +47,18 @@ struct LstmOptions {
 };
 
 struct LatentOdeOptions {
-  int latent = 50;            ///< z dimension
-  int ode_hidden = 50;        ///< ODE function 50 → ode_hidden ELU → ode_hidden ELU → 50
-  int recognition_hidden = 20;///< backwards RNN hidden size
-  int decoder_hidden = 50;    ///< decoder latent → decoder_hidden ReLU → frame
-  double obs_std = 0.3;       ///< σ of the Gaussian likelihood (z-score units)
-  double time_scale_ms = 100; ///< ODE time unit
+  int latent = 50;                  ///< z dimension
+  int ode_hidden = 50;              ///< ODE function 50 → ode_hidden ELU → ode_hidden ELU → 50
+  int recognition_hidden = 20;      ///< backwards RNN hidden size
+  int decoder_hidden = 50;          ///< decoder latent → decoder_hidden ReLU → frame
+  double obs_std = 0.3;             ///< σ of the Gaussian likelihood (z-score units)
+  double time_scale_ms = 100;       ///< ODE time unit
   double rtol = 1e-3, atol = 1e-4;  ///< Dormand–Prince tolerances
   double lr = 1e-2;
   int batch_size = 16;
   int epochs = 2;
-  int window = 0;             ///< frames per window for this model (0 = data.window)
-  int max_windows = 0;        ///< 0 = data.max_windows
+  int window = 0;       ///< frames per window for this model (0 = data.window)
+  int max_windows = 0;  ///< 0 = data.max_windows
 };
 
 struct TrainOptions {

@@ -6,11 +6,10 @@ LstmSimulatorImpl::LstmSimulatorImpl(LstmSimulatorOptions o) : options(std::move
 
 void LstmSimulatorImpl::reset() {
   const int64_t in = options.frame_size() + options.extra_inputs();
-  lstm = register_module(
-      "lstm", torch::nn::LSTM(torch::nn::LSTMOptions(in, options.hidden())
-                                  .num_layers(options.layers())
-                                  .dropout(options.layers() > 1 ? options.dropout() : 0.0)
-                                  .batch_first(true)));
+  lstm = register_module("lstm", torch::nn::LSTM(torch::nn::LSTMOptions(in, options.hidden())
+                                                     .num_layers(options.layers())
+                                                     .dropout(options.layers() > 1 ? options.dropout() : 0.0)
+                                                     .batch_first(true)));
   dense = register_module("dense", torch::nn::Linear(options.hidden(), options.frame_size()));
   mean = register_buffer("mean", torch::zeros({options.variables()}));
   std = register_buffer("std", torch::ones({options.variables()}));
@@ -21,8 +20,8 @@ void LstmSimulatorImpl::reset() {
 std::tuple<torch::Tensor, LstmState> LstmSimulatorImpl::forward(const torch::Tensor& x,
                                                                 const torch::optional<LstmState>& state) {
   TORCH_CHECK(x.dim() == 3 && x.size(2) == options.frame_size() + options.extra_inputs(),
-              "LstmSimulator: input must be [batch, steps, ", options.frame_size() + options.extra_inputs(), "], got ",
-              x.sizes());
+              "LstmSimulator: input must be [batch, steps, ", options.frame_size() + options.extra_inputs(),
+              "], got ", x.sizes());
   auto [h, s] = lstm->forward(x, state);
   return {dense->forward(h), s};
 }

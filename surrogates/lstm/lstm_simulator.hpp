@@ -4,16 +4,17 @@
 // every step, trained to predict the next frame. The z-score and [−1, 1] statistics of the
 // training part are buffers of the module, so a checkpoint carries them.
 
-#include <tuple>
-
 #include <torch/torch.h>
+
+#include <tuple>
 
 namespace metaeik::surrogates::lstm {
 
 struct LstmSimulatorOptions {
-  LstmSimulatorOptions(int64_t frame_size, int64_t variables) : frame_size_(frame_size), variables_(variables) {}
-  TORCH_ARG(int64_t, frame_size);     ///< variables × nodes (2 304 for 4 × 24 × 24)
-  TORCH_ARG(int64_t, variables);      ///< attributes (length of the statistics buffers)
+  LstmSimulatorOptions(int64_t frame_size, int64_t variables)
+      : frame_size_(frame_size), variables_(variables) {}
+  TORCH_ARG(int64_t, frame_size);        ///< variables × nodes (2 304 for 4 × 24 × 24)
+  TORCH_ARG(int64_t, variables);         ///< attributes (length of the statistics buffers)
   TORCH_ARG(int64_t, extra_inputs) = 0;  ///< pacing-phase inputs appended to each frame
   TORCH_ARG(int64_t, hidden) = 64;
   TORCH_ARG(int64_t, layers) = 2;
@@ -29,7 +30,8 @@ class LstmSimulatorImpl : public torch::nn::Cloneable<LstmSimulatorImpl> {
 
   /// x [batch, steps, frame_size + extra_inputs] → next frames [batch, steps, frame_size] and the
   /// final state. `state` empty = zeros.
-  std::tuple<torch::Tensor, LstmState> forward(const torch::Tensor& x, const torch::optional<LstmState>& state = {});
+  std::tuple<torch::Tensor, LstmState> forward(const torch::Tensor& x,
+                                               const torch::optional<LstmState>& state = {});
 
   LstmSimulatorOptions options;
   torch::nn::LSTM lstm{nullptr};

@@ -28,7 +28,8 @@ RolloutMetrics rollout_metrics(const Rollout& r, const StatesData& truth, const 
   const std::size_t nv = truth.variables.size(), n = truth.nodes, fs = truth.frame_size();
   METAEIK_CHECK(r.predicted.size() == r.steps * fs, "rollout size does not match the data frames");
   RolloutMetrics m;
-  const std::size_t with_truth = r.first_frame < truth.frames ? std::min(r.steps, truth.frames - r.first_frame) : 0;
+  const std::size_t with_truth =
+      r.first_frame < truth.frames ? std::min(r.steps, truth.frames - r.first_frame) : 0;
   m.compared_steps = std::min(with_truth, o.mse_steps);
   m.mse_pm1.assign(nv, std::numeric_limits<double>::quiet_NaN());
   m.mse_zscore = m.mse_pm1;
@@ -60,7 +61,9 @@ RolloutMetrics rollout_metrics(const Rollout& r, const StatesData& truth, const 
     return double(count) / n;
   };
   auto pred_v = [&](std::size_t k, std::size_t c) { return double(r.predicted[k * fs + vi * n + c]); };
-  auto true_v = [&](std::size_t k, std::size_t c) { return double(truth.frame(r.first_frame + k)[vi * n + c]); };
+  auto true_v = [&](std::size_t k, std::size_t c) {
+    return double(truth.frame(r.first_frame + k)[vi * n + c]);
+  };
   m.all_cycles_activate = r.steps >= per;
   for (std::size_t k0 = 0; k0 + per <= r.steps; k0 += per) {
     m.activated.push_back(activated_fraction(pred_v, k0));
@@ -91,14 +94,15 @@ core::Json metrics_json(const Rollout& r, const RolloutMetrics& m, const StatesD
           {"mse_pm1", pm},
           {"mse_zscore", zs},
           {"mse_per_cycle", m.mse_per_cycle},
-          {"last_cycle_mse_pm1", m.mse_per_cycle.empty() ? core::Json(nullptr) : core::Json(m.mse_per_cycle.back())},
+          {"last_cycle_mse_pm1",
+           m.mse_per_cycle.empty() ? core::Json(nullptr) : core::Json(m.mse_per_cycle.back())},
           {"activated_fraction_per_cycle", m.activated},
           {"true_activated_fraction_per_cycle", m.true_activated},
           {"all_cycles_activate", m.all_cycles_activate},
           {"ms_per_cycle", m.ms_per_cycle},
           {"warmup_ms", 1000 * r.warmup_seconds},
-          {"warmup_one_step_mse_zscore", std::isnan(r.warmup_one_step_mse) ? core::Json(nullptr)
-                                                                            : core::Json(r.warmup_one_step_mse)},
+          {"warmup_one_step_mse_zscore",
+           std::isnan(r.warmup_one_step_mse) ? core::Json(nullptr) : core::Json(r.warmup_one_step_mse)},
           {"generation_seconds", r.generation_seconds}};
 }
 
@@ -153,7 +157,8 @@ void write_cell_traces(const std::filesystem::path& csv, const std::vector<const
     for (auto c : cells)
       for (std::size_t k = 0; k < r0.steps; ++k) {
         const std::size_t f = r0.first_frame + k;
-        os << f * truth.interval_ms << "," << f << "," << c << "," << c % truth.grid.nx << "," << c / truth.grid.nx;
+        os << f * truth.interval_ms << "," << f << "," << c << "," << c % truth.grid.nx << ","
+           << c / truth.grid.nx;
         for (std::size_t v = 0; v < truth.variables.size(); ++v) {
           os << ",";
           if (f < truth.frames) os << truth.frame(f)[v * n + c];

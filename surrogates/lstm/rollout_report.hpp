@@ -16,20 +16,20 @@
 namespace metaeik::surrogates::lstm {
 
 struct ReportOptions {
-  std::size_t mse_steps = 500;          ///< MSE over the first this many predicted steps (published: 500)
-  double cycle_ms = 500;                ///< pacing cycle length: blocks of the rollout scored per cycle
-  double activation_threshold = -40;    ///< V (mV) an upstroke must cross for a node to count as activated
-  double activated_fraction = 0.95;     ///< a cycle "activates the slab" when this fraction of nodes does
+  std::size_t mse_steps = 500;        ///< MSE over the first this many predicted steps (published: 500)
+  double cycle_ms = 500;              ///< pacing cycle length: blocks of the rollout scored per cycle
+  double activation_threshold = -40;  ///< V (mV) an upstroke must cross for a node to count as activated
+  double activated_fraction = 0.95;   ///< a cycle "activates the slab" when this fraction of nodes does
 };
 
 struct RolloutMetrics {
-  std::size_t compared_steps = 0;            ///< predicted steps with truth inside mse_steps
-  std::vector<double> mse_pm1, mse_zscore;   ///< per variable
-  std::vector<double> mse_per_cycle;         ///< V, [−1, 1] convention, per full cycle with truth
-  std::vector<double> activated;             ///< per predicted cycle: fraction of nodes with an upstroke
-  std::vector<double> true_activated;        ///< the same for the truth (cycles with truth)
+  std::size_t compared_steps = 0;           ///< predicted steps with truth inside mse_steps
+  std::vector<double> mse_pm1, mse_zscore;  ///< per variable
+  std::vector<double> mse_per_cycle;        ///< V, [−1, 1] convention, per full cycle with truth
+  std::vector<double> activated;            ///< per predicted cycle: fraction of nodes with an upstroke
+  std::vector<double> true_activated;       ///< the same for the truth (cycles with truth)
   bool all_cycles_activate = false;
-  double ms_per_cycle = 0;                   ///< generation time per cycle_ms of simulated time
+  double ms_per_cycle = 0;  ///< generation time per cycle_ms of simulated time
 };
 
 RolloutMetrics rollout_metrics(const Rollout& r, const StatesData& truth, const ReportOptions& o = {});

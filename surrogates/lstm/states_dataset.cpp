@@ -19,7 +19,8 @@ T json_value(const core::Json& h, const std::string& key, const std::string& fil
   try {
     return h.at(key).get<T>();
   } catch (const nlohmann::json::exception&) {
-    METAEIK_FAIL(file << ": key '" << key << "' has the wrong type (" << core::json_type_name(h.at(key)) << ")");
+    METAEIK_FAIL(file << ": key '" << key << "' has the wrong type (" << core::json_type_name(h.at(key))
+                      << ")");
   }
 }
 
@@ -52,8 +53,9 @@ StatesData load_states(const std::filesystem::path& dir, const std::vector<std::
   const auto nodes = json_value<std::vector<int>>(h.at("grid"), "nodes", jname + " grid");
   METAEIK_CHECK(nodes.size() == 3, jname << ": key 'grid.nodes' must have 3 entries");
   // Each ≥ 1: Grid::size() multiplies them as size_t, so [-1, -6, 1] would pass as 6 nodes.
-  METAEIK_CHECK(nodes[0] >= 1 && nodes[1] >= 1 && nodes[2] >= 1,
-                jname << ": key 'grid.nodes' must be positive, got " << nodes[0] << "x" << nodes[1] << "x" << nodes[2]);
+  METAEIK_CHECK(
+      nodes[0] >= 1 && nodes[1] >= 1 && nodes[2] >= 1,
+      jname << ": key 'grid.nodes' must be positive, got " << nodes[0] << "x" << nodes[1] << "x" << nodes[2]);
   d.grid.nx = nodes[0];
   d.grid.ny = nodes[1];
   d.grid.nz = nodes[2];
@@ -64,17 +66,17 @@ StatesData load_states(const std::filesystem::path& dir, const std::vector<std::
     d.grid.dy = sp[1];
     d.grid.dz = sp[2];
   }
-  METAEIK_CHECK(d.grid.size() == d.nodes,
-                jname << ": grid.nodes " << nodes[0] << "x" << nodes[1] << "x" << nodes[2] << " does not match shape[2] = "
-                      << d.nodes);
+  METAEIK_CHECK(d.grid.size() == d.nodes, jname << ": grid.nodes " << nodes[0] << "x" << nodes[1] << "x"
+                                                << nodes[2] << " does not match shape[2] = " << d.nodes);
   std::vector<std::size_t> index;
   for (const auto& v : variables) {
     const auto it = std::find(names.begin(), names.end(), v);
-    METAEIK_CHECK(it != names.end(), jname << ": variable '" << v << "' is missing (has " << [&] {
-      std::string s;
-      for (const auto& n : names) s += (s.empty() ? "" : ", ") + n;
-      return s;
-    }() << ")");
+    METAEIK_CHECK(
+        it != names.end(), jname << ": variable '" << v << "' is missing (has " << [&] {
+          std::string s;
+          for (const auto& n : names) s += (s.empty() ? "" : ", ") + n;
+          return s;
+        }() << ")");
     index.push_back(static_cast<std::size_t>(it - names.begin()));
   }
   d.variables = variables;
@@ -86,24 +88,25 @@ StatesData load_states(const std::filesystem::path& dir, const std::vector<std::
   const std::uintmax_t size = std::filesystem::file_size(bin_path);
   // In double first: corrupted counts could wrap 4·F·V·N around 2^64 onto the file size.
   const double needed = 4.0 * double(d.frames) * double(all_vars) * double(d.nodes);
-  METAEIK_CHECK(needed <= 9e18, bname << ": has " << size << " bytes, but states.json shape [" << shape[0] << ", "
-                                      << shape[1] << ", " << shape[2] << "] needs " << needed);
+  METAEIK_CHECK(needed <= 9e18, bname << ": has " << size << " bytes, but states.json shape [" << shape[0]
+                                      << ", " << shape[1] << ", " << shape[2] << "] needs " << needed);
   const std::uintmax_t expected = 4ull * d.frames * all_vars * d.nodes;
-  METAEIK_CHECK(size == expected, bname << ": has " << size << " bytes, but states.json shape [" << shape[0] << ", "
-                                        << shape[1] << ", " << shape[2] << "] needs " << expected);
+  METAEIK_CHECK(size == expected, bname << ": has " << size << " bytes, but states.json shape [" << shape[0]
+                                        << ", " << shape[1] << ", " << shape[2] << "] needs " << expected);
   std::ifstream in(bin_path, std::ios::binary);
   METAEIK_CHECK(in, bname << ": cannot open");
   d.values.resize(d.frames * d.frame_size());
   std::vector<float> block(all_vars * d.nodes);
   for (std::size_t f = 0; f < d.frames; ++f) {
-    in.read(reinterpret_cast<char*>(block.data()), static_cast<std::streamsize>(block.size() * sizeof(float)));
+    in.read(reinterpret_cast<char*>(block.data()),
+            static_cast<std::streamsize>(block.size() * sizeof(float)));
     METAEIK_CHECK(in, bname << ": read failed at frame " << f);
     float* out = d.values.data() + f * d.frame_size();
     for (std::size_t k = 0; k < index.size(); ++k) {
       const float* src = block.data() + index[k] * d.nodes;
       for (std::size_t c = 0; c < d.nodes; ++c) {
-        METAEIK_CHECK(std::isfinite(src[c]), bname << ": non-finite value of '" << variables[k] << "' at frame " << f
-                                                   << ", node " << c);
+        METAEIK_CHECK(std::isfinite(src[c]), bname << ": non-finite value of '" << variables[k]
+                                                   << "' at frame " << f << ", node " << c);
         out[k * d.nodes + c] = src[c];
       }
     }
@@ -166,12 +169,12 @@ std::vector<float> zscore_frames(const StatesData& data, const AttributeStats& s
   return z;
 }
 
-std::vector<std::size_t> window_starts(std::size_t begin, std::size_t end, std::size_t length, std::size_t stride,
-                                       std::size_t max_windows, std::uint64_t seed) {
+std::vector<std::size_t> window_starts(std::size_t begin, std::size_t end, std::size_t length,
+                                       std::size_t stride, std::size_t max_windows, std::uint64_t seed) {
   METAEIK_CHECK(length >= 2, "window must hold at least 2 frames, got " << length);
   METAEIK_CHECK(stride >= 1, "stride must be at least 1");
-  METAEIK_CHECK(begin + length <= end, "window of " << length << " frames is longer than the " << end - begin
-                                                    << " training frames");
+  METAEIK_CHECK(begin + length <= end,
+                "window of " << length << " frames is longer than the " << end - begin << " training frames");
   std::vector<std::size_t> starts;
   for (std::size_t s = begin; s + length <= end; s += stride) starts.push_back(s);
   if (max_windows > 0 && max_windows < starts.size()) {

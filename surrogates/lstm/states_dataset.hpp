@@ -22,9 +22,9 @@ namespace metaeik::surrogates::lstm {
 struct StatesData {
   std::vector<std::string> variables;  ///< in the requested order
   monodomain::Grid grid;
-  double interval_ms = 1;              ///< time between frames
+  double interval_ms = 1;  ///< time between frames
   std::size_t frames = 0, nodes = 0;
-  std::vector<float> values;           ///< frames × variables × nodes
+  std::vector<float> values;  ///< frames × variables × nodes
   std::size_t frame_size() const { return variables.size() * nodes; }
   const float* frame(std::size_t f) const { return values.data() + f * frame_size(); }
 };
@@ -56,10 +56,11 @@ std::vector<float> zscore_frames(const StatesData& data, const AttributeStats& s
 /// Start frames of windows of `length` frames inside [begin, end): s = begin, begin + stride, ...
 /// with s + length ≤ end. `max_windows` > 0 keeps that many, drawn without replacement with
 /// `seed` and sorted. Input frames of a window are s … s+length−2, targets s+1 … s+length−1.
-std::vector<std::size_t> window_starts(std::size_t begin, std::size_t end, std::size_t length, std::size_t stride,
-                                       std::size_t max_windows, std::uint64_t seed);
+std::vector<std::size_t> window_starts(std::size_t begin, std::size_t end, std::size_t length,
+                                       std::size_t stride, std::size_t max_windows, std::uint64_t seed);
 
 /// `count` windows of `length` frames spread evenly over [begin, end) (fewer if they do not fit).
-std::vector<std::size_t> even_window_starts(std::size_t begin, std::size_t end, std::size_t length, std::size_t count);
+std::vector<std::size_t> even_window_starts(std::size_t begin, std::size_t end, std::size_t length,
+                                            std::size_t count);
 
 }  // namespace metaeik::surrogates::lstm

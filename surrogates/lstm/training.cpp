@@ -1,12 +1,12 @@
 #include "surrogates/lstm/training.hpp"
 
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
 #include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <limits>
-
-#include <spdlog/spdlog.h>
-#include <torch/torch.h>
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
@@ -42,8 +42,10 @@ struct Model {
     auto put = [&](torch::Tensor& mean, torch::Tensor& std, torch::Tensor& min, torch::Tensor& max) {
       mean.copy_(t(s.mean)), std.copy_(t(s.std)), min.copy_(t(s.min)), max.copy_(t(s.max));
     };
-    if (lstm) put(lstm->mean, lstm->std, lstm->min, lstm->max);
-    else put(ode->mean, ode->std, ode->min, ode->max);
+    if (lstm)
+      put(lstm->mean, lstm->std, lstm->min, lstm->max);
+    else
+      put(ode->mean, ode->std, ode->min, ode->max);
   }
   AttributeStats stats() {
     auto v = [](const torch::Tensor& x) {
@@ -51,8 +53,10 @@ struct Model {
       return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
     };
     AttributeStats s;
-    if (lstm) s = {v(lstm->mean), v(lstm->std), v(lstm->min), v(lstm->max)};
-    else s = {v(ode->mean), v(ode->std), v(ode->min), v(ode->max)};
+    if (lstm)
+      s = {v(lstm->mean), v(lstm->std), v(lstm->min), v(lstm->max)};
+    else
+      s = {v(ode->mean), v(ode->std), v(ode->min), v(ode->max)};
     return s;
   }
 };
@@ -90,7 +94,8 @@ core::Json run_data_json(const RunData& d, const std::filesystem::path& data_dir
 
 RunData read_run_data(const std::filesystem::path& run_dir) {
   const auto path = run_dir / "config.json";
-  METAEIK_CHECK(std::filesystem::is_regular_file(path), path.string() << ": not found (not a run directory?)");
+  METAEIK_CHECK(std::filesystem::is_regular_file(path), path.string()
+                                                            << ": not found (not a run directory?)");
   const auto j = core::load_json_file(path);
   METAEIK_CHECK(j.contains("data") && j.at("data").is_object(), path.string() << ": key 'data' is missing");
   const auto& dj = j.at("data");
@@ -125,19 +130,22 @@ torch::Tensor phase_tensor(const PhaseOptions& p, double interval_ms, std::size_
 }
 
 /// Loss weights of frames [0, count) as targets (stimulus_weight of each frame's time).
-torch::Tensor stimulus_weights(const PhaseOptions& p, double interval_ms, std::size_t count, double weight, double ms) {
+torch::Tensor stimulus_weights(const PhaseOptions& p, double interval_ms, std::size_t count, double weight,
+                               double ms) {
   std::vector<float> v(count);
-  for (std::size_t f = 0; f < count; ++f) v[f] = static_cast<float>(stimulus_weight(p, f * interval_ms, weight, ms));
+  for (std::size_t f = 0; f < count; ++f)
+    v[f] = static_cast<float>(stimulus_weight(p, f * interval_ms, weight, ms));
   return to_tensor(std::move(v), static_cast<int64_t>(count), 1);
 }
 
 struct Checkpoint {
-  int epoch = 0;          ///< epochs completed
-  long long batch = 0;    ///< batches done in the current epoch
+  int epoch = 0;        ///< epochs completed
+  long long batch = 0;  ///< batches done in the current epoch
   long long steps = 0;
 };
 
-void save_checkpoint(const std::filesystem::path& path, Model& m, torch::optim::Adam& opt, const Checkpoint& c) {
+void save_checkpoint(const std::filesystem::path& path, Model& m, torch::optim::Adam& opt,
+                     const Checkpoint& c) {
   core::write_atomically(path, [&](const std::filesystem::path& tmp) {
     torch::serialize::OutputArchive a, ma, oa;
     m.module().save(ma);
@@ -163,7 +171,8 @@ Checkpoint load_checkpoint(const std::filesystem::path& path, Model& m, torch::o
       opt->load(oa);
     }
   } catch (const c10::Error& e) {
-    METAEIK_FAIL(path.string() << ": not a checkpoint of this model (" << std::string(e.what()).substr(0, 200) << ")");
+    METAEIK_FAIL(path.string() << ": not a checkpoint of this model (" << std::string(e.what()).substr(0, 200)
+                               << ")");
   }
   torch::Tensor e, b, s;
   a.read("epoch", e);
@@ -174,21 +183,23 @@ Checkpoint load_checkpoint(const std::filesystem::path& path, Model& m, torch::o
 
 /// The training problem: z-scored frames of the training part and their phase features.
 struct Problem {
-  torch::Tensor z;      ///< [train_end, frame_size]
-  torch::Tensor phase;  ///< [train_end, 0 or 3]
-  torch::Tensor weight; ///< [train_end, 1] loss weight of each frame as a target (undefined: all 1)
+  torch::Tensor z;       ///< [train_end, frame_size]
+  torch::Tensor phase;   ///< [train_end, 0 or 3]
+  torch::Tensor weight;  ///< [train_end, 1] loss weight of each frame as a target (undefined: all 1)
   std::vector<std::size_t> train, validation;  ///< window starts
   int window = 0;
-  double dt = 0;        ///< latent ODE time between frames
+  double dt = 0;  ///< latent ODE time between frames
 };
 
 torch::Tensor window_inputs(const Problem& p, const std::vector<std::size_t>& starts, int64_t len) {
   std::vector<torch::Tensor> xs;
   for (auto s : starts)
-    xs.push_back(torch::cat({p.z.narrow(0, static_cast<int64_t>(s), len), p.phase.narrow(0, static_cast<int64_t>(s), len)}, 1));
+    xs.push_back(torch::cat(
+        {p.z.narrow(0, static_cast<int64_t>(s), len), p.phase.narrow(0, static_cast<int64_t>(s), len)}, 1));
   return torch::stack(xs);
 }
-torch::Tensor window_frames(const Problem& p, const std::vector<std::size_t>& starts, int64_t offset, int64_t len) {
+torch::Tensor window_frames(const Problem& p, const std::vector<std::size_t>& starts, int64_t offset,
+                            int64_t len) {
   std::vector<torch::Tensor> xs;
   for (auto s : starts) xs.push_back(p.z.narrow(0, static_cast<int64_t>(s) + offset, len));
   return torch::stack(xs);
@@ -207,8 +218,8 @@ std::vector<double> ode_times(std::size_t n, double dt) {
 }
 
 /// Loss of one batch; `mse` receives the frame MSE (teacher-forced / reconstruction with μ).
-torch::Tensor batch_loss(Model& m, const LstmRunConfig& cfg, const Problem& p, const std::vector<std::size_t>& starts,
-                         bool sample, double* mse) {
+torch::Tensor batch_loss(Model& m, const LstmRunConfig& cfg, const Problem& p,
+                         const std::vector<std::size_t>& starts, bool sample, double* mse) {
   const int64_t w = p.window;
   if (m.lstm) {
     auto x = window_inputs(p, starts, w - 1);
@@ -285,7 +296,8 @@ std::vector<float> phase_features(const PhaseOptions& p, double t_ms) {
 
 LstmRunConfig load_run_config(const std::filesystem::path& run_dir) {
   const auto path = run_dir / "config.json";
-  METAEIK_CHECK(std::filesystem::is_regular_file(path), path.string() << ": not found (not a run directory?)");
+  METAEIK_CHECK(std::filesystem::is_regular_file(path), path.string()
+                                                            << ": not found (not a run directory?)");
   const auto j = core::load_json_file(path);
   METAEIK_CHECK(j.contains("config"), path.string() << ": key 'config' is missing");
   return read_lstm_config(j.at("config"), path.string() + " config");
@@ -329,10 +341,12 @@ TrainSummary train_model(const LstmRunConfig& cfg_in, const std::filesystem::pat
 
   Problem p;
   p.window = cfg.model == "latent-ode" && cfg.latent_ode.window > 0 ? cfg.latent_ode.window : cfg.data.window;
-  const int max_windows =
-      cfg.model == "latent-ode" && cfg.latent_ode.max_windows > 0 ? cfg.latent_ode.max_windows : cfg.data.max_windows;
+  const int max_windows = cfg.model == "latent-ode" && cfg.latent_ode.max_windows > 0
+                              ? cfg.latent_ode.max_windows
+                              : cfg.data.max_windows;
   p.train = window_starts(0, rd.validation_start, p.window, cfg.data.stride, max_windows, cfg.train.seed);
-  p.validation = even_window_starts(rd.validation_start, rd.train_end, p.window, cfg.data.max_validation_windows);
+  p.validation =
+      even_window_starts(rd.validation_start, rd.train_end, p.window, cfg.data.max_validation_windows);
   p.dt = data.interval_ms / cfg.latent_ode.time_scale_ms;
   const AttributeStats stats = attribute_stats(data, split.train_end);
   p.z = to_tensor(zscore_frames(data, stats, 0, split.train_end), static_cast<int64_t>(split.train_end),
@@ -341,9 +355,10 @@ TrainSummary train_model(const LstmRunConfig& cfg_in, const std::filesystem::pat
   if (cfg.model == "lstm" && cfg.lstm.stimulus_weight != 1)
     p.weight = stimulus_weights(cfg.phase, data.interval_ms, split.train_end, cfg.lstm.stimulus_weight,
                                 cfg.lstm.stimulus_weight_ms);
-  spdlog::info("lstm train: {} on {} frames ({} train, {} test), {} training windows of {} frames, {} validation",
-               cfg.model, data.frames, rd.validation_start, data.frames - split.train_end, p.train.size(), p.window,
-               p.validation.size());
+  spdlog::info(
+      "lstm train: {} on {} frames ({} train, {} test), {} training windows of {} frames, {} validation",
+      cfg.model, data.frames, rd.validation_start, data.frames - split.train_end, p.train.size(), p.window,
+      p.validation.size());
 
   Model m = make_model(cfg, rd);
   m.set_stats(stats);
@@ -356,9 +371,10 @@ TrainSummary train_model(const LstmRunConfig& cfg_in, const std::filesystem::pat
     ck = load_checkpoint(last, m, &opt);
     spdlog::info("resuming {} at epoch {} batch {}", run_dir.string(), ck.epoch, ck.batch);
   } else {
-    core::save_json_file(run_dir / "config.json", {{"config", to_json(cfg)}, {"data", run_data_json(rd, data_dir)}});
-    core::write_file_atomically(log_path,
-                                [](std::ostream& os) { os << "epoch,step,train_loss,validation_loss,lr,seconds\n"; });
+    core::save_json_file(run_dir / "config.json",
+                         {{"config", to_json(cfg)}, {"data", run_data_json(rd, data_dir)}});
+    core::write_file_atomically(
+        log_path, [](std::ostream& os) { os << "epoch,step,train_loss,validation_loss,lr,seconds\n"; });
   }
   if (resume) {  // the stored config now has the new epoch count
     auto j = core::load_json_file(run_dir / "config.json");
@@ -387,10 +403,11 @@ TrainSummary train_model(const LstmRunConfig& cfg_in, const std::filesystem::pat
       opt.zero_grad();
       double mse = 0;
       auto loss = batch_loss(m, cfg, p, starts, true, &mse);
-      METAEIK_CHECK(std::isfinite(loss.item<double>()), "training diverged (loss " << loss.item<double>()
-                                                                                    << ") at epoch " << epoch + 1);
+      METAEIK_CHECK(std::isfinite(loss.item<double>()),
+                    "training diverged (loss " << loss.item<double>() << ") at epoch " << epoch + 1);
       loss.backward();
-      if (cfg.train.clip_norm > 0) torch::nn::utils::clip_grad_norm_(m.module().parameters(), cfg.train.clip_norm);
+      if (cfg.train.clip_norm > 0)
+        torch::nn::utils::clip_grad_norm_(m.module().parameters(), cfg.train.clip_norm);
       opt.step();
       ++ck.steps;
       loss_sum += loss.item<double>(), ++loss_n;
@@ -401,7 +418,8 @@ TrainSummary train_model(const LstmRunConfig& cfg_in, const std::filesystem::pat
       if (ck.batch % cfg.train.checkpoint_every == 0 && b + 1 < batches) {
         save_checkpoint(last, m, opt, ck);
         log << epoch + 1 << "," << ck.steps << "," << interval_sum / interval_n << ",," << lr << ","
-            << clock.seconds() << "\n" << std::flush;
+            << clock.seconds() << "\n"
+            << std::flush;
         interval_sum = 0, interval_n = 0;
       }
     }
@@ -412,8 +430,9 @@ TrainSummary train_model(const LstmRunConfig& cfg_in, const std::filesystem::pat
     save_checkpoint(last, m, opt, ck);
     sum.train_loss = loss_n ? loss_sum / loss_n : std::numeric_limits<double>::quiet_NaN();
     sum.validation_loss = val;
-    log << ck.epoch << "," << ck.steps << "," << (interval_n ? interval_sum / interval_n : sum.train_loss) << ","
-        << val << "," << lr << "," << clock.seconds() << "\n" << std::flush;
+    log << ck.epoch << "," << ck.steps << "," << (interval_n ? interval_sum / interval_n : sum.train_loss)
+        << "," << val << "," << lr << "," << clock.seconds() << "\n"
+        << std::flush;
     spdlog::info("epoch {}: train loss {:.5g}, validation MSE {:.5g} (z-score units), {:.0f} s", ck.epoch,
                  sum.train_loss, val, clock.seconds());
   }
@@ -433,8 +452,10 @@ Rollout simulate_model(const std::filesystem::path& run_dir, const StatesData& d
   if (start == 0) start = rd.train_end;
   METAEIK_CHECK(warmup >= 1, "--warmup must be at least 1 frame");
   METAEIK_CHECK(steps >= 1, "--steps must be at least 1");
-  METAEIK_CHECK(warmup <= start, "--warmup " << warmup << " reaches before the first frame (start " << start << ")");
-  METAEIK_CHECK(start <= data.frames, "start frame " << start << " is past the data (" << data.frames << " frames)");
+  METAEIK_CHECK(warmup <= start,
+                "--warmup " << warmup << " reaches before the first frame (start " << start << ")");
+  METAEIK_CHECK(start <= data.frames,
+                "start frame " << start << " is past the data (" << data.frames << " frames)");
   if (threads > 0) {
     torch::set_num_threads(threads);
     core::set_blas_threads(threads);
@@ -453,10 +474,12 @@ Rollout simulate_model(const std::filesystem::path& run_dir, const StatesData& d
   const auto D = static_cast<int64_t>(data.frame_size());
   const auto nv = static_cast<int64_t>(data.variables.size());
   const auto n = static_cast<int64_t>(data.nodes);
-  const auto x = torch::cat({to_tensor(zscore_frames(data, r.stats, start - warmup, warmup), static_cast<int64_t>(warmup), D),
-                             phase_tensor(cfg.phase, data.interval_ms, start - warmup, warmup)},
-                            1)
-                     .unsqueeze(0);
+  const auto x =
+      torch::cat(
+          {to_tensor(zscore_frames(data, r.stats, start - warmup, warmup), static_cast<int64_t>(warmup), D),
+           phase_tensor(cfg.phase, data.interval_ms, start - warmup, warmup)},
+          1)
+          .unsqueeze(0);
   const auto future_phase = phase_tensor(cfg.phase, data.interval_ms, start, steps);
   torch::Tensor pred;
   core::Stopwatch clock;
@@ -465,12 +488,14 @@ Rollout simulate_model(const std::filesystem::path& run_dir, const StatesData& d
     torch::Tensor next = y.select(1, y.size(1) - 1);  // [1, D] prediction of frame `start`
     if (warmup > 1)
       r.warmup_one_step_mse =
-          torch::mse_loss(y.narrow(1, 0, y.size(1) - 1), x.narrow(1, 1, x.size(1) - 1).narrow(2, 0, D)).item<double>();
+          torch::mse_loss(y.narrow(1, 0, y.size(1) - 1), x.narrow(1, 1, x.size(1) - 1).narrow(2, 0, D))
+              .item<double>();
     r.warmup_seconds = clock.seconds();
     clock.reset();
     std::vector<torch::Tensor> out{next};
     for (std::size_t k = 1; k < steps; ++k) {
-      const auto in = torch::cat({next, future_phase.narrow(0, static_cast<int64_t>(k - 1), 1)}, 1).unsqueeze(1);
+      const auto in =
+          torch::cat({next, future_phase.narrow(0, static_cast<int64_t>(k - 1), 1)}, 1).unsqueeze(1);
       auto [y1, s1] = m.lstm->forward(in, state);
       state = s1;
       next = y1.select(1, 0);
@@ -485,13 +510,16 @@ Rollout simulate_model(const std::filesystem::path& run_dir, const StatesData& d
     DopriOptions ode;
     ode.rtol = cfg.latent_ode.rtol;
     ode.atol = cfg.latent_ode.atol;
-    const auto z = odeint_dopri5([&](double, const torch::Tensor& y) { return m.ode->dynamics(y); }, mu,
-                                 ode_times(warmup + steps, data.interval_ms / cfg.latent_ode.time_scale_ms), ode);
-    pred = m.ode->decoder->forward(z.narrow(0, static_cast<int64_t>(warmup), static_cast<int64_t>(steps)).squeeze(1));
+    const auto z =
+        odeint_dopri5([&](double, const torch::Tensor& y) { return m.ode->dynamics(y); }, mu,
+                      ode_times(warmup + steps, data.interval_ms / cfg.latent_ode.time_scale_ms), ode);
+    pred = m.ode->decoder->forward(
+        z.narrow(0, static_cast<int64_t>(warmup), static_cast<int64_t>(steps)).squeeze(1));
     r.generation_seconds = clock.seconds();
   }
   auto t = [](const std::vector<double>& v) { return torch::tensor(v, torch::kFloat).view({1, -1, 1}); };
-  const auto phys = (pred.view({static_cast<int64_t>(steps), nv, n}) * t(r.stats.std) + t(r.stats.mean)).contiguous();
+  const auto phys =
+      (pred.view({static_cast<int64_t>(steps), nv, n}) * t(r.stats.std) + t(r.stats.mean)).contiguous();
   r.predicted.assign(phys.data_ptr<float>(), phys.data_ptr<float>() + phys.numel());
   return r;
 }

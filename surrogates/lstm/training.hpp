@@ -18,11 +18,11 @@
 namespace metaeik::surrogates::lstm {
 
 struct TrainSummary {
-  int epochs = 0;               ///< epochs completed
-  long long steps = 0;          ///< optimiser steps done
-  double train_loss = 0;        ///< mean loss of the last epoch
-  double validation_loss = 0;   ///< teacher-forced MSE (LSTM) / reconstruction MSE (latent ODE), NaN if none
-  double seconds = 0;           ///< wall time of this call
+  int epochs = 0;              ///< epochs completed
+  long long steps = 0;         ///< optimiser steps done
+  double train_loss = 0;       ///< mean loss of the last epoch
+  double validation_loss = 0;  ///< teacher-forced MSE (LSTM) / reconstruction MSE (latent ODE), NaN if none
+  double seconds = 0;          ///< wall time of this call
 };
 
 /// Trains `cfg.model` on `data_dir`'s states into `run_dir` (created; an existing run is refused
@@ -33,13 +33,13 @@ TrainSummary train_model(const LstmRunConfig& cfg, const std::filesystem::path& 
 
 /// An autoregressive rollout in physical units.
 struct Rollout {
-  std::string model;              ///< "lstm" or "latent-ode"
-  std::size_t first_frame = 0;    ///< data frame index of predicted[0]
-  std::size_t steps = 0;          ///< predicted frames
-  std::size_t warmup = 0;         ///< true frames fed before first_frame
-  std::vector<float> predicted;   ///< steps × frame_size, [frame][variable][node]
-  AttributeStats stats;           ///< the training statistics stored in the model
-  double warmup_seconds = 0;      ///< warm-up (LSTM) / encoding (latent ODE)
+  std::string model;             ///< "lstm" or "latent-ode"
+  std::size_t first_frame = 0;   ///< data frame index of predicted[0]
+  std::size_t steps = 0;         ///< predicted frames
+  std::size_t warmup = 0;        ///< true frames fed before first_frame
+  std::vector<float> predicted;  ///< steps × frame_size, [frame][variable][node]
+  AttributeStats stats;          ///< the training statistics stored in the model
+  double warmup_seconds = 0;     ///< warm-up (LSTM) / encoding (latent ODE)
   /// LSTM: MSE (z-scores) of the teacher-forced next-frame predictions over the warm-up frames,
   /// the quantity training minimises; NaN for the latent ODE.
   double warmup_one_step_mse = std::numeric_limits<double>::quiet_NaN();

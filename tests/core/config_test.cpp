@@ -1,8 +1,8 @@
 #include "core/config.hpp"
 
-#include <fstream>
-
 #include <gtest/gtest.h>
+
+#include <fstream>
 
 #include "../support/cli.hpp"
 
@@ -46,7 +46,8 @@ TEST(JsonReader, KeepsDefaultsAndReadsValues) {
   const Options d = read(Json::object());
   EXPECT_EQ(d.iterations, 10);
   EXPECT_EQ(d.method, "fim");
-  const Options o = read(Json::parse(R"({"tolerance": 0.5, "iterations": 3, "verbose": true, "method": "dijkstra",
+  const Options o =
+      read(Json::parse(R"({"tolerance": 0.5, "iterations": 3, "verbose": true, "method": "dijkstra",
                                          "radii": [3, 4, 5], "solver": {"speed": 0.1}})"));
   EXPECT_DOUBLE_EQ(o.tolerance, 0.5);
   EXPECT_EQ(o.iterations, 3);
@@ -74,9 +75,12 @@ TEST(JsonReader, ErrorsNameTheKeyPath) {
             "cfg.json: key 'solver.speed': value -1 is out of range [1e-09, 10]");
   EXPECT_EQ(error_of(Json::parse(R"({"method": "bfs"})")),
             "cfg.json: key 'method': unknown value \"bfs\" (expected one of \"fim\", \"dijkstra\")");
-  EXPECT_EQ(error_of(Json::parse(R"({"verbose": 1})")), "cfg.json: key 'verbose': expected a boolean, got an integer");
-  EXPECT_EQ(error_of(Json::parse(R"({"radii": {"a": 1}})")), "cfg.json: key 'radii': has the wrong type (an object)");
-  EXPECT_EQ(error_of(Json::parse(R"({"solver": 3})")), "cfg.json: key 'solver': expected an object, got an integer");
+  EXPECT_EQ(error_of(Json::parse(R"({"verbose": 1})")),
+            "cfg.json: key 'verbose': expected a boolean, got an integer");
+  EXPECT_EQ(error_of(Json::parse(R"({"radii": {"a": 1}})")),
+            "cfg.json: key 'radii': has the wrong type (an object)");
+  EXPECT_EQ(error_of(Json::parse(R"({"solver": 3})")),
+            "cfg.json: key 'solver': expected an object, got an integer");
   EXPECT_EQ(error_of(Json::parse(R"([1, 2])")), "cfg.json: top level: expected an object, got an array");
 }
 

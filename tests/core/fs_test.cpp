@@ -1,9 +1,9 @@
 #include "core/fs.hpp"
 
+#include <gtest/gtest.h>
+
 #include <fstream>
 #include <sstream>
-
-#include <gtest/gtest.h>
 
 #include "../support/cli.hpp"
 #include "core/error.hpp"

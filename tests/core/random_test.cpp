@@ -1,8 +1,8 @@
 #include "core/random.hpp"
 
-#include <set>
-
 #include <gtest/gtest.h>
+
+#include <set>
 
 #include "core/progress.hpp"
 

@@ -29,13 +29,18 @@ fs::path tiny_dataset(const test::TempDir& dir) {
   }
   box.set_point_labels("surface", surface);
   geometry::write_mesh(box, dir / "box.vtu");
-  const Json j = {{"seed", 5},
-                  {"geometries", Json::array({Json{{"name", "box"}, {"file", (dir / "box.vtu").string()}, {"aha", "none"}}})},
-                  {"scars", {{"kind", "blob"}, {"blob_count", 2}, {"blob", {{"bumps", 1}, {"min_radius", 0.5}, {"max_radius", 1.0}}}}},
-                  {"maps_per_subject", 3},
-                  {"split", {{"train", 1}, {"val", 1}}},
-                  {"noise", {{"std_ms", 0.5}}},
-                  {"solver", {{"threads", 1}}}};
+  const Json j = {
+      {"seed", 5},
+      {"geometries",
+       Json::array({Json{{"name", "box"}, {"file", (dir / "box.vtu").string()}, {"aha", "none"}}})},
+      {"scars",
+       {{"kind", "blob"},
+        {"blob_count", 2},
+        {"blob", {{"bumps", 1}, {"min_radius", 0.5}, {"max_radius", 1.0}}}}},
+      {"maps_per_subject", 3},
+      {"split", {{"train", 1}, {"val", 1}}},
+      {"noise", {{"std_ms", 0.5}}},
+      {"solver", {{"threads", 1}}}};
   core::JsonReader r(j, "tiny.json");
   const fs::path ds = dir / "ds";
   generate_dataset(read_dataset_config(r), ds, false);
@@ -45,7 +50,8 @@ fs::path tiny_dataset(const test::TempDir& dir) {
 /// Loads the dataset and reads every array through the accessors users call.
 void load_and_use(const fs::path& ds_dir) {
   const Dataset ds = Dataset::load(ds_dir);
-  if (ds.geometries().empty() || ds.maps().empty()) throw std::logic_error("Dataset::load returned no geometry or map");
+  if (ds.geometries().empty() || ds.maps().empty())
+    throw std::logic_error("Dataset::load returned no geometry or map");
   auto expect_nodes = [&](Eigen::Index n, int g, const char* what) {
     if (n != ds.mesh(g).num_points()) throw std::logic_error(std::string(what) + " has the wrong length");
   };
@@ -64,7 +70,8 @@ void load_and_use(const fs::path& ds_dir) {
     expect_nodes(ds.activation(m).size(), g, "activation");
     expect_nodes(ds.observation(m).size(), g, "observation");
     for (const auto& src : ds.maps()[m].sources)
-      if (src.node < 0 || src.node >= ds.mesh(g).num_points()) throw std::logic_error("source node outside the mesh");
+      if (src.node < 0 || src.node >= ds.mesh(g).num_points())
+        throw std::logic_error("source node outside the mesh");
   }
 }
 

@@ -254,7 +254,8 @@ TEST_F(DatasetTest, NoiseAndBlobScarsWithSmoothBorder) {
 
 TEST_F(DatasetTest, NoiseAsPercentOfRange) {
   TempDir tmp("dataset_percent");
-  Json j = Json::parse(R"({"scars": {"aha_groups": [[18]]}, "maps_per_subject": 3, "split": {"train": 2, "val": 0},
+  Json j =
+      Json::parse(R"({"scars": {"aha_groups": [[18]]}, "maps_per_subject": 3, "split": {"train": 2, "val": 0},
                            "noise": {"percent_of_range": 5}})");
   j["geometries"] = Json::array({Json{{"file", mesh_file().string()}}});
   generate_dataset(read_config(j), tmp / "p", false);
@@ -307,7 +308,8 @@ TEST_F(DatasetTest, SparseObservationsEndocardialOriginsAndSeveralSources) {
 
 TEST_F(DatasetTest, AtomicWritesForceAndInterrupt) {
   TempDir tmp("dataset_atomic");
-  Json j = Json::parse(R"({"scars": {"aha_groups": [[18]]}, "maps_per_subject": 1, "split": {"train": 1, "val": 0}})");
+  Json j = Json::parse(
+      R"({"scars": {"aha_groups": [[18]]}, "maps_per_subject": 1, "split": {"train": 1, "val": 0}})");
   j["geometries"] = Json::array({Json{{"file", mesh_file().string()}}});
   const auto config = read_config(j);
   const fs::path out = tmp / "out";
@@ -367,7 +369,8 @@ TEST(Dataset, BuiltInDefaultIsThePaperSetup) {
   ASSERT_EQ(ds.subjects().size(), 20u);
   ASSERT_EQ(ds.maps().size(), 400u);
   int train = 0, val = 0, test = 0;
-  for (const auto& m : ds.maps()) train += m.split == "train", val += m.split == "val", test += m.split == "test";
+  for (const auto& m : ds.maps())
+    train += m.split == "train", val += m.split == "val", test += m.split == "test";
   EXPECT_EQ(train, 160);  // the paper's 200 training origins, of which 2 per subject validate
   EXPECT_EQ(val, 40);
   EXPECT_EQ(test, 200);

@@ -2,9 +2,9 @@
 
 #include "eikonal/dijkstra.hpp"
 
-#include <cmath>
-
 #include <gtest/gtest.h>
+
+#include <cmath>
 
 #include "core/error.hpp"
 #include "eikonal/fim.hpp"

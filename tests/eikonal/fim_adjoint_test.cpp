@@ -3,15 +3,15 @@
 // fibre/sheet speeds, onset times; exact identities (speed scaling, onset shift) with the start ball;
 // a gradient-descent fit that recovers a smooth speed field; every bad input.
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <cmath>
 #include <functional>
 #include <random>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "core/error.hpp"
 #include "eikonal/fim.hpp"
@@ -87,7 +87,8 @@ SpeedField scar_field(const geometry::TetMesh& m) {
   b.max_radius = 7.0;
   SpeedField f;
   f.speed = scar_speed_field(m, blob_scar_mask(m, b, 3), o);
-  for (int i = 0; i < m.num_points(); ++i) f.speed[i] *= 1.0 + 0.1 * std::sin(0.31 * m.points(i, 0) + 0.17 * m.points(i, 2));
+  for (int i = 0; i < m.num_points(); ++i)
+    f.speed[i] *= 1.0 + 0.1 * std::sin(0.31 * m.points(i, 0) + 0.17 * m.points(i, 2));
   return f;
 }
 
@@ -128,11 +129,12 @@ FdReport check_fd(const std::function<double(double, int)>& loss_at, const std::
     const double fd = (loss_at(+h, i) - loss_at(-h, i)) / (2 * h);
     r.max_rel = std::max(r.max_rel, std::abs(fd - adjoint[i]) / std::abs(adjoint[i]));
     if (std::getenv("FD_DEBUG") && std::abs(fd - adjoint[i]) > 1e-4 * std::abs(adjoint[i]))
-      printf("comp %d fd %.9g adj %.9g fd+ %.9g fd- %.9g\n", i, fd, adjoint[i], (loss_at(+h, i) - loss_at(0, i)) / h,
-             (loss_at(0, i) - loss_at(-h, i)) / h);
+      printf("comp %d fd %.9g adj %.9g fd+ %.9g fd- %.9g\n", i, fd, adjoint[i],
+             (loss_at(+h, i) - loss_at(0, i)) / h, (loss_at(0, i) - loss_at(-h, i)) / h);
     ++r.checked;
   }
-  if (std::getenv("FD_DEBUG")) printf("FD check: %d components, max relative error %.3g\n", r.checked, r.max_rel);
+  if (std::getenv("FD_DEBUG"))
+    printf("FD check: %d components, max relative error %.3g\n", r.checked, r.max_rel);
   return r;
 }
 
@@ -140,7 +142,8 @@ FdReport check_fd(const std::function<double(double, int)>& loss_at, const std::
 std::vector<int> pick(const Eigen::VectorXd& adjoint, unsigned seed) {
   std::vector<int> order(adjoint.size());
   for (int i = 0; i < int(order.size()); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](int a, int b) { return std::abs(adjoint[a]) > std::abs(adjoint[b]); });
+  std::sort(order.begin(), order.end(),
+            [&](int a, int b) { return std::abs(adjoint[a]) > std::abs(adjoint[b]); });
   std::vector<int> out(order.begin(), order.begin() + std::min<size_t>(25, order.size()));
   std::mt19937 rng(seed);
   std::uniform_int_distribution<int> any(0, int(adjoint.size()) - 1);
@@ -165,7 +168,8 @@ void expect_gradient_matches_fd(const geometry::TetMesh& mesh, const SpeedField&
     f.speed[i] += h;
     return w.dot(solver.solve(f, sources).times);
   };
-  const FdReport speed = check_fd(speed_loss, [&](int i) { return field.speed[i]; }, g.speed, pick(g.speed, 5));
+  const FdReport speed = check_fd(
+      speed_loss, [&](int i) { return field.speed[i]; }, g.speed, pick(g.speed, 5));
   EXPECT_GE(speed.checked, 20);
   EXPECT_LE(speed.max_rel, 1e-4) << "speed, " << speed.checked << " components";
 
@@ -176,7 +180,8 @@ void expect_gradient_matches_fd(const geometry::TetMesh& mesh, const SpeedField&
   };
   std::vector<int> all(sources.size());
   for (size_t j = 0; j < sources.size(); ++j) all[j] = int(j);
-  const FdReport onset = check_fd(onset_loss, [&](int j) { return sources[j].time; }, g.onset, all);
+  const FdReport onset = check_fd(
+      onset_loss, [&](int j) { return sources[j].time; }, g.onset, all);
   EXPECT_EQ(onset.checked, int(sources.size()));
   EXPECT_LE(onset.max_rel, 1e-4) << "onset";
 
@@ -251,7 +256,8 @@ TEST(FimAdjoint, GradientDescentRecoversASmoothSpeedField) {
   const geometry::TetMesh mesh = jittered_box(6, 12.0, 5);
   const int n = mesh.num_points();
   Eigen::VectorXd truth(n);
-  for (int i = 0; i < n; ++i) truth[i] = 0.45 + 0.15 * std::sin(0.3 * mesh.points(i, 0)) * std::cos(0.2 * mesh.points(i, 1));
+  for (int i = 0; i < n; ++i)
+    truth[i] = 0.45 + 0.15 * std::sin(0.3 * mesh.points(i, 0)) * std::cos(0.2 * mesh.points(i, 1));
   FimOptions o = exact(0.0);
   o.tolerance = 1e-9;
   const FimSolver solver(mesh, o);
@@ -259,7 +265,8 @@ TEST(FimAdjoint, GradientDescentRecoversASmoothSpeedField) {
   const Eigen::VectorXd observed = solver.solve({SpeedField::Location::kNode, truth, {}, 1.0}, src).times;
   const auto loss = [&](const Eigen::VectorXd& v, Eigen::VectorXd* grad) {
     SolveRecord record;
-    const Eigen::VectorXd r = solver.solve({SpeedField::Location::kNode, v, {}, 1.0}, src, record).times - observed;
+    const Eigen::VectorXd r =
+        solver.solve({SpeedField::Location::kNode, v, {}, 1.0}, src, record).times - observed;
     if (grad) *grad = solver.vjp(record, 2.0 * r / n).speed.cwiseProduct(v);  // ∂/∂log v
     return r.squaredNorm() / n;
   };
@@ -281,8 +288,9 @@ TEST(FimAdjoint, GradientDescentRecoversASmoothSpeedField) {
   }
   EXPECT_LT(f, 1e-3 * initial_loss);
   EXPECT_LT((v - truth).norm(), 0.35 * initial_error);
-  const double corr = ((v.array() - v.mean()) * (truth.array() - truth.mean())).sum() /
-                      std::sqrt((v.array() - v.mean()).square().sum() * (truth.array() - truth.mean()).square().sum());
+  const double corr =
+      ((v.array() - v.mean()) * (truth.array() - truth.mean())).sum() /
+      std::sqrt((v.array() - v.mean()).square().sum() * (truth.array() - truth.mean()).square().sum());
   EXPECT_GT(corr, 0.9);
 }
 
@@ -292,7 +300,8 @@ TEST(FimAdjoint, BadInputsAreOneLineErrors) {
   const SpeedField f = SpeedField::uniform(mesh, 0.5);
   const Eigen::VectorXd ones = Eigen::VectorXd::Ones(mesh.num_points());
   SolveRecord empty;
-  EXPECT_EQ(error_of([&] { solver.vjp(empty, ones); }), "vjp: no recorded solve (call solve(speed, sources, record) first)");
+  EXPECT_EQ(error_of([&] { solver.vjp(empty, ones); }),
+            "vjp: no recorded solve (call solve(speed, sources, record) first)");
 
   SolveRecord record;
   solver.solve(f, {{0, 0.0}}, record);
@@ -326,7 +335,8 @@ TEST(FimAdjoint, BadInputsAreOneLineErrors) {
   g[1] = 1.0;
   EXPECT_NO_THROW(split.vjp(rec2, g));  // zero gradient at unreached nodes is fine
   g[5] = 0.5;
-  EXPECT_EQ(error_of([&] { split.vjp(rec2, g); }), "vjp: node 5 is not reached by any source (T = inf) but has dL/dT = 0.5");
+  EXPECT_EQ(error_of([&] { split.vjp(rec2, g); }),
+            "vjp: node 5 is not reached by any source (T = inf) but has dL/dT = 0.5");
 }
 
 // Recording changes nothing in the times; record and gradient do not depend on the thread count
@@ -342,7 +352,8 @@ TEST(FimAdjoint, RecordedSolveGivesTheSameTimesAndGradientForAnyThreadCount) {
     o.threads = threads;
     const FimSolver solver(mesh, o);
     SolveRecord record;
-    const Eigen::VectorXd a = solver.solve(f, {{3, 0.0}}, record).times, b = solver.solve(f, {{3, 0.0}}).times;
+    const Eigen::VectorXd a = solver.solve(f, {{3, 0.0}}, record).times,
+                          b = solver.solve(f, {{3, 0.0}}).times;
     EXPECT_EQ((a - b).cwiseAbs().maxCoeff(), 0.0) << threads << " threads";
     EXPECT_FALSE(record.empty());
     grads.push_back(solver.vjp(record, w).speed);

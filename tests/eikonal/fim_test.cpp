@@ -4,14 +4,14 @@
 
 #include "eikonal/fim.hpp"
 
+#include <gtest/gtest.h>
+#include <omp.h>
+
+#include <Eigen/LU>
 #include <cmath>
 #include <functional>
 #include <limits>
 #include <random>
-
-#include <Eigen/LU>
-#include <gtest/gtest.h>
-#include <omp.h>
 
 #include "core/error.hpp"
 #include "geometry/structured.hpp"
@@ -76,14 +76,17 @@ TEST_P(FimPointSource, ErrorFallsWithH) {
     const auto ball = solve(mesh, SpeedField::uniform(mesh, kV), {{src, 0.0}}, serial());
     EXPECT_LT(max_abs_error(mesh, ball.times, exact), 0.7 * errors.back()) << "h = " << hs.back();
   }
-  for (int i = 0; i < 3; ++i) std::printf("h = %g mm: max error %.4f ms = %.3f h/v\n", hs[i], errors[i], errors[i] / (hs[i] / kV));
+  for (int i = 0; i < 3; ++i)
+    std::printf("h = %g mm: max error %.4f ms = %.3f h/v\n", hs[i], errors[i], errors[i] / (hs[i] / kV));
   for (int i = 0; i < 3; ++i) EXPECT_LT(errors[i], 1.5 * hs[i] / kV) << "h = " << hs[i];
   EXPECT_GT(errors[0] / errors[1], 1.3);
   EXPECT_GT(errors[1] / errors[2], 1.3);
 }
 
 INSTANTIATE_TEST_SUITE_P(Splits, FimPointSource, ::testing::Values(BoxSplit::kKuhn, BoxSplit::kMirrored),
-                         [](const auto& info) { return info.param == BoxSplit::kKuhn ? "Kuhn" : "Mirrored"; });
+                         [](const auto& info) {
+                           return info.param == BoxSplit::kKuhn ? "Kuhn" : "Mirrored";
+                         });
 
 // The same with the exact solution imposed in a fixed ball of radius 2 mm around x₀ (as source nodes
 // with onset times), which removes the singularity: the error is then first order in h.
@@ -99,7 +102,8 @@ TEST(Fim, PointSourceWithExactBallIsFirstOrder) {
       if (r <= radius + 1e-9) sources.push_back({i, r / kV});
     }
     const auto r = solve(mesh, SpeedField::uniform(mesh, kV), sources, plain());
-    errors.push_back(max_abs_error(mesh, r.times, [&](const Eigen::Vector3d& x) { return (x - x0).norm() / kV; }));
+    errors.push_back(
+        max_abs_error(mesh, r.times, [&](const Eigen::Vector3d& x) { return (x - x0).norm() / kV; }));
   }
   const double order1 = std::log2(errors[0] / errors[1]), order2 = std::log2(errors[1] / errors[2]);
   EXPECT_GT(order1, 0.8);
@@ -120,7 +124,8 @@ TEST(Fim, CentreSourceOn61CubedMeshWithinTwoPercent) {
     const Eigen::Vector3d x0 = mesh.points.row(src).transpose();
     const auto r = solve(mesh, SpeedField::uniform(mesh, kV), {{src, 0.0}}, serial());
     ASSERT_TRUE(r.stats.converged);
-    kuhn_errors.push_back(max_abs_error(mesh, r.times, [&](const Eigen::Vector3d& x) { return (x - x0).norm() / kV; }));
+    kuhn_errors.push_back(
+        max_abs_error(mesh, r.times, [&](const Eigen::Vector3d& x) { return (x - x0).norm() / kV; }));
     std::printf("Kuhn, %d cells: max error %.4f ms = %.2f %% of max T\n", cells, kuhn_errors.back(),
                 100 * kuhn_errors.back() / r.times.maxCoeff());
     if (cells == 60) {
@@ -137,7 +142,8 @@ TEST(Fim, CentreSourceOn61CubedMeshWithinTwoPercent) {
   const Eigen::Vector3d x0 = mesh.points.row(src).transpose();
   const auto r = solve(mesh, SpeedField::uniform(mesh, kV), {{src, 0.0}}, serial());
   ASSERT_TRUE(r.stats.converged);
-  const double err = max_abs_error(mesh, r.times, [&](const Eigen::Vector3d& x) { return (x - x0).norm() / kV; });
+  const double err =
+      max_abs_error(mesh, r.times, [&](const Eigen::Vector3d& x) { return (x - x0).norm() / kV; });
   std::printf("mirrored: max error %.4f ms = %.2f %% of max T\n", err, 100 * err / r.times.maxCoeff());
   EXPECT_LT(err, 0.02 * r.times.maxCoeff());
   EXPECT_NEAR(r.times.maxCoeff(), 25.0 * std::sqrt(3.0) / kV, 0.02 * r.times.maxCoeff());
@@ -147,7 +153,8 @@ TEST(Fim, CentreSourceOn61CubedMeshWithinTwoPercent) {
 TEST(Fim, AnisotropicPointSourceMatchesMetricDistance) {
   const double side = 10.0, vf = 0.6, ratio = 0.4;
   const Eigen::Vector3d f = Eigen::Vector3d(1.0, 2.0, 0.5).normalized();
-  const Eigen::Matrix3d D = vf * vf * (f * f.transpose() + ratio * ratio * (Eigen::Matrix3d::Identity() - f * f.transpose()));
+  const Eigen::Matrix3d D =
+      vf * vf * (f * f.transpose() + ratio * ratio * (Eigen::Matrix3d::Identity() - f * f.transpose()));
   const Eigen::Matrix3d M = D.inverse();
   std::vector<double> rel;
   for (int cells : {12, 24}) {
@@ -186,7 +193,8 @@ TEST(Fim, AnisotropicPlanarFrontsAreExact) {
       if (mesh.points(i, 0) == 0.0) sources.push_back({i, 0.0});
     const auto r = solve(mesh, speed, sources, serial());
     const double v = along ? 0.6 : 0.15;
-    EXPECT_LT(max_abs_error(mesh, r.times, [&](const Eigen::Vector3d& x) { return x.x() / v; }), 1e-9) << along;
+    EXPECT_LT(max_abs_error(mesh, r.times, [&](const Eigen::Vector3d& x) { return x.x() / v; }), 1e-9)
+        << along;
   }
 }
 
@@ -230,7 +238,9 @@ TEST(Fim, TwoSpeedPlanarFrontIsExact) {
   for (int i = 0; i < mesh.num_points(); ++i)
     if (mesh.points(i, 0) == 0.0) face.push_back({i, 0.0});
   const auto r = solve(mesh, two_speed_per_tet(mesh, 0.6, 0.2, 4.0), face, serial());
-  const Exact exact = [](const Eigen::Vector3d& x) { return x.x() < 4.0 ? x.x() / 0.6 : 4.0 / 0.6 + (x.x() - 4.0) / 0.2; };
+  const Exact exact = [](const Eigen::Vector3d& x) {
+    return x.x() < 4.0 ? x.x() / 0.6 : 4.0 / 0.6 + (x.x() - 4.0) / 0.2;
+  };
   EXPECT_LT(max_abs_error(mesh, r.times, exact), 1e-9);
 }
 
@@ -240,8 +250,9 @@ TEST(Fim, TwoSpeedPointSourceConvergesToFineSolve) {
   const double side = 10.0;
   const int fine_cells = 48;
   const auto fine_mesh = cube_mesh(fine_cells, side);
-  const auto fine = solve(fine_mesh, two_speed_per_tet(fine_mesh, 0.6, 0.2, 5.0),
-                          {{box_point_index(0, fine_cells / 2, fine_cells / 2, fine_cells, fine_cells), 0.0}}, serial());
+  const auto fine =
+      solve(fine_mesh, two_speed_per_tet(fine_mesh, 0.6, 0.2, 5.0),
+            {{box_point_index(0, fine_cells / 2, fine_cells / 2, fine_cells, fine_cells), 0.0}}, serial());
   std::vector<double> errors;
   for (int cells : {6, 12, 24}) {
     const auto mesh = cube_mesh(cells, side);
@@ -265,8 +276,9 @@ TEST(Fim, TwoSpeedPointSourceConvergesToFineSolve) {
 // ---- exact start ball around point sources -------------------------------------------------------
 
 // In a homogeneous convex medium the ball nodes (within 5 cells of the source; an ellipsoid along the
-// fibre when anisotropic) carry the exact solution; every other node is at or above it (linear interpolation of the convex T
-// overestimates). Interior and corner (ball clipped by three faces) sources, isotropic and anisotropic.
+// fibre when anisotropic) carry the exact solution; every other node is at or above it (linear interpolation
+// of the convex T overestimates). Interior and corner (ball clipped by three faces) sources, isotropic and
+// anisotropic.
 TEST(FimSourceBall, ExactInsideTheBallAndNeverBelowTheExactSolution) {
   const int cells = 12;
   const double side = 10.0, h = side / cells;
@@ -280,9 +292,11 @@ TEST(FimSourceBall, ExactInsideTheBallAndNeverBelowTheExactSolution) {
       speed.fibers = geometry::Points(mesh.num_tets(), 3);
       speed.fibers.rowwise() = f.transpose();
       speed.transverse_ratio = ratio;
-      M = (f * f.transpose() + (Eigen::Matrix3d::Identity() - f * f.transpose()) / (ratio * ratio)) / (kV * kV);
+      M = (f * f.transpose() + (Eigen::Matrix3d::Identity() - f * f.transpose()) / (ratio * ratio)) /
+          (kV * kV);
     }
-    const Eigen::Matrix3d shape = M / std::cbrt(M.determinant());  // the ball: an ellipsoid of volume 4π/3 (5h)³
+    const Eigen::Matrix3d shape =
+        M / std::cbrt(M.determinant());  // the ball: an ellipsoid of volume 4π/3 (5h)³
     for (const int src : {box_point_index(4, 5, 6, cells, cells), 0}) {
       const Eigen::Vector3d x0 = mesh.points.row(src).transpose();
       const auto r = solve(mesh, speed, {{src, 1.5}}, serial());
@@ -384,7 +398,8 @@ TEST(Fim, MultipleSourcesWithOnsetTimes) {
                                        {box_point_index(cells, 0, cells, cells, cells), 50.0}};
   const Exact exact = [&](const Eigen::Vector3d& x) {
     double t = std::numeric_limits<double>::infinity();
-    for (const auto& s : sources) t = std::min(t, s.time + (x - mesh.points.row(s.node).transpose()).norm() / kV);
+    for (const auto& s : sources)
+      t = std::min(t, s.time + (x - mesh.points.row(s.node).transpose()).norm() / kV);
     return t;
   };
   const auto r = solve(mesh, SpeedField::uniform(mesh, kV), sources, serial());
@@ -510,7 +525,10 @@ TEST(FimErrors, Sources) {
   EXPECT_EQ(error_of([&] { s.solve(v, {{27, 0.0}}); }), "source node 27 is out of range [0, 27)");
   EXPECT_EQ(error_of([&] { s.solve(v, {{-1, 0.0}}); }), "source node -1 is out of range [0, 27)");
   EXPECT_EQ(error_of([&] { s.solve(v, {}); }), "no source nodes given");
-  EXPECT_EQ(error_of([&] { s.solve(v, {{3, std::nan("")}}); }), "onset time of source node 3 is not finite (nan)");
+  EXPECT_EQ(error_of([&] {
+              s.solve(v, {{3, std::nan("")}});
+            }),
+            "onset time of source node 3 is not finite (nan)");
 }
 
 TEST(FimErrors, Speeds) {
@@ -524,7 +542,10 @@ TEST(FimErrors, Speeds) {
   v.speed[5] = std::nan("");
   EXPECT_EQ(error_of([&] { s.solve(v, {{0, 0.0}}); }), "speed at node 5 is not finite (nan)");
   v.speed.resize(5);
-  EXPECT_EQ(error_of([&] { s.solve(v, {{0, 0.0}}); }), "speed field has 5 values, expected 27 (one per node)");
+  EXPECT_EQ(error_of([&] {
+              s.solve(v, {{0, 0.0}});
+            }),
+            "speed field has 5 values, expected 27 (one per node)");
 
   SpeedField per_tet;
   per_tet.location = SpeedField::Location::kTet;
@@ -532,7 +553,10 @@ TEST(FimErrors, Speeds) {
   per_tet.speed[2] = std::numeric_limits<double>::infinity();
   EXPECT_EQ(error_of([&] { s.solve(per_tet, {{0, 0.0}}); }), "speed at tet 2 is not finite (inf)");
   per_tet.speed.resize(27);
-  EXPECT_EQ(error_of([&] { s.solve(per_tet, {{0, 0.0}}); }), "speed field has 27 values, expected 48 (one per tet)");
+  EXPECT_EQ(error_of([&] {
+              s.solve(per_tet, {{0, 0.0}});
+            }),
+            "speed field has 27 values, expected 48 (one per tet)");
 }
 
 TEST(FimErrors, Fibres) {
@@ -548,7 +572,10 @@ TEST(FimErrors, Fibres) {
   EXPECT_EQ(error_of([&] { s.solve(v, {{0, 0.0}}); }), "fibre of tet 7 is not finite");
   v.fibers = geometry::Points::Ones(48, 3);
   v.transverse_ratio = 0.0;
-  EXPECT_EQ(error_of([&] { s.solve(v, {{0, 0.0}}); }), "transverse speed ratio must be positive and finite, got 0");
+  EXPECT_EQ(error_of([&] {
+              s.solve(v, {{0, 0.0}});
+            }),
+            "transverse speed ratio must be positive and finite, got 0");
 }
 
 TEST(FimErrors, OptionsAndBatch) {
@@ -561,18 +588,25 @@ TEST(FimErrors, OptionsAndBatch) {
   EXPECT_EQ(error_of([&] { FimSolver s(mesh, o); }), "solver max_iterations must be at least 1, got 0");
   o = {};
   o.threads = -2;
-  EXPECT_EQ(error_of([&] { FimSolver s(mesh, o); }), "solver threads must be ≥ 0 (0 = OpenMP default), got -2");
+  EXPECT_EQ(error_of([&] { FimSolver s(mesh, o); }),
+            "solver threads must be ≥ 0 (0 = OpenMP default), got -2");
   o = {};
   o.source_radius = -1;
-  EXPECT_EQ(error_of([&] { FimSolver s(mesh, o); }), "solver source_radius must be a finite number ≥ 0, got -1");
+  EXPECT_EQ(error_of([&] { FimSolver s(mesh, o); }),
+            "solver source_radius must be a finite number ≥ 0, got -1");
   o.source_radius = std::numeric_limits<double>::infinity();
-  EXPECT_EQ(error_of([&] { FimSolver s(mesh, o); }), "solver source_radius must be a finite number ≥ 0, got inf");
+  EXPECT_EQ(error_of([&] { FimSolver s(mesh, o); }),
+            "solver source_radius must be a finite number ≥ 0, got inf");
 
   const FimSolver s(mesh);
   const std::vector<SpeedField> speeds = {SpeedField::uniform(mesh, kV)};
-  EXPECT_EQ(error_of([&] { s.solve_batch(speeds, {{0, {{0, 0.0}}}, {1, {{0, 0.0}}}}); }),
+  EXPECT_EQ(error_of([&] {
+              s.solve_batch(speeds, {{0, {{0, 0.0}}}, {1, {{0, 0.0}}}});
+            }),
             "batch item 1: speed index 1 is out of range [0, 1)");
-  EXPECT_EQ(error_of([&] { s.solve_batch(speeds, {{0, {{0, 0.0}}}, {0, {{99, 0.0}}}}); }),
+  EXPECT_EQ(error_of([&] {
+              s.solve_batch(speeds, {{0, {{0, 0.0}}}, {0, {{99, 0.0}}}});
+            }),
             "batch item 1: source node 99 is out of range [0, 27)");
 }
 

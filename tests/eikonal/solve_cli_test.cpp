@@ -1,10 +1,10 @@
 // `metaeikonal solve` end to end: output arrays match the library, --json, and one-line errors.
 
-#include <fstream>
-#include <sstream>
-
 #include <gtest/gtest.h>
+
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "eikonal/dijkstra.hpp"
 #include "eikonal/fim.hpp"
@@ -71,11 +71,13 @@ TEST_F(SolveCli, SpeedArrayDijkstraAndFibres) {
   SpeedField cv;
   cv.speed = mesh_.point_scalar("cv");
   const auto dij = solve_dijkstra(mesh_, cv, {{0, 0.0}});
-  EXPECT_LT((geometry::read_mesh(path("dij.vtu")).point_scalar("activation_time") - dij.times).cwiseAbs().maxCoeff(),
+  EXPECT_LT((geometry::read_mesh(path("dij.vtu")).point_scalar("activation_time") - dij.times)
+                .cwiseAbs()
+                .maxCoeff(),
             1e-12);
 
-  r = run_cli("-q solve " + path("cube.vtu") + " --fibers fiber --speed-fiber 0.6 --speed-sheet 0.3 --source 0 -o " +
-              path("aniso.vtu"));
+  r = run_cli("-q solve " + path("cube.vtu") +
+              " --fibers fiber --speed-fiber 0.6 --speed-sheet 0.3 --source 0 -o " + path("aniso.vtu"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto at = geometry::read_mesh(path("aniso.vtu")).point_scalar("activation_time");
   EXPECT_NEAR(at[geometry::box_point_index(0, 0, 6, 6, 6)], 6.0 / 0.6, 1e-9);  // along the fibre
@@ -86,14 +88,18 @@ TEST_F(SolveCli, BadInputGivesOneLineErrors) {
   const std::string base = "-q solve " + path("cube.vtu") + " -o " + path("bad.vtu") + " ";
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"--speed 0.6 --source 343", "error: source node 343 is out of range [0, 343)\n"},
-      {"--speed 0.6 --source x:1", "error: --source 'x:1': expected NODE or NODE:T0 (node index, onset time in ms)\n"},
-      {"--speed 0.6 --source 3:nan", "error: --source '3:nan': expected NODE or NODE:T0 (node index, onset time in ms)\n"},
+      {"--speed 0.6 --source x:1",
+       "error: --source 'x:1': expected NODE or NODE:T0 (node index, onset time in ms)\n"},
+      {"--speed 0.6 --source 3:nan",
+       "error: --source '3:nan': expected NODE or NODE:T0 (node index, onset time in ms)\n"},
       {"--speed -1 --source 0", "error: --speed must be a positive number (mm/ms), got -1\n"},
       {"--speed 0 --source 0", "error: --speed must be a positive number (mm/ms), got 0\n"},
       {"--speed-array nope --source 0", "error: " + path("cube.vtu") + ": no point or cell array 'nope'\n"},
       {"--speed-array fiber --source 0",
        "error: " + path("cube.vtu") + ": speed array 'fiber' has 3 components, expected 1\n"},
-      {"--source 0", "error: give exactly one of --speed, --speed-array or --fibers (with --speed-fiber and --speed-sheet)\n"},
+      {"--source 0",
+       "error: give exactly one of --speed, --speed-array or --fibers (with --speed-fiber and "
+       "--speed-sheet)\n"},
       {"--fibers fiber --source 0", "error: --fibers needs --speed-fiber and --speed-sheet\n"},
   };
   for (const auto& [args, message] : cases) {
@@ -111,7 +117,8 @@ TEST_F(SolveCli, NonPositiveOrNanSpeedArrays) {
     cv[3] = bad;
     m.set_point_array("cv", cv);
     geometry::write_mesh(m, path("badspeed.vtu"));
-    const auto r = run_cli("-q solve " + path("badspeed.vtu") + " --speed-array cv --source 0 -o " + path("o.vtu"));
+    const auto r =
+        run_cli("-q solve " + path("badspeed.vtu") + " --speed-array cv --source 0 -o " + path("o.vtu"));
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_EQ(r.output, bad == 0.0 ? "error: speed at node 3 is not positive (0)\n"
                                    : "error: speed at node 3 is not finite (nan)\n");
@@ -119,8 +126,9 @@ TEST_F(SolveCli, NonPositiveOrNanSpeedArrays) {
 }
 
 TEST_F(SolveCli, MeshWithoutTetsIsRejected) {
-  std::ofstream(path("tri.vtk")) << "# vtk DataFile Version 4.2\ntriangle\nASCII\nDATASET UNSTRUCTURED_GRID\n"
-                                    "POINTS 3 double\n0 0 0\n1 0 0\n0 1 0\nCELLS 1 4\n3 0 1 2\nCELL_TYPES 1\n5\n";
+  std::ofstream(path("tri.vtk"))
+      << "# vtk DataFile Version 4.2\ntriangle\nASCII\nDATASET UNSTRUCTURED_GRID\n"
+         "POINTS 3 double\n0 0 0\n1 0 0\n0 1 0\nCELLS 1 4\n3 0 1 2\nCELL_TYPES 1\n5\n";
   const auto r = run_cli("-q solve " + path("tri.vtk") + " --speed 0.6 --source 0 -o " + path("o.vtu"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.output, "error: " + path("tri.vtk") + ": mesh has no tetrahedra (1 other cells)\n");

@@ -4,12 +4,12 @@
 
 #include "eikonal/speed_fit_adjoint.hpp"
 
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
-
-#include <gtest/gtest.h>
 
 #include "eikonal/scar.hpp"
 #include "eikonal/speed_fit.hpp"
@@ -73,16 +73,20 @@ TEST(FitNodeSpeedsAdjoint, BeatsEighteenSegmentBobyqaOnABlobScarWithNoise) {
   const SpeedFitResult bobyqa = fit_region_speeds(solver, aha_segment_regions(mesh.point_labels("aha")),
                                                   {map.source}, map.observed, map.mask);
   const AdjointFitResult adjoint = fit_node_speeds_adjoint(solver, mesh, map.observed, map.mask);
-  const double c_bobyqa = correlation(bobyqa.node_speed, map.speed), c_adjoint = correlation(adjoint.node_speed, map.speed);
+  const double c_bobyqa = correlation(bobyqa.node_speed, map.speed),
+               c_adjoint = correlation(adjoint.node_speed, map.speed);
   if (std::getenv("FIT_DEBUG"))
-    std::printf("velocity corr: adjoint %.3f (%.2f s, %d solves, rmse %.2f ms) vs BOBYQA %.3f (%.2f s, %d solves, "
-                "rmse %.2f ms); AT corr %.3f vs %.3f; source %d (true %d) at %.2f mm, onset %.2f ms\n",
-                c_adjoint, adjoint.seconds, adjoint.solves, adjoint.rmse, c_bobyqa, bobyqa.seconds, bobyqa.evaluations,
-                bobyqa.rmse, correlation(adjoint.times, map.truth), correlation(bobyqa.times, map.truth),
-                adjoint.source.node, map.source.node,
-                (mesh.points.row(adjoint.source.node) - mesh.points.row(map.source.node)).norm(), adjoint.source.time);
+    std::printf(
+        "velocity corr: adjoint %.3f (%.2f s, %d solves, rmse %.2f ms) vs BOBYQA %.3f (%.2f s, %d solves, "
+        "rmse %.2f ms); AT corr %.3f vs %.3f; source %d (true %d) at %.2f mm, onset %.2f ms\n",
+        c_adjoint, adjoint.seconds, adjoint.solves, adjoint.rmse, c_bobyqa, bobyqa.seconds,
+        bobyqa.evaluations, bobyqa.rmse, correlation(adjoint.times, map.truth),
+        correlation(bobyqa.times, map.truth), adjoint.source.node, map.source.node,
+        (mesh.points.row(adjoint.source.node) - mesh.points.row(map.source.node)).norm(),
+        adjoint.source.time);
   EXPECT_GT(c_adjoint, c_bobyqa);
-  EXPECT_LT(adjoint.solves, bobyqa.evaluations / 2);  // each solve of the adjoint fit also runs one vjp (≈ 0.05 solve)
+  EXPECT_LT(adjoint.solves,
+            bobyqa.evaluations / 2);  // each solve of the adjoint fit also runs one vjp (≈ 0.05 solve)
   EXPECT_GT(c_adjoint, 0.5);
   EXPECT_GT(correlation(adjoint.times, map.truth), 0.97);
   EXPECT_LT((mesh.points.row(adjoint.source.node) - mesh.points.row(map.source.node)).norm(), 8.0);
@@ -103,8 +107,9 @@ TEST(FitNodeSpeedsAdjoint, BadOptionsAndInputsAreOneLineErrors) {
   o.v_min = 1.5;
   EXPECT_EQ(error_of([&] { fit_node_speeds_adjoint(solver, mesh, y, mask, o); }),
             "adjoint fit: need 0 < v_min < v_max, got 1.5, 1");
-  EXPECT_EQ(error_of([&] { fit_node_speeds_adjoint(solver, mesh, y, Eigen::VectorXi::Zero(mesh.num_points())); }),
-            "adjoint fit: need at least 2 observed nodes, got 0");
+  EXPECT_EQ(
+      error_of([&] { fit_node_speeds_adjoint(solver, mesh, y, Eigen::VectorXi::Zero(mesh.num_points())); }),
+      "adjoint fit: need at least 2 observed nodes, got 0");
   EXPECT_EQ(error_of([&] { fit_node_speeds_adjoint(solver, mesh, Eigen::VectorXd::Zero(3), mask); }),
             "adjoint fit: observed and mask must have " + std::to_string(mesh.num_points()) +
                 " entries (one per node), got 3 and " + std::to_string(mesh.num_points()));

@@ -47,9 +47,11 @@ TEST(FitRegionSpeeds, EighteenSegmentsRecoverAScarPerSegment) {
   SpeedFitOptions opt;
   opt.max_evaluations = 3000;
   opt.xtol_rel = 1e-6;
-  const auto fit = fit_region_speeds(solver, region, sources, observed, Eigen::VectorXi::Ones(mesh.num_points()), opt);
+  const auto fit =
+      fit_region_speeds(solver, region, sources, observed, Eigen::VectorXi::Ones(mesh.num_points()), opt);
   ASSERT_EQ(fit.region_speeds.size(), 18);
-  for (int r = 0; r < 18; ++r) EXPECT_NEAR(fit.region_speeds[r], truth[r], 0.05 * truth[r]) << "segment " << r + 1;
+  for (int r = 0; r < 18; ++r)
+    EXPECT_NEAR(fit.region_speeds[r], truth[r], 0.05 * truth[r]) << "segment " << r + 1;
 }
 
 // Three slabs along x with different speeds; noise-free observations on every node: BOBYQA must
@@ -84,7 +86,8 @@ TEST(FitRegionSpeeds, RespectsTheEvaluationBudgetAndBounds) {
   const Eigen::VectorXd observed = solver.solve(fast, {{0, 0.0}}).times;
   SpeedFitOptions opt;
   opt.max_evaluations = 20;
-  const auto fit = fit_region_speeds(solver, region, {{0, 0.0}}, observed, Eigen::VectorXi::Ones(mesh.num_points()), opt);
+  const auto fit =
+      fit_region_speeds(solver, region, {{0, 0.0}}, observed, Eigen::VectorXi::Ones(mesh.num_points()), opt);
   EXPECT_LE(fit.evaluations, 20);
   EXPECT_LE(fit.region_speeds.maxCoeff(), opt.upper);
   EXPECT_GE(fit.region_speeds.minCoeff(), opt.lower);

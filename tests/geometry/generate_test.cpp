@@ -1,5 +1,8 @@
 #include "geometry/generate.hpp"
 
+#include <gtest/gtest.h>
+#include <unistd.h>
+
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -9,9 +12,6 @@
 #include <sstream>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <unistd.h>
 
 #include "core/config.hpp"
 #include "core/error.hpp"
@@ -70,22 +70,27 @@ TEST(GeneratorOptions, BadOptionsGiveExactMessages) {
             "generator option 'lv_endo_short_radius' (12) must be smaller than 'lv_epi_short_radius' (10)");
   o = GeneratorOptions();
   o.target_nodes = 50;
-  EXPECT_EQ(error_of([&] { generate_ventricle(o); }), "generator option 'target_nodes' must be at least 100, got 50");
+  EXPECT_EQ(error_of([&] { generate_ventricle(o); }),
+            "generator option 'target_nodes' must be at least 100, got 50");
   o = GeneratorOptions();
   o.shape = "rv";
-  EXPECT_EQ(error_of([&] { check_generator_options(o); }), "generator option 'shape' must be \"lv\" or \"biv\", got \"rv\"");
+  EXPECT_EQ(error_of([&] { check_generator_options(o); }),
+            "generator option 'shape' must be \"lv\" or \"biv\", got \"rv\"");
   o = GeneratorOptions();
   o.base_z = 18;
   EXPECT_EQ(error_of([&] { check_generator_options(o); }),
-            "generator option 'base_z' (18) must lie strictly between -lv_endo_long_radius and lv_endo_long_radius (17)");
+            "generator option 'base_z' (18) must lie strictly between -lv_endo_long_radius and "
+            "lv_endo_long_radius (17)");
   o = small("biv");
   o.rv_wall_thickness = 0;
-  EXPECT_EQ(error_of([&] { check_generator_options(o); }), "generator option 'rv_wall_thickness' must be positive, got 0");
+  EXPECT_EQ(error_of([&] { check_generator_options(o); }),
+            "generator option 'rv_wall_thickness' must be positive, got 0");
   o = small("biv");
   o.rv_endo_radius_x = 5;
-  EXPECT_EQ(error_of([&] { check_generator_options(o); }),
-            "generator option 'rv_endo_radius_x' is too small for an RV cavity: rv_center_x + rv_endo_radius_x (9) "
-            "must exceed the LV epicardium x-extent (10) by more than 0.5 mm");
+  EXPECT_EQ(
+      error_of([&] { check_generator_options(o); }),
+      "generator option 'rv_endo_radius_x' is too small for an RV cavity: rv_center_x + rv_endo_radius_x (9) "
+      "must exceed the LV epicardium x-extent (10) by more than 0.5 mm");
   o = small("lv");
   o.rv_endo_radius_x = -5;  // RV options are ignored for the LV
   EXPECT_NO_THROW(check_generator_options(o));
@@ -192,7 +197,8 @@ TEST(GenerateVentricle, BivLabelsAndSeptum) {
   for (int i = 0; i < mesh.num_points(); ++i)
     if (surface[i] == kLvEndo)
       for (int j = 0; j < mesh.num_points(); ++j)
-        if (surface[j] == kRvEndo) closest = std::min(closest, (mesh.points.row(i) - mesh.points.row(j)).norm());
+        if (surface[j] == kRvEndo)
+          closest = std::min(closest, (mesh.points.row(i) - mesh.points.row(j)).norm());
   EXPECT_GT(closest, 1.5);
 
   // RV free wall (18) = tissue outside the LV epicardium; the septum (RV side included) is LV.
@@ -280,7 +286,8 @@ TEST(GenerateVentricle, BivVolumeMatchesTheImplicitShape) {
   long inside = 0;
   for (int i = 0; i < kN; ++i)
     for (int j = 0; j < kN; ++j)
-      for (int k = 0; k < kN; ++k) inside += shape.in_myocardium(lo + h.cwiseProduct(Eigen::Vector3d(i + .5, j + .5, k + .5)));
+      for (int k = 0; k < kN; ++k)
+        inside += shape.in_myocardium(lo + h.cwiseProduct(Eigen::Vector3d(i + .5, j + .5, k + .5)));
   const double exact = inside * h.prod();
   const TetMesh& mesh = biv_mesh();
   EXPECT_NEAR(tet_volumes(mesh.points, mesh.tets).sum() / exact, 1.0, 0.03) << "grid volume " << exact;
@@ -308,8 +315,8 @@ TEST(MeshGenerateCli, WritesALabelledMeshAndRejectsBadFlags) {
   std::filesystem::create_directories(dir);
   const auto out = dir / "lv.vtu", log = dir / "log.txt";
   const std::string cli = METAEIK_CLI;
-  int rc = std::system((cli + " -q mesh generate --shape lv --nodes 300 --lv-epi-long-radius 21 -o " + out.string() +
-                        " 2> " + log.string())
+  int rc = std::system((cli + " -q mesh generate --shape lv --nodes 300 --lv-epi-long-radius 21 -o " +
+                        out.string() + " 2> " + log.string())
                            .c_str());
   ASSERT_EQ(rc, 0);
   const TetMesh m = read_mesh(out);
@@ -318,8 +325,8 @@ TEST(MeshGenerateCli, WritesALabelledMeshAndRejectsBadFlags) {
   EXPECT_GT(m.points.col(2).minCoeff(), -21.01);
   EXPECT_LT(m.points.col(2).minCoeff(), -20.5);  // the flag reached the generator
 
-  rc = std::system((cli + " mesh generate --lv-endo-short-radius -1 -o " + (dir / "bad.vtu").string() + " 2> " +
-                    log.string())
+  rc = std::system((cli + " mesh generate --lv-endo-short-radius -1 -o " + (dir / "bad.vtu").string() +
+                    " 2> " + log.string())
                        .c_str());
   EXPECT_NE(rc, 0);
   std::ifstream in(log);

@@ -1,8 +1,8 @@
 #include "geometry/graph.hpp"
 
-#include <set>
-
 #include <gtest/gtest.h>
+
+#include <set>
 
 #include "core/error.hpp"
 

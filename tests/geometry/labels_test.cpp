@@ -1,12 +1,12 @@
 #include "geometry/labels.hpp"
 
+#include <gtest/gtest.h>
+
+#include <Eigen/Geometry>
 #include <cmath>
 #include <map>
 #include <set>
 #include <vector>
-
-#include <Eigen/Geometry>
-#include <gtest/gtest.h>
 
 #include "core/error.hpp"
 #include "geometry/vtk_io.hpp"
@@ -23,8 +23,8 @@ TEST(NodeLabelsFromFaces, HighestPriorityWins) {
   // face labels: epi, LV endo, base, RV endo
   const Eigen::VectorXi l = node_labels_from_faces(8, F, {kEpi, kLvEndo, kBase, kRvEndo});
   EXPECT_EQ(l[0], kEpi);
-  EXPECT_EQ(l[1], kLvEndo);   // LV endo beats epi
-  EXPECT_EQ(l[2], kBase);     // base beats everything
+  EXPECT_EQ(l[1], kLvEndo);  // LV endo beats epi
+  EXPECT_EQ(l[2], kBase);    // base beats everything
   EXPECT_EQ(l[3], kBase);
   EXPECT_EQ(l[4], kBase);
   EXPECT_EQ(l[5], kRvEndo);
@@ -88,12 +88,13 @@ TEST(AhaSegments, SyntheticPointsInAKnownFrame) {
     EXPECT_EQ(aha[i], ps[i].segment) << "t " << ps[i].t << " theta " << ps[i].theta;
 
   // The same labels after a rigid motion of points and frame.
-  const Eigen::Matrix3d R =
-      (Eigen::AngleAxisd(0.7, Eigen::Vector3d(1, 2, 3).normalized()) * Eigen::AngleAxisd(-1.9, Eigen::Vector3d::UnitZ()))
-          .toRotationMatrix();
+  const Eigen::Matrix3d R = (Eigen::AngleAxisd(0.7, Eigen::Vector3d(1, 2, 3).normalized()) *
+                             Eigen::AngleAxisd(-1.9, Eigen::Vector3d::UnitZ()))
+                                .toRotationMatrix();
   const Eigen::Vector3d shift(4, -7, 12);
   TetMesh moved = mesh;
-  for (int i = 0; i < moved.num_points(); ++i) moved.points.row(i) = (R * mesh.points.row(i).transpose() + shift).transpose();
+  for (int i = 0; i < moved.num_points(); ++i)
+    moved.points.row(i) = (R * mesh.points.row(i).transpose() + shift).transpose();
   AhaFrame mf = frame;
   mf.apex = R * frame.apex + shift;
   mf.base_center = R * frame.base_center + shift;
@@ -138,7 +139,8 @@ TEST(EstimateAhaFrame, NeedsLvEndocardiumLabels) {
     estimate_aha_frame(mesh);
     FAIL() << "expected an error";
   } catch (const core::Error& e) {
-    EXPECT_STREQ(e.what(), "AHA frame: the mesh has 0 LV-endocardium nodes (surface label 1), need at least 10");
+    EXPECT_STREQ(e.what(),
+                 "AHA frame: the mesh has 0 LV-endocardium nodes (surface label 1), need at least 10");
   }
 }
 
@@ -182,7 +184,8 @@ namespace {
 
 // The clinical crtdemo BiV (labels 1 LV endo, 2 RV endo, 3 other boundary; no base label).
 TEST(EstimateAhaFrame, ClinicalBivMesh) {
-  TetMesh mesh = read_mesh(std::string(METAEIK_SOURCE_DIR) + "/meshes/crtdemo_biv/crtdemo_biv_labeled_v42.vtk");
+  TetMesh mesh =
+      read_mesh(std::string(METAEIK_SOURCE_DIR) + "/meshes/crtdemo_biv/crtdemo_biv_labeled_v42.vtk");
   mesh.set_point_labels("surface", mesh.point_labels("surface_label"));
   const Eigen::VectorXi s = mesh.point_labels("surface");
   const AhaFrame f = estimate_aha_frame(mesh);

@@ -2,11 +2,11 @@
 
 #include "geometry/structured.hpp"
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <array>
 #include <map>
-
-#include <gtest/gtest.h>
 
 #include "core/error.hpp"
 
@@ -48,7 +48,9 @@ TEST_P(BoxMeshTest, CountsVolumesAndConformity) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Splits, BoxMeshTest, ::testing::Values(BoxSplit::kKuhn, BoxSplit::kMirrored),
-                         [](const auto& info) { return info.param == BoxSplit::kKuhn ? "Kuhn" : "Mirrored"; });
+                         [](const auto& info) {
+                           return info.param == BoxSplit::kKuhn ? "Kuhn" : "Mirrored";
+                         });
 
 TEST(BoxMesh, KuhnCellsShareTheMainDiagonal) {
   const TetMesh m = cube_mesh(1, 2.0);

@@ -1,9 +1,9 @@
 #include "geometry/surface.hpp"
 
-#include <set>
+#include <gtest/gtest.h>
 
 #include <Eigen/Geometry>
-#include <gtest/gtest.h>
+#include <set>
 
 namespace metaeik::geometry {
 namespace {

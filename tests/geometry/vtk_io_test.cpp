@@ -1,9 +1,9 @@
 #include "geometry/vtk_io.hpp"
 
+#include <gtest/gtest.h>
+
 #include <fstream>
 #include <limits>
-
-#include <gtest/gtest.h>
 
 #include "../support/cli.hpp"
 #include "core/error.hpp"
@@ -81,7 +81,7 @@ TEST(VtkIo, ReadsTheRealCrtdemoBiv) {
   EXPECT_EQ(original.num_tets(), 17866);
   EXPECT_NEAR(tet_volumes(original.points, original.tets).sum(), 226.5e3, 0.1e3);
   const TetMesh labelled = read_mesh(dir / "crtdemo_biv_labeled_v42.vtk");  // legacy 4.2 ASCII
-  EXPECT_TRUE(labelled.points.isApprox(original.points, 1e-6));  // ASCII copy of the binary file
+  EXPECT_TRUE(labelled.points.isApprox(original.points, 1e-6));             // ASCII copy of the binary file
   EXPECT_EQ(labelled.tets, original.tets);
   const Eigen::VectorXi s = labelled.point_labels("surface_label");
   EXPECT_EQ((s.array() == 1).count(), 441);
@@ -107,19 +107,25 @@ TEST(VtkIo, BadFilesGiveOneLineErrors) {
       << error_of(dir / "cut.vtu");
 
   // Surface only (polydata).
-  std::ofstream(dir / "surf.vtk") << "# vtk DataFile Version 4.2\nsurf\nASCII\nDATASET POLYDATA\nPOINTS 3 float\n"
-                                     "0 0 0 1 0 0 0 1 0\nPOLYGONS 1 4\n3 0 1 2\n";
+  std::ofstream(dir / "surf.vtk")
+      << "# vtk DataFile Version 4.2\nsurf\nASCII\nDATASET POLYDATA\nPOINTS 3 float\n"
+         "0 0 0 1 0 0 0 1 0\nPOLYGONS 1 4\n3 0 1 2\n";
   EXPECT_EQ(error_of(dir / "surf.vtk"),
-            (dir / "surf.vtk").string() + ": mesh has no tetrahedra (file holds vtkPolyData, not an unstructured grid)");
+            (dir / "surf.vtk").string() +
+                ": mesh has no tetrahedra (file holds vtkPolyData, not an unstructured grid)");
 
   // Unstructured grid of triangles only.
-  std::ofstream(dir / "tri.vtk") << "# vtk DataFile Version 4.2\ntri\nASCII\nDATASET UNSTRUCTURED_GRID\n"
-                                    "POINTS 3 float\n0 0 0 1 0 0 0 1 0\nCELLS 1 4\n3 0 1 2\nCELL_TYPES 1\n5\n";
-  EXPECT_EQ(error_of(dir / "tri.vtk"), (dir / "tri.vtk").string() + ": mesh has no tetrahedra (1 other cells)");
+  std::ofstream(dir / "tri.vtk")
+      << "# vtk DataFile Version 4.2\ntri\nASCII\nDATASET UNSTRUCTURED_GRID\n"
+         "POINTS 3 float\n0 0 0 1 0 0 0 1 0\nCELLS 1 4\n3 0 1 2\nCELL_TYPES 1\n5\n";
+  EXPECT_EQ(error_of(dir / "tri.vtk"),
+            (dir / "tri.vtk").string() + ": mesh has no tetrahedra (1 other cells)");
 
   auto tet_file = [&](const std::string& name, const std::string& points, const std::string& cell) {
-    std::ofstream(dir / name) << "# vtk DataFile Version 4.2\nt\nASCII\nDATASET UNSTRUCTURED_GRID\nPOINTS 4 double\n"
-                              << points << "\nCELLS 1 5\n" << cell << "\nCELL_TYPES 1\n10\n";
+    std::ofstream(dir / name)
+        << "# vtk DataFile Version 4.2\nt\nASCII\nDATASET UNSTRUCTURED_GRID\nPOINTS 4 double\n"
+        << points << "\nCELLS 1 5\n"
+        << cell << "\nCELL_TYPES 1\n10\n";
     return error_of(dir / name);
   };
   EXPECT_EQ(tet_file("range.vtk", "0 0 0 1 0 0 0 1 0 0 0 1", "4 0 1 2 7"),
@@ -134,8 +140,9 @@ TEST(VtkIo, BadFilesGiveOneLineErrors) {
 
 TEST(VtkIo, InvertedTetsAreReoriented) {
   test::TempDir dir("vtk_inv");
-  std::ofstream(dir / "inv.vtk") << "# vtk DataFile Version 4.2\nt\nASCII\nDATASET UNSTRUCTURED_GRID\nPOINTS 4 double\n"
-                                    "0 0 0 1 0 0 0 1 0 0 0 1\nCELLS 1 5\n4 0 2 1 3\nCELL_TYPES 1\n10\n";
+  std::ofstream(dir / "inv.vtk")
+      << "# vtk DataFile Version 4.2\nt\nASCII\nDATASET UNSTRUCTURED_GRID\nPOINTS 4 double\n"
+         "0 0 0 1 0 0 0 1 0 0 0 1\nCELLS 1 5\n4 0 2 1 3\nCELL_TYPES 1\n10\n";
   const TetMesh m = read_mesh(dir / "inv.vtk");
   EXPECT_GT(tet_volumes(m.points, m.tets)[0], 0.0);
   EXPECT_NEAR(tet_volumes(m.points, m.tets)[0], 1.0 / 6.0, 1e-15);
@@ -147,7 +154,8 @@ TEST(VtkIo, WriteRefusesUnknownExtensionAndKeepsExistingFile) {
     write_mesh(two_tets(), dir / "m.obj");
     FAIL();
   } catch (const core::Error& e) {
-    EXPECT_EQ(std::string(e.what()), (dir / "m.obj").string() + ": unsupported mesh format '.obj' (expected .vtu or .vtk)");
+    EXPECT_EQ(std::string(e.what()),
+              (dir / "m.obj").string() + ": unsupported mesh format '.obj' (expected .vtu or .vtk)");
   }
 }
 

@@ -3,6 +3,12 @@
 // ends with the results.csv and summary.md numbers of an uninterrupted run; and the one-line
 // errors of --resume.
 
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -12,13 +18,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include "core/config.hpp"
 #include "tests/support/cli.hpp"
@@ -82,7 +81,8 @@ std::string summary_without_times(const fs::path& out) {
 
 /// Runs `metaeikonal ARGS` (output into `log`); SIGKILLs it as soon as `when()` holds. Returns
 /// true if it was killed, false if it exited first.
-bool run_and_kill(const std::vector<std::string>& args, const fs::path& log, const std::function<bool()>& when) {
+bool run_and_kill(const std::vector<std::string>& args, const fs::path& log,
+                  const std::function<bool()>& when) {
   std::vector<std::string> all{METAEIK_CLI};
   all.insert(all.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -152,13 +152,16 @@ TEST(ExperimentResume, KilledAtSeveralPointsEndsWithTheUninterruptedNumbers) {
       << read_text(tmp / "2.log");
   EXPECT_EQ(read_text(tmp / "2.log").find("generating the dataset"), std::string::npos);
   // 3. During the trainings, once the first epoch of a model is checkpointed.
-  ASSERT_TRUE(run_and_kill(resume, tmp / "3.log", [&] { return any_checkpoint(out); })) << read_text(tmp / "3.log");
-  EXPECT_NE(read_text(tmp / "3.log").find("experiment: reusing physics-based (18 segments)"), std::string::npos)
+  ASSERT_TRUE(run_and_kill(resume, tmp / "3.log", [&] { return any_checkpoint(out); }))
+      << read_text(tmp / "3.log");
+  EXPECT_NE(read_text(tmp / "3.log").find("experiment: reusing physics-based (18 segments)"),
+            std::string::npos)
       << read_text(tmp / "3.log");
   // 4. After the first meta stage: the interrupted trainings continue from their last.pt.
   ASSERT_TRUE(run_and_kill(resume, tmp / "4.log", [&] { return fs::exists(stages / "meta_neural.json"); }))
       << read_text(tmp / "4.log");
-  EXPECT_NE(read_text(tmp / "4.log").find("experiment: continuing "), std::string::npos) << read_text(tmp / "4.log");
+  EXPECT_NE(read_text(tmp / "4.log").find("experiment: continuing "), std::string::npos)
+      << read_text(tmp / "4.log");
   // 5. To the end, with the finished meta stage loaded.
   const auto last = test::run_cli("experiment -c " + config + " -o " + out.string() + " --resume");
   ASSERT_EQ(last.exit_code, 0) << last.output;
@@ -167,7 +170,8 @@ TEST(ExperimentResume, KilledAtSeveralPointsEndsWithTheUninterruptedNumbers) {
 
   EXPECT_EQ(results_without_times(out), results_without_times(ref));
   EXPECT_EQ(summary_without_times(out), summary_without_times(ref));
-  EXPECT_NE(summary_without_times(ref).find("| meta-PINN | 4 | "), std::string::npos) << summary_without_times(ref);
+  EXPECT_NE(summary_without_times(ref).find("| meta-PINN | 4 | "), std::string::npos)
+      << summary_without_times(ref);
   // The example maps (some of them from completion records) are the same files.
   const std::string pvd = read_text(ref / "examples" / "examples.pvd");
   EXPECT_EQ(read_text(out / "examples" / "examples.pvd"), pvd);
@@ -175,7 +179,8 @@ TEST(ExperimentResume, KilledAtSeveralPointsEndsWithTheUninterruptedNumbers) {
   for (const auto& e : fs::directory_iterator(ref / "examples"))
     if (e.path().extension() == ".vtu") {
       ++examples;
-      EXPECT_EQ(read_text(out / "examples" / e.path().filename()), read_text(e.path())) << e.path().filename();
+      EXPECT_EQ(read_text(out / "examples" / e.path().filename()), read_text(e.path()))
+          << e.path().filename();
     }
   EXPECT_EQ(examples, 8);
   // Nothing of the killed runs is left behind (their temporary files).

@@ -1,6 +1,10 @@
 // `metaeikonal experiment`: config reading (defaults, one-line errors, shipped configs) and an
 // end-to-end run of configs/experiment/tiny.json (all four methods, every output file).
 
+#include "metapinn/experiment.hpp"
+
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -8,12 +12,9 @@
 #include <sstream>
 #include <string>
 
-#include <gtest/gtest.h>
-
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "geometry/vtk_io.hpp"
-#include "metapinn/experiment.hpp"
 #include "tests/support/cli.hpp"
 #include "tests/support/errors.hpp"
 
@@ -69,12 +70,14 @@ TEST(ExperimentConfig, BadInputGivesOneLineErrors) {
   EXPECT_EQ(error_of([] { parse(R"({"kk": 5})"); }), "exp.json: key 'kk': unknown key");
   EXPECT_EQ(error_of([] { parse(R"({"k": 0})"); }), "exp.json: key 'k': value 0 is out of range [1, 1000]");
   EXPECT_EQ(error_of([] { parse(R"({"methods": ["physics", "magic"]})"); }),
-            "exp.json: key 'methods': unknown method 'magic' (choose from physics, physics_groups, physics_adjoint, "
+            "exp.json: key 'methods': unknown method 'magic' (choose from physics, physics_groups, "
+            "physics_adjoint, "
             "meta_neural, multi_pinn, meta_pinn, meta_fim)");
   EXPECT_EQ(error_of([] { parse(R"({"meta_fim": {"models": ["a"]}})"); }),
             "exp.json: key 'meta_fim.models': gives 1 runs for 3 seeds");
-  EXPECT_EQ(error_of([] { parse(R"({"physics_adjoint": {"prior": "l2"}})"); }),
-            "exp.json: key 'physics_adjoint.prior': unknown value \"l2\" (expected one of \"laplacian\", \"tv\")");
+  EXPECT_EQ(
+      error_of([] { parse(R"({"physics_adjoint": {"prior": "l2"}})"); }),
+      "exp.json: key 'physics_adjoint.prior': unknown value \"l2\" (expected one of \"laplacian\", \"tv\")");
   EXPECT_EQ(error_of([] { parse(R"({"physics_adjoint": {"weight": 1}})"); }),
             "exp.json: key 'physics_adjoint.weight': unknown key");
   EXPECT_EQ(error_of([] { parse(R"({"physics_adjoint": {"v_min": 2}})"); }),
@@ -82,13 +85,16 @@ TEST(ExperimentConfig, BadInputGivesOneLineErrors) {
   EXPECT_EQ(error_of([] { parse(R"({"meta_pinn": {"models": ["a", "b"]}})"); }),
             "exp.json: key 'meta_pinn.models': gives 2 runs for 3 seeds");
   EXPECT_EQ(error_of([] { parse(R"({"holdout": "scar"})"); }),
-            "exp.json: key 'holdout': unknown value \"scar\" (expected one of \"none\", \"diagonal\", \"geometry\")");
-  EXPECT_EQ(error_of([] { parse(R"({"meta_pinn": {"model": "a", "train": {}}})"); }),
-            "exp.json: key 'meta_pinn.model': give either 'model'/'models' (trained runs) or 'train', not both");
+            "exp.json: key 'holdout': unknown value \"scar\" (expected one of \"none\", \"diagonal\", "
+            "\"geometry\")");
+  EXPECT_EQ(
+      error_of([] { parse(R"({"meta_pinn": {"model": "a", "train": {}}})"); }),
+      "exp.json: key 'meta_pinn.model': give either 'model'/'models' (trained runs) or 'train', not both");
   EXPECT_EQ(error_of([] { parse(R"({"multi_pinn": {"lr": "fast"}})"); }),
             "exp.json: key 'multi_pinn.lr': expected a number, got a string");
-  EXPECT_EQ(error_of([] { parse(R"({"physics": {"start": 2}})"); }),
-            "exp.json: key 'physics.start': need lower < upper and start within [lower, upper], got 0.01, 1, 2");
+  EXPECT_EQ(
+      error_of([] { parse(R"({"physics": {"start": 2}})"); }),
+      "exp.json: key 'physics.start': need lower < upper and start within [lower, upper], got 0.01, 1, 2");
 }
 
 TEST(ExperimentConfig, PhysicsAdjointKeysRoundTrip) {
@@ -137,9 +143,10 @@ TEST(ExperimentCli, TinyConfigRunsEndToEnd) {
   std::ifstream csv(out / "results.csv");
   std::string line;
   std::getline(csv, line);
-  EXPECT_EQ(line,
-            "method,subject,map,k,seed,at_rel_error,at_corr,v_rel_error,v_corr,residual,seconds,at_rel_error_endo,"
-            "at_corr_endo,at_rel_error_rest,at_corr_rest");
+  EXPECT_EQ(
+      line,
+      "method,subject,map,k,seed,at_rel_error,at_corr,v_rel_error,v_corr,residual,seconds,at_rel_error_endo,"
+      "at_corr_endo,at_rel_error_rest,at_corr_rest");
   std::map<std::string, int> count;
   while (std::getline(csv, line)) {
     const std::string method = line.substr(0, line.find(','));
@@ -155,8 +162,9 @@ TEST(ExperimentCli, TinyConfigRunsEndToEnd) {
   EXPECT_EQ(count["meta_pinn_other"], 4);
 
   const std::string summary = read_text(out / "summary.md");
-  for (const char* label : {"| physics-based (18 segments) |", "| meta-neural |", "| multi-PINN |", "| meta-PINN |",
-                            "## k-ablation", "## Shuffled-context control", "## Endocardium (observed) vs. rest"})
+  for (const char* label :
+       {"| physics-based (18 segments) |", "| meta-neural |", "| multi-PINN |", "| meta-PINN |",
+        "## k-ablation", "## Shuffled-context control", "## Endocardium (observed) vs. rest"})
     EXPECT_NE(summary.find(label), std::string::npos) << label;
   EXPECT_NE(summary.find("| meta-neural | 4 | "), std::string::npos);
   EXPECT_NE(summary.find(" (maps ± "), std::string::npos);  // meta entries: ± over seeds, then over maps
@@ -174,11 +182,12 @@ TEST(ExperimentCli, TinyConfigRunsEndToEnd) {
   int files = 0;
   for (std::sregex_iterator it(pvd.begin(), pvd.end(), file_re), end; it != end; ++it, ++files) {
     const auto mesh = geometry::read_mesh(out / "examples" / (*it)[1].str());
-    for (const char* a : {"activation_time_true", "activation_time_pred", "error", "velocity_true", "velocity_pred",
-                          "observed", "surface", "aha"})
+    for (const char* a : {"activation_time_true", "activation_time_pred", "error", "velocity_true",
+                          "velocity_pred", "observed", "surface", "aha"})
       EXPECT_TRUE(mesh.point_data.count(a)) << (*it)[1].str() << " lacks " << a;
     const Eigen::VectorXd err = mesh.point_scalar("error");
-    const Eigen::VectorXd diff = mesh.point_scalar("activation_time_pred") - mesh.point_scalar("activation_time_true");
+    const Eigen::VectorXd diff =
+        mesh.point_scalar("activation_time_pred") - mesh.point_scalar("activation_time_true");
     EXPECT_LT((err - diff).cwiseAbs().maxCoeff(), 1e-3 * (1.0 + diff.cwiseAbs().maxCoeff()));
   }
   EXPECT_EQ(files, 8);  // 4 methods × 2 example maps
@@ -189,7 +198,8 @@ TEST(ExperimentCli, TinyConfigRunsEndToEnd) {
   EXPECT_NE(r.output.find("error: '" + out.string() + "' already exists; use --force to replace it"),
             std::string::npos)
       << r.output;
-  r = test::run_cli("experiment -c " + config.string() + " -o " + out.string() + " --force --max_test_maps_per_subject 0");
+  r = test::run_cli("experiment -c " + config.string() + " -o " + out.string() +
+                    " --force --max_test_maps_per_subject 0");
   EXPECT_EQ(r.exit_code, 0) << r.output;
 }
 
@@ -205,7 +215,8 @@ TEST(ExperimentCli, PhysicsStagesAloneRunWithoutTraining) {
     std::ofstream f(tmp / "physics.json");
     f << config.dump();
   }
-  const auto r = test::run_cli("experiment -c " + (tmp / "physics.json").string() + " -o " + (tmp / "out").string());
+  const auto r =
+      test::run_cli("experiment -c " + (tmp / "physics.json").string() + " -o " + (tmp / "out").string());
   ASSERT_EQ(r.exit_code, 0) << r.output;
   std::ifstream csv(tmp / "out" / "results.csv");
   std::string line;
@@ -216,7 +227,8 @@ TEST(ExperimentCli, PhysicsStagesAloneRunWithoutTraining) {
   EXPECT_EQ(count["physics_adjoint"], 2);
   EXPECT_EQ(count.size(), 2u);
   const std::string summary = read_text(tmp / "out" / "summary.md");
-  EXPECT_NE(summary.find("| physics-based adjoint (node speeds, L-BFGS) | 2 | "), std::string::npos) << summary;
+  EXPECT_NE(summary.find("| physics-based adjoint (node speeds, L-BFGS) | 2 | "), std::string::npos)
+      << summary;
   EXPECT_NE(summary.find("physics-based adjoint fits one speed per node"), std::string::npos);
   EXPECT_FALSE(fs::exists(tmp / "out" / "models"));
 }
@@ -227,7 +239,8 @@ TEST(ExperimentCli, BadConfigIsRefusedBeforeAnyWork) {
     std::ofstream f(tmp / "bad.json");
     f << R"({"methods": ["physics"], "k_ablation": [0]})";
   }
-  const auto r = test::run_cli("experiment -c " + (tmp / "bad.json").string() + " -o " + (tmp / "out").string());
+  const auto r =
+      test::run_cli("experiment -c " + (tmp / "bad.json").string() + " -o " + (tmp / "out").string());
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("error: " + (tmp / "bad.json").string() +
                           ": key 'k_ablation': every k must be at least 1, got 0"),

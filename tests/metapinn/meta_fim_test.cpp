@@ -3,22 +3,23 @@
 // config reading, a tiny episodic training whose loss falls and whose velocities move towards the truth,
 // checkpoints and one-line errors.
 
+#include "metapinn/meta_fim.hpp"
+
+#include <gtest/gtest.h>
+
 #include <cstdlib>
 #include <filesystem>
-#include <iostream>
 #include <fstream>
+#include <iostream>
 #include <iterator>
 #include <random>
 #include <sstream>
-
-#include <gtest/gtest.h>
 
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "eikonal/fim.hpp"
 #include "geometry/structured.hpp"
 #include "metapinn/fim_bridge.hpp"
-#include "metapinn/meta_fim.hpp"
 #include "tests/support/cli.hpp"
 #include "tests/support/errors.hpp"
 
@@ -48,7 +49,8 @@ geometry::TetMesh jittered_box(int cells, double side, unsigned seed) {
 Eigen::VectorXd smooth_speed(const geometry::TetMesh& m) {
   Eigen::VectorXd v(m.num_points());
   for (int i = 0; i < m.num_points(); ++i)
-    v[i] = 0.45 + 0.12 * std::sin(0.4 * m.points(i, 0) + 0.1) + 0.03 * std::cos(0.7 * m.points(i, 1) + 0.3 * m.points(i, 2));
+    v[i] = 0.45 + 0.12 * std::sin(0.4 * m.points(i, 0) + 0.1) +
+           0.03 * std::cos(0.7 * m.points(i, 1) + 0.3 * m.points(i, 2));
   return v;
 }
 
@@ -89,13 +91,16 @@ TEST(FimBridge, GradientMatchesFiniteDifferencesOfTheSolve) {
   auto speed = tensor_of(v0).requires_grad_(true);
   auto onset = tensor_of(t0).requires_grad_(true);
   auto T = fim_times(solver, speed, nodes, onset);
-  const auto reference = solver.solve({eikonal::SpeedField::Location::kNode, v0, {}, 1.0}, {{nodes[0], t0[0]}, {nodes[1], t0[1]}});
+  const auto reference = solver.solve({eikonal::SpeedField::Location::kNode, v0, {}, 1.0},
+                                      {{nodes[0], t0[0]}, {nodes[1], t0[1]}});
   EXPECT_EQ((eigen_of(T) - reference.times).cwiseAbs().maxCoeff(), 0.0) << "forward differs from the solve";
   (T * tensor_of(w)).sum().backward();
   const Eigen::VectorXd g = eigen_of(speed.grad()), go = eigen_of(onset.grad());
 
   const auto loss = [&](const Eigen::VectorXd& v, const Eigen::VectorXd& t) {
-    return w.dot(solver.solve({eikonal::SpeedField::Location::kNode, v, {}, 1.0}, {{nodes[0], t[0]}, {nodes[1], t[1]}}).times);
+    return w.dot(
+        solver.solve({eikonal::SpeedField::Location::kNode, v, {}, 1.0}, {{nodes[0], t[0]}, {nodes[1], t[1]}})
+            .times);
   };
   // The 20 largest components and 10 random ones (skipping those too small to measure).
   std::vector<int> order(g.size());
@@ -138,9 +143,11 @@ TEST(FimBridge, ChainRuleThroughASpeedModelMatchesFiniteDifferences) {
   const auto mesh = jittered_box(6, 12.0, 3);
   const eikonal::FimSolver solver(mesh, exact());
   const int n = mesh.num_points();
-  auto x = torch::from_blob(const_cast<double*>(mesh.points.data()), {n, 3}, torch::kFloat64).clone();  // row-major
+  auto x = torch::from_blob(const_cast<double*>(mesh.points.data()), {n, 3}, torch::kFloat64)
+               .clone();  // row-major
   const Eigen::VectorXd truth_v = smooth_speed(mesh);
-  const Eigen::VectorXd y = solver.solve({eikonal::SpeedField::Location::kNode, truth_v, {}, 1.0}, {{0, 0.0}}).times;
+  const Eigen::VectorXd y =
+      solver.solve({eikonal::SpeedField::Location::kNode, truth_v, {}, 1.0}, {{0, 0.0}}).times;
   const std::vector<int> nodes{0};
   const auto loss_of = [&](const torch::Tensor& theta) {
     auto v = 0.45 + 0.15 * torch::tanh(torch::matmul(x / 10.0, theta.narrow(0, 0, 3)) + theta[3]);
@@ -165,14 +172,19 @@ TEST(FimBridge, BadInputsAreOneLineErrors) {
   const auto mesh = jittered_box(4, 8.0, 1);
   const eikonal::FimSolver solver(mesh);
   auto v = torch::full({mesh.num_points()}, 0.5, torch::kFloat64);
-  EXPECT_EQ(error_of([&] { fim_times(solver, v, {0, 1}, torch::zeros({1}, torch::kFloat64)); }),
+  EXPECT_EQ(error_of([&] {
+              fim_times(solver, v, {0, 1}, torch::zeros({1}, torch::kFloat64));
+            }),
             "fim_times: need one onset per source node, got 1 onsets for 2 nodes");
   EXPECT_EQ(error_of([&] { fim_times(solver, v, {mesh.num_points()}, torch::zeros({1}, torch::kFloat64)); }),
             "fim_times: source node " + std::to_string(mesh.num_points()) + " is out of range [0, " +
                 std::to_string(mesh.num_points()) + ")");
-  EXPECT_EQ(error_of([&] { fim_times(solver, v.view({1, -1}), {0}, torch::zeros({1}, torch::kFloat64)); }),
+  EXPECT_EQ(error_of([&] {
+              fim_times(solver, v.view({1, -1}), {0}, torch::zeros({1}, torch::kFloat64));
+            }),
             "fim_times: speed must be a vector [N]");
-  const std::string msg = error_of([&] { fim_times(solver, v.narrow(0, 0, 10), {0}, torch::zeros({1}, torch::kFloat64)); });
+  const std::string msg =
+      error_of([&] { fim_times(solver, v.narrow(0, 0, 10), {0}, torch::zeros({1}, torch::kFloat64)); });
   EXPECT_NE(msg, "(no error)");
   EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
 }
@@ -190,7 +202,8 @@ Corpus fim_corpus() {
   g.tets = mesh.tets;
   g.observed = Eigen::VectorXi::Zero(mesh.num_points());
   for (int i = 0; i < mesh.num_points(); ++i)
-    g.observed[i] = (mesh.points(i, 0) < 1e-9 || mesh.points(i, 1) < 1e-9 || mesh.points(i, 2) < 1e-9) ? 1 : 0;
+    g.observed[i] =
+        (mesh.points(i, 0) < 1e-9 || mesh.points(i, 1) < 1e-9 || mesh.points(i, 2) < 1e-9) ? 1 : 0;
   c.geometries.push_back(g);
   const eikonal::FimSolver solver(mesh);
   std::mt19937 rng(4);
@@ -199,14 +212,17 @@ Corpus fim_corpus() {
     CorpusSubject subject;
     subject.name = "slow " + std::string(s ? "right" : "left");
     subject.speed.resize(mesh.num_points());
-    for (int i = 0; i < mesh.num_points(); ++i) subject.speed[i] = ((mesh.points(i, 0) < 6.0) == (s == 0)) ? 0.3 : 0.6;
+    for (int i = 0; i < mesh.num_points(); ++i)
+      subject.speed[i] = ((mesh.points(i, 0) < 6.0) == (s == 0)) ? 0.3 : 0.6;
     c.subjects.push_back(subject);
     for (int m = 0; m < 8; ++m) {
       CorpusMap map;
       map.subject = s;
       map.id = int(c.maps.size());
       map.split = m < 5 ? "train" : m < 6 ? "val" : "test";
-      map.truth = solver.solve({eikonal::SpeedField::Location::kNode, subject.speed, {}, 1.0}, {{node(rng), 0.0}}).times;
+      map.truth =
+          solver.solve({eikonal::SpeedField::Location::kNode, subject.speed, {}, 1.0}, {{node(rng), 0.0}})
+              .times;
       map.observation = map.truth;
       c.maps.push_back(map);
     }
@@ -275,9 +291,12 @@ TEST(MetaFim, ConfigReadsTheFimSectionAndRefusesUnknownKeys) {
   EXPECT_FALSE(is_meta_fim_config(core::Json::parse(R"({"model": {}})")));
   EXPECT_EQ(error_of([] { read_meta_fim_config(core::Json::parse(R"({"fim": {"solver": 1}})"), "f.json"); }),
             "f.json: key 'fim.solver': unknown key");
-  EXPECT_EQ(error_of([] { read_meta_fim_config(core::Json::parse(R"({"fim": {"prior": "tv"}})"), "f.json"); }),
-            "f.json: key 'fim.prior': unknown value \"tv\" (expected one of \"none\", \"laplacian\")");
-  EXPECT_EQ(error_of([] { read_meta_fim_config(core::Json::parse(R"({"fim": {}, "train": {"lr": -1}})"), "f.json"); }),
+  EXPECT_EQ(
+      error_of([] { read_meta_fim_config(core::Json::parse(R"({"fim": {"prior": "tv"}})"), "f.json"); }),
+      "f.json: key 'fim.prior': unknown value \"tv\" (expected one of \"none\", \"laplacian\")");
+  EXPECT_EQ(error_of([] {
+              read_meta_fim_config(core::Json::parse(R"({"fim": {}, "train": {"lr": -1}})"), "f.json");
+            }),
             "f.json: key 'train.lr': value -1 is out of range [0, 10]");
 }
 
@@ -297,7 +316,8 @@ TEST(MetaFim, TinyTrainingReducesItsLossAndMovesTheVelocityTowardsTheTruth) {
   const double before = mean_velocity_error(fresh, corpus);
 
   train_meta_fim(cfg, corpus, run, false);
-  for (const char* f : {"config.json", "last.pt", "best.pt", "log.csv"}) EXPECT_TRUE(fs::exists(run / f)) << f;
+  for (const char* f : {"config.json", "last.pt", "best.pt", "log.csv"})
+    EXPECT_TRUE(fs::exists(run / f)) << f;
   const auto log = read_csv(run / "log.csv");
   ASSERT_EQ(log.size(), 31u);  // header + 30 epochs
   EXPECT_EQ(log[0][2], "data_loss");
@@ -315,8 +335,8 @@ TEST(MetaFim, TinyTrainingReducesItsLossAndMovesTheVelocityTowardsTheTruth) {
   // Personalisation: finite times on every node, speeds within the model's bounds.
   const auto& g = corpus.geometries[0];
   const auto fg = prepare_fim_geometry(g, model.config, torch::kCPU);
-  const auto context = meta_fim_context_pass(model, fg, {corpus.maps[0].observation, corpus.maps[1].observation},
-                                             g.observed);
+  const auto context =
+      meta_fim_context_pass(model, fg, {corpus.maps[0].observation, corpus.maps[1].observation}, g.observed);
   const auto p = personalize_meta_fim(model, fg, context, corpus.maps[6].observation, g.observed);
   ASSERT_EQ(p.times.size(), g.points.rows());
   EXPECT_TRUE(p.times.allFinite());
@@ -368,7 +388,8 @@ TEST(MetaFimExperiment, TinyExperimentTrainsAndReportsMetaFim) {
     ++rows;
   }
   EXPECT_EQ(rows, 2 * 2 * 2);  // 2 test maps × k ∈ {1, 3} × 2 seeds
-  for (const char* seed : {"seed_3", "seed_4"}) EXPECT_TRUE(fs::exists(out / "models" / "meta_fim" / seed / "best.pt"));
+  for (const char* seed : {"seed_3", "seed_4"})
+    EXPECT_TRUE(fs::exists(out / "models" / "meta_fim" / seed / "best.pt"));
   std::ifstream in(out / "summary.md");
   const std::string summary((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_NE(summary.find("| meta-FIM | 4 | "), std::string::npos) << summary;  // k = 3: 2 maps × 2 seeds

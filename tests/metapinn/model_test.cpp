@@ -1,14 +1,15 @@
 // SplineConv against a naive per-edge reference, finite-difference gradient checks, hypernetwork
 // sizes, functional MLP vs torch::nn, and ∇ₓT vs finite differences (double precision).
 
-#include <cmath>
+#include "metapinn/model.hpp"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cmath>
+
 #include "geometry/graph.hpp"
 #include "geometry/structured.hpp"
-#include "metapinn/model.hpp"
 #include "metapinn/spline_conv.hpp"
 #include "tests/support/errors.hpp"
 
@@ -108,8 +109,8 @@ TEST_P(SplineConvPaths, MatchesNaiveReferenceOutputsAndGradients) {
   // Batched input gives the same as one item at a time.
   auto xb = torch::stack({x.detach(), 2.0 * x.detach()});
   auto yb = functional::spline_conv(xb, basis, W.detach(), root.detach(), bias.detach(), path);
-  EXPECT_TRUE(torch::allclose(yb[1], functional::spline_conv(2.0 * x.detach(), basis, W.detach(), root.detach(),
-                                                              bias.detach(), path)));
+  EXPECT_TRUE(torch::allclose(yb[1], functional::spline_conv(2.0 * x.detach(), basis, W.detach(),
+                                                             root.detach(), bias.detach(), path)));
 }
 
 INSTANTIATE_TEST_SUITE_P(AllEvaluationOrders, SplineConvPaths,
@@ -151,7 +152,8 @@ TEST(SplineConv, FusedEdgeMessagesMatchGatherInSinglePrecision) {
 TEST(SplineConv, HalfPrecisionEdgeWeightsAtInference) {
   // Single-precision inference on one map runs on binary16 edge weights: the result must stay
   // within the rounding of the weights (2⁻¹¹ relative each) of the single-precision pass.
-  if (!functional::half_edge_weights_available()) GTEST_SKIP() << "no half-precision edge weights in this build";
+  if (!functional::half_edge_weights_available())
+    GTEST_SKIP() << "no half-precision edge weights in this build";
   torch::manual_seed(7);
   auto g = small_graph();
   auto basis = spline_basis(g, 5, torch::kFloat32);
@@ -263,8 +265,8 @@ TEST(HyperNet, OutputSizeIsTheTargetParameterCount) {
   ModelOptions o;
   // Inputs x', y', z' and the distance to the estimated source.
   EXPECT_EQ(functional::mlp_parameter_count(o.pinn_sizes()), 4 * 20 + 20 + 5 * (20 * 20 + 20) + 20 + 1);
-  EXPECT_EQ(o.pinn_sizes().size(), 8u);       // input, 6 hidden, output
-  EXPECT_EQ(o.velocity_sizes().size(), 9u);   // 8 linear layers
+  EXPECT_EQ(o.pinn_sizes().size(), 8u);      // input, 6 hidden, output
+  EXPECT_EQ(o.velocity_sizes().size(), 9u);  // 8 linear layers
   MetaPinn model(o, 0.6);
   auto c = torch::randn({128});
   auto s = torch::randn({4, 128});
@@ -273,7 +275,8 @@ TEST(HyperNet, OutputSizeIsTheTargetParameterCount) {
   // Generated networks count as many parameters as the equivalent torch::nn modules.
   torch::nn::Sequential ref;
   auto sizes = o.velocity_sizes();
-  for (std::size_t l = 0; l + 1 < sizes.size(); ++l) ref->push_back(torch::nn::Linear(sizes[l], sizes[l + 1]));
+  for (std::size_t l = 0; l + 1 < sizes.size(); ++l)
+    ref->push_back(torch::nn::Linear(sizes[l], sizes[l + 1]));
   int64_t count = 0;
   for (auto& p : ref->parameters()) count += p.numel();
   EXPECT_EQ(count, model->velocity_weights(c).size(0));
@@ -349,7 +352,8 @@ TEST(PdeResidual, ForwardModeGradientMatchesAutograd) {
   EXPECT_TRUE(torch::allclose(w2, w, 1e-11, 1e-11));
 
   const std::vector<int64_t> sizes{3, 7, 5, 2};
-  for (auto act : {functional::Activation::kTanh, functional::Activation::kRelu, functional::Activation::kElu}) {
+  for (auto act :
+       {functional::Activation::kTanh, functional::Activation::kRelu, functional::Activation::kElu}) {
     auto f = torch::randn({functional::mlp_parameter_count(sizes)}, f64());
     auto xs = torch::randn({40, 3}, f64()).requires_grad_(true);
     auto dirs = torch::randn({2, 40, 3}, f64());
@@ -379,7 +383,8 @@ TEST(VelocityNet, LogitsAndTheirSaturationPenalty) {
 
 TEST(SourcePoints, SoftArgminOfTheEarliestObservations) {
   // Four observed nodes on a line, the earliest at x = 2; one unobserved node earlier still.
-  auto nodes = torch::tensor({0.0, 1.0, 2.0, 3.0, 9.0}, torch::kFloat32).view({5, 1}).expand({5, 3}).contiguous();
+  auto nodes =
+      torch::tensor({0.0, 1.0, 2.0, 3.0, 9.0}, torch::kFloat32).view({5, 1}).expand({5, 3}).contiguous();
   auto f = torch::tensor({{0.5, 1.0}, {0.3, 1.0}, {0.1, 1.0}, {0.4, 1.0}, {-1.0, 0.0}}, torch::kFloat32);
   MetaPinn model(ModelOptions{}, 0.6);
   auto s = model->source_points(f.unsqueeze(0), nodes);

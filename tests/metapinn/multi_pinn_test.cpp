@@ -1,14 +1,15 @@
 // Multi-PINN baseline: fits analytic point-source maps T = |x − x0|/v in a homogeneous cube from
 // scratch and recovers the maps and the shared speed; one-line errors on bad input.
 
-#include <functional>
-#include <string>
+#include "metapinn/multi_pinn.hpp"
 
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <string>
+
 #include "core/error.hpp"
 #include "geometry/structured.hpp"
-#include "metapinn/multi_pinn.hpp"
 #include "metapinn/personalize.hpp"
 #include "tests/support/errors.hpp"
 
@@ -71,7 +72,8 @@ TEST(MultiPinn, TwoMapsShareOneVelocityAndDeterministic) {
   const auto b = fit_multi_pinn(mesh.points, mesh.tets, face, maps, o);
   ASSERT_EQ(a.times.size(), 2u);
   EXPECT_EQ(a.speed.size(), mesh.num_points());
-  EXPECT_TRUE(a.times[0].isApprox(b.times[0]) && a.times[1].isApprox(b.times[1]) && a.speed.isApprox(b.speed));
+  EXPECT_TRUE(a.times[0].isApprox(b.times[0]) && a.times[1].isApprox(b.times[1]) &&
+              a.speed.isApprox(b.speed));
   // The two maps are fitted to their own observations: each is closer to its own truth.
   EXPECT_LT(relative_error(a.times[0], maps[0]), relative_error(a.times[0], maps[1]));
   EXPECT_LT(relative_error(a.times[1], maps[1]), relative_error(a.times[1], maps[0]));
@@ -85,7 +87,9 @@ TEST(MultiPinn, BadInputGivesOneLineErrors) {
             "multi-PINN: no activation maps to fit");
   EXPECT_EQ(error_of([&] { fit_multi_pinn(mesh.points, mesh.tets, all, {Eigen::VectorXd::Zero(3)}); }),
             "multi-PINN: a map has 3 values, the mesh 27 nodes");
-  EXPECT_EQ(error_of([&] { fit_multi_pinn(mesh.points, mesh.tets, Eigen::VectorXi::Zero(mesh.num_points()), {t}); }),
+  EXPECT_EQ(error_of([&] {
+              fit_multi_pinn(mesh.points, mesh.tets, Eigen::VectorXi::Zero(mesh.num_points()), {t});
+            }),
             "multi-PINN: no observed node holds a finite activation time");
   MultiPinnOptions o;
   o.iterations = 0;

@@ -1,17 +1,18 @@
 // Tiny end-to-end meta-training on an analytic corpus (point sources in homogeneous cubes,
 // T = |x − x0|/v), checkpoints, resume, personalisation and the one-line errors.
 
-#include <filesystem>
-#include <fstream>
+#include "metapinn/trainer.hpp"
 
 #include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/random.hpp"
 #include "geometry/structured.hpp"
 #include "metapinn/personalize.hpp"
-#include "metapinn/trainer.hpp"
 #include "tests/support/errors.hpp"
 
 namespace fs = std::filesystem;
@@ -99,7 +100,8 @@ TEST(Trainer, TinyEndToEndLossFallsAndOutputsAreValid) {
   TrainConfig cfg = tiny_config();
   cfg.train.epochs = 16;
   train(cfg, corpus, run, false);
-  for (const char* f : {"config.json", "last.pt", "best.pt", "log.csv"}) EXPECT_TRUE(fs::exists(run / f)) << f;
+  for (const char* f : {"config.json", "last.pt", "best.pt", "log.csv"})
+    EXPECT_TRUE(fs::exists(run / f)) << f;
   auto log = read_csv(run / "log.csv");
   ASSERT_EQ(log.size(), 17u);  // header + 16 epochs
   EXPECT_EQ(log[0][2], "data_loss");
@@ -145,7 +147,8 @@ TEST(Trainer, TinyEndToEndLossFallsAndOutputsAreValid) {
   other["model"]["pinn_width"] = 7;
   core::save_json_file(run / "config.json", other);
   const std::string msg = error_of([&] { load_model(run); });
-  EXPECT_NE(msg.find("best.pt: checkpoint architecture 'metapinn-v1 encoder=4-8-8-16"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("best.pt: checkpoint architecture 'metapinn-v1 encoder=4-8-8-16"), std::string::npos)
+      << msg;
   EXPECT_NE(msg.find("does not match the configured"), std::string::npos) << msg;
   EXPECT_EQ(msg.find('\n'), std::string::npos);
 }
@@ -170,17 +173,21 @@ TEST(Trainer, BadInputsGiveOneLineErrors) {
   EXPECT_EQ(error_of([] { read_train_config(core::Json::parse(R"({"train": {"lr": -1}})"), "cfg.json"); }),
             "cfg.json: key 'train.lr': value -1 is out of range [0, 10]");
   EXPECT_EQ(error_of([] {
-              read_train_config(core::Json::parse(R"({"train": {"velocity_logit_penalty": -0.5}})"), "cfg.json");
+              read_train_config(core::Json::parse(R"({"train": {"velocity_logit_penalty": -0.5}})"),
+                                "cfg.json");
             }),
             "cfg.json: key 'train.velocity_logit_penalty': value -0.5 is out of range [0, 1e+09]");
   EXPECT_EQ(error_of([] { read_train_config(core::Json::parse(R"({"model": {"depth": 3}})"), "cfg.json"); }),
             "cfg.json: key 'model.depth': unknown key");
-  EXPECT_EQ(error_of([] { read_train_config(core::Json::parse(R"({"train": {"supervision": "some"}})"), "c.json"); }),
-            "c.json: key 'train.supervision': unknown value \"some\" (expected one of \"all\", \"observed\")");
-  EXPECT_EQ(error_of([] {
-              read_train_config(core::Json::parse(R"({"model": {"velocity_activation": "tanh"}})"), "c.json");
-            }),
-            "c.json: key 'model.velocity_activation': unknown value \"tanh\" (expected one of \"relu\", \"elu\")");
+  EXPECT_EQ(
+      error_of(
+          [] { read_train_config(core::Json::parse(R"({"train": {"supervision": "some"}})"), "c.json"); }),
+      "c.json: key 'train.supervision': unknown value \"some\" (expected one of \"all\", \"observed\")");
+  EXPECT_EQ(
+      error_of([] {
+        read_train_config(core::Json::parse(R"({"model": {"velocity_activation": "tanh"}})"), "c.json");
+      }),
+      "c.json: key 'model.velocity_activation': unknown value \"tanh\" (expected one of \"relu\", \"elu\")");
 }
 
 // Four subjects on two geometries (two scars each), 6 maps each.

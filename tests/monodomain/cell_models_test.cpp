@@ -1,11 +1,11 @@
 // Cell models: FHN and MS against a tiny-step RK4 reference, TTP06 states, step/rhs consistency
 // and the published single-cell action potential.
 
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <functional>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "core/error.hpp"
 #include "monodomain/cell_model.hpp"
@@ -138,7 +138,8 @@ TEST(TenTusscher2006, StatesAreNamedAndPublishedInitialStates) {
     FAIL() << "expected an error";
   } catch (const core::Error& e) {
     EXPECT_STREQ(e.what(),
-                 "model ttp06-epi has no state \"Ca\" (states: V, Ki, Nai, Cai, CaSR, Cass, Rprime, Xr1, Xr2, Xs, m, h, "
+                 "model ttp06-epi has no state \"Ca\" (states: V, Ki, Nai, Cai, CaSR, Cass, Rprime, Xr1, "
+                 "Xr2, Xs, m, h, "
                  "j, d, f, f2, fCass, s, r)");
   }
 }
@@ -194,7 +195,8 @@ TEST(TenTusscher2006, LookupTablesKeepAccuracy) {
   protocol.dt = 0.02;
   const auto a = run_single_cell(exact, protocol), b = run_single_cell(table, protocol);
   double max_dv = 0;
-  for (std::size_t i = 0; i < a.time.size(); ++i) max_dv = std::max(max_dv, std::abs(a.values[i * 19] - b.values[i * 19]));
+  for (std::size_t i = 0; i < a.time.size(); ++i)
+    max_dv = std::max(max_dv, std::abs(a.values[i * 19] - b.values[i * 19]));
   EXPECT_LT(max_dv, 0.05);  // mV
   EXPECT_NEAR(a.beats[1].apd90, b.beats[1].apd90, 0.05);
 }
@@ -208,12 +210,12 @@ TEST(TenTusscher2006, EpicardialActionPotentialAt1HzMatchesPublishedRanges) {
   const auto trace = run_single_cell(m, protocol);
   EXPECT_NEAR(trace.beats.front().resting, -85.23, 0.05);
   const auto& last = trace.beats.back();
-  EXPECT_NEAR(last.resting, -85.2, 0.6);    // ≈ −85.2 mV
-  EXPECT_GT(last.peak, 30.0);               // overshoot ≈ +40 mV
+  EXPECT_NEAR(last.resting, -85.2, 0.6);  // ≈ −85.2 mV
+  EXPECT_GT(last.peak, 30.0);             // overshoot ≈ +40 mV
   EXPECT_LT(last.peak, 45.0);
-  EXPECT_GT(last.dvdt_max, 250.0);          // V/s (published ≈ 300–400 V/s)
+  EXPECT_GT(last.dvdt_max, 250.0);  // V/s (published ≈ 300–400 V/s)
   EXPECT_LT(last.dvdt_max, 450.0);
-  EXPECT_GT(last.apd90, 290.0);             // published epi APD90 ≈ 300–310 ms at 1 Hz
+  EXPECT_GT(last.apd90, 290.0);  // published epi APD90 ≈ 300–310 ms at 1 Hz
   EXPECT_LT(last.apd90, 320.0);
   // Endocardial APD is similar; the M cell (small I_Ks) has a much longer action potential.
   TenTusscher2006 endo(Ttp06Parameters::for_variant(Ttp06Variant::kEndo));
@@ -269,9 +271,12 @@ TEST(ApFeatures, PiecewiseLinearActionPotential) {
   for (int i = 0; i <= 4000; ++i) {
     const double t = i * dt;
     double x = -80;
-    if (t >= 1 && t < 2) x = -80 + 100 * (t - 1);
-    else if (t >= 2 && t < 220) x = 20;
-    else if (t >= 220 && t < 320) x = 20 - (t - 220);
+    if (t >= 1 && t < 2)
+      x = -80 + 100 * (t - 1);
+    else if (t >= 2 && t < 220)
+      x = 20;
+    else if (t >= 220 && t < 320)
+      x = 20 - (t - 220);
     v.push_back(x);
   }
   const auto f = ap_features(v, dt, 0.0);

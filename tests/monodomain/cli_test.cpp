@@ -1,18 +1,18 @@
 // End-to-end `metaeikonal cell` and `metaeikonal tissue`: outputs, binary layout and one-line
 // errors for bad configs.
 
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "core/config.hpp"
 #include "monodomain/vti_io.hpp"
@@ -66,9 +66,11 @@ TEST(TissueCli, UnstableTimeStepIsAOneLineError) {
   const auto r = run_cli("tissue --config " + config("tissue/niederer.json") + " --dx 0.2 --dt 0.1 -o " +
                          scratch("out_unstable").string());
   EXPECT_EQ(r.code, 1);
-  EXPECT_EQ(r.err,
-            "error: niederer.json: key 'time.dt': dt = 0.1 ms is unstable for explicit diffusion: must be <= 0.05534 ms "
-            "at dx = 0.2 mm (D_long = 0.0953, D_trans = 0.01258 mm^2/ms, fem-svi scheme, godunov splitting)\n");
+  EXPECT_EQ(
+      r.err,
+      "error: niederer.json: key 'time.dt': dt = 0.1 ms is unstable for explicit diffusion: must be <= "
+      "0.05534 ms "
+      "at dx = 0.2 mm (D_long = 0.0953, D_trans = 0.01258 mm^2/ms, fem-svi scheme, godunov splitting)\n");
   EXPECT_FALSE(fs::exists(scratch("out_unstable")));
 }
 
@@ -79,39 +81,49 @@ TEST(TissueCli, UnknownModelIsAOneLineError) {
   const auto r = run_cli("tissue --config " + p.string() + " -o " + scratch("out_model").string());
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.err,
-            "error: bad_model.json: key 'cell.model': unknown cell model \"hodgkin_huxley\" (expected one of fhn, ms, "
+            "error: bad_model.json: key 'cell.model': unknown cell model \"hodgkin_huxley\" (expected one of "
+            "fhn, ms, "
             "ttp06)\n");
 }
 
 TEST(TissueCli, UnknownKeyAndStateAreOneLineErrors) {
   auto j = aphyn();
   j["output"]["states"] = {"V", "Ca_i"};
-  auto r = run_cli("tissue --config " + write_config("bad_state.json", j).string() + " -o " + scratch("o1").string());
+  auto r = run_cli("tissue --config " + write_config("bad_state.json", j).string() + " -o " +
+                   scratch("o1").string());
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.err, "error: bad_state.json: key 'output.states': model ttp06-epi has no state \"Ca_i\"\n");
   j = aphyn();
   j["time"]["dtt"] = 0.1;
-  r = run_cli("tissue --config " + write_config("bad_key.json", j).string() + " -o " + scratch("o2").string());
+  r = run_cli("tissue --config " + write_config("bad_key.json", j).string() + " -o " +
+              scratch("o2").string());
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.err, "error: bad_key.json: key 'time.dtt': unknown key\n");
 }
 
 TEST(TissueCli, UnknownSchemeAndBadSviOptionsAreOneLineErrors) {
-  auto r = run_cli("tissue --config " + config("tissue/niederer.json") + " --scheme fem-sv -o " + scratch("o3").string());
+  auto r = run_cli("tissue --config " + config("tissue/niederer.json") + " --scheme fem-sv -o " +
+                   scratch("o3").string());
   EXPECT_EQ(r.code, 1);
-  EXPECT_EQ(r.err, "error: niederer.json: key 'diffusion.scheme': unknown value \"fem-sv\" (expected one of \"fd\", "
-                   "\"fem\", \"fem-svi\")\n");
+  EXPECT_EQ(r.err,
+            "error: niederer.json: key 'diffusion.scheme': unknown value \"fem-sv\" (expected one of \"fd\", "
+            "\"fem\", \"fem-svi\")\n");
   auto j = core::load_json_file(config("tissue/niederer.json"));
   j["diffusion"]["svi_states"] = "gates";
-  r = run_cli("tissue --config " + write_config("bad_svi.json", j).string() + " -o " + scratch("o4").string());
+  r = run_cli("tissue --config " + write_config("bad_svi.json", j).string() + " -o " +
+              scratch("o4").string());
   EXPECT_EQ(r.code, 1);
-  EXPECT_EQ(r.err, "error: bad_svi.json: key 'diffusion.svi_states': unknown value \"gates\" (expected one of \"all\", "
-                   "\"v\")\n");
+  EXPECT_EQ(
+      r.err,
+      "error: bad_svi.json: key 'diffusion.svi_states': unknown value \"gates\" (expected one of \"all\", "
+      "\"v\")\n");
   j = core::load_json_file(config("tissue/niederer.json"));
   j["diffusion"]["svi_tolerance"] = -1;
-  r = run_cli("tissue --config " + write_config("bad_tol.json", j).string() + " -o " + scratch("o5").string());
+  r = run_cli("tissue --config " + write_config("bad_tol.json", j).string() + " -o " +
+              scratch("o5").string());
   EXPECT_EQ(r.code, 1);
-  EXPECT_EQ(r.err, "error: bad_tol.json: key 'diffusion.svi_tolerance': value -1 is out of range [0, 1e+09]\n");
+  EXPECT_EQ(r.err,
+            "error: bad_tol.json: key 'diffusion.svi_tolerance': value -1 is out of range [0, 1e+09]\n");
 }
 
 TEST(CellCli, TraceAndFeatures) {
@@ -129,14 +141,16 @@ TEST(CellCli, TraceAndFeatures) {
   while (std::getline(fs_, line)) ++rows;
   EXPECT_EQ(rows, 3);  // header + 2 beats
   for (const char* model : {"ms", "fhn"}) {
-    const auto rr = run_cli(std::string("cell --model ") + model + " --protocol " + config(std::string("cell/") + model +
-                            "_default.json") + " -o " + scratch(std::string(model) + ".csv").string());
+    const auto rr = run_cli(std::string("cell --model ") + model + " --protocol " +
+                            config(std::string("cell/") + model + "_default.json") + " -o " +
+                            scratch(std::string(model) + ".csv").string());
     EXPECT_EQ(rr.code, 0) << rr.err;
   }
-  const auto bad = run_cli("cell --model ms --variant epi --protocol " + config("cell/ms_default.json") + " -o " +
-                           scratch("x.csv").string());
+  const auto bad = run_cli("cell --model ms --variant epi --protocol " + config("cell/ms_default.json") +
+                           " -o " + scratch("x.csv").string());
   EXPECT_EQ(bad.code, 1);
-  EXPECT_EQ(bad.err, "error: " + config("cell/ms_default.json") + ": model ms has no variants (got \"epi\")\n");
+  EXPECT_EQ(bad.err,
+            "error: " + config("cell/ms_default.json") + ": model ms has no variants (got \"epi\")\n");
 }
 
 TEST(TissueCli, LstmSlabWritesParaViewAndBinaryOutputs) {
@@ -182,13 +196,15 @@ TEST(TissueCli, AphynSlabNoisyCopy) {
   ASSERT_EQ(fs::file_size(out / "states_noisy.bin"), fs::file_size(out / "states.bin"));
   EXPECT_FALSE(fs::exists(out / "states.pvd"));
   // σ = 5 % of the V range over the run: the noisy copy differs by about that much on average.
-  std::ifstream clean(out / "states.bin", std::ios::binary), noisy(out / "states_noisy.bin", std::ios::binary);
+  std::ifstream clean(out / "states.bin", std::ios::binary),
+      noisy(out / "states_noisy.bin", std::ios::binary);
   std::vector<float> a(11 * 576), b(11 * 576);
   clean.read(reinterpret_cast<char*>(a.data()), a.size() * 4);
   noisy.read(reinterpret_cast<char*>(b.data()), b.size() * 4);
   float lo = a[0], hi = a[0];
   double sq = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) lo = std::min(lo, a[i]), hi = std::max(hi, a[i]), sq += (b[i] - a[i]) * (b[i] - a[i]);
+  for (std::size_t i = 0; i < a.size(); ++i)
+    lo = std::min(lo, a[i]), hi = std::max(hi, a[i]), sq += (b[i] - a[i]) * (b[i] - a[i]);
   const double rms = std::sqrt(sq / a.size());
   EXPECT_NEAR(rms, 0.05 * (hi - lo), 0.1 * 0.05 * (hi - lo));
 }

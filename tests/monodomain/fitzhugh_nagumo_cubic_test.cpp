@@ -1,14 +1,15 @@
 // The cubic FitzHugh–Nagumo cell (du/dt = c[u(u − a)(1 − u) − w + I], dw/dt = e u − g w):
 // right-hand side against finite differences of a fine trajectory, rest point, Euler step, factory.
 
-#include <cmath>
-#include <vector>
+#include "monodomain/fitzhugh_nagumo_cubic.hpp"
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <vector>
+
 #include "core/error.hpp"
 #include "monodomain/cell_model.hpp"
-#include "monodomain/fitzhugh_nagumo_cubic.hpp"
 
 namespace metaeik::monodomain {
 namespace {

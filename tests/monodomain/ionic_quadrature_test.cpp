@@ -1,6 +1,9 @@
 // SVI ionic current (ionic_quadrature.hpp) against a naive dense finite-element assembly, its
 // exactness on uniform states and on currents that are affine in the states, and the mass solve.
 
+#include "monodomain/ionic_quadrature.hpp"
+
+#include <gtest/gtest.h>
 #include <omp.h>
 
 #include <cmath>
@@ -8,10 +11,7 @@
 #include <tuple>
 #include <vector>
 
-#include <gtest/gtest.h>
-
 #include "monodomain/cell_model.hpp"
-#include "monodomain/ionic_quadrature.hpp"
 #include "tests/monodomain/mass_reference.hpp"
 
 namespace metaeik::monodomain {
@@ -44,7 +44,8 @@ std::vector<double> dense_solve(std::vector<double> A, std::vector<double> b) {
 /// Naive SVI: loop over elements and 2-point Gauss rules per axis in physical coordinates,
 /// assemble M_ij = ∫ φ_i φ_j and b_i = ∫ φ_i I(Σ_j φ_j y_j) densely and solve M x = b.
 /// With voltage_only, the states other than V are those of the element node nearest to the point.
-std::vector<double> naive_svi(const Grid& g, const CellStates& y, const CellModel& model, bool voltage_only = false) {
+std::vector<double> naive_svi(const Grid& g, const CellStates& y, const CellModel& model,
+                              bool voltage_only = false) {
   const std::size_t n = g.size();
   const int nn[3] = {g.nx, g.ny, g.nz};
   const double h[3] = {g.dx, g.dy, g.dz};
@@ -86,7 +87,8 @@ std::vector<double> naive_svi(const Grid& g, const CellStates& y, const CellMode
               model.ionic_current(yq.data(), 1, &iq);
               for (std::size_t l = 0; l < nodes.size(); ++l) {
                 b[nodes[l]] += weight * phi[l] * iq;
-                for (std::size_t m = 0; m < nodes.size(); ++m) M[nodes[l] * n + nodes[m]] += weight * phi[l] * phi[m];
+                for (std::size_t m = 0; m < nodes.size(); ++m)
+                  M[nodes[l] * n + nodes[m]] += weight * phi[l] * phi[m];
               }
             }
       }
@@ -119,7 +121,8 @@ TEST_P(SviAgainstNaive, MatchesTheDenseAssembly) {
   const auto ref = naive_svi(g, y, *model, voltage_only);
   double scale = 0;
   for (double x : ref) scale = std::max(scale, std::abs(x));
-  for (std::size_t c = 0; c < g.size(); ++c) EXPECT_NEAR(i_nodal[c] + r[c], ref[c], 1e-9 * scale) << "node " << c;
+  for (std::size_t c = 0; c < g.size(); ++c)
+    EXPECT_NEAR(i_nodal[c] + r[c], ref[c], 1e-9 * scale) << "node " << c;
   // The correction is not negligible for such rough states (SVI ≠ ICI).
   double rmax = 0;
   for (double x : r) rmax = std::max(rmax, std::abs(x));
@@ -127,7 +130,8 @@ TEST_P(SviAgainstNaive, MatchesTheDenseAssembly) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Grids, SviAgainstNaive,
-                         ::testing::Combine(::testing::Values(Grid{7, 1, 1, 0.3, 1, 1}, Grid{5, 4, 1, 0.3, 0.2, 1},
+                         ::testing::Combine(::testing::Values(Grid{7, 1, 1, 0.3, 1, 1},
+                                                              Grid{5, 4, 1, 0.3, 0.2, 1},
                                                               Grid{4, 3, 3, 0.5, 0.2, 0.25}),
                                             ::testing::Bool()));
 

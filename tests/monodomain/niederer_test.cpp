@@ -3,12 +3,12 @@
 // Δt 0.05 ms; about 20 s), and the effect of the ionic-current integration at Δx 0.5 mm.
 // bench/monodomain_table.sh adds Δt 0.01 ms and Δx 0.1 mm.
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cmath>
 #include <map>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "core/config.hpp"
 #include "monodomain/cell_model.hpp"
@@ -35,7 +35,8 @@ std::map<std::string, double> niederer(double dx, double dt, const std::string& 
 
 TEST(Niederer, ConfigDescribesTheBenchmarkSlab) {
   const auto cfg = read_tissue_config(
-      core::load_json_file(std::string(METAEIK_SOURCE_DIR) + "/configs/tissue/niederer.json"), "niederer.json");
+      core::load_json_file(std::string(METAEIK_SOURCE_DIR) + "/configs/tissue/niederer.json"),
+      "niederer.json");
   EXPECT_EQ(cfg.tissue.grid.nx, 41);
   EXPECT_EQ(cfg.tissue.grid.ny, 15);
   EXPECT_EQ(cfg.tissue.grid.nz, 7);
@@ -58,7 +59,8 @@ void expect_ordering(const std::map<std::string, double>& at, bool strict) {
   EXPECT_LT(at.at("P1"), at.at("P5"));
   EXPECT_LT(at.at("P5"), at.at("P9"));
   EXPECT_LT(at.at("P9"), std::min({at.at("P2"), at.at("P6"), at.at("P3"), at.at("P7")}));
-  EXPECT_LT(std::max({at.at("P2"), at.at("P6"), at.at("P3"), at.at("P7")}), std::min(at.at("P4"), at.at("P8")));
+  EXPECT_LT(std::max({at.at("P2"), at.at("P6"), at.at("P3"), at.at("P7")}),
+            std::min(at.at("P4"), at.at("P8")));
   EXPECT_LT(at.at("P2") + at.at("P6"), at.at("P3") + at.at("P7"));
   EXPECT_LT(at.at("P2"), std::min(at.at("P3"), at.at("P7")));
   if (strict) EXPECT_LT(std::max(at.at("P2"), at.at("P6")), std::min(at.at("P3"), at.at("P7")));

@@ -26,14 +26,17 @@ void fuzz_tissue_config(const std::string& name, std::uint64_t seed, int cases) 
     const TissueConfig c = read_tissue_config(core::load_json_file(file), name);
     const Grid& g = c.tissue.grid;
     if (g.nx < 1 || g.ny < 1 || g.nz < 1) throw std::logic_error("read_tissue_config returned an empty grid");
-    if (!(c.tissue.dt > 0) || !(c.tissue.duration > 0)) throw std::logic_error("read_tissue_config accepted dt/duration <= 0");
+    if (!(c.tissue.dt > 0) || !(c.tissue.duration > 0))
+      throw std::logic_error("read_tissue_config accepted dt/duration <= 0");
   });
   test::expect_clean(r, "tissue-config " + name);
 }
 
 TEST(TissueConfigReader_fuzz, AphynSlab) { fuzz_tissue_config("aphyn_slab.json", 401, 3000); }
 
-TEST(TissueConfigReader_fuzz, IschaemicSlabWithRegions) { fuzz_tissue_config("aphyn_ischaemic_slab.json", 402, 3000); }
+TEST(TissueConfigReader_fuzz, IschaemicSlabWithRegions) {
+  fuzz_tissue_config("aphyn_ischaemic_slab.json", 402, 3000);
+}
 
 TEST(TissueConfigReader_fuzz, Niederer3d) { fuzz_tissue_config("niederer.json", 403, 2000); }
 
@@ -41,7 +44,8 @@ TEST(TissueConfigReader_fuzz, Niederer3d) { fuzz_tissue_config("niederer.json", 
 // (-2147483649 -> 2147483647, 4294967297 -> 1) and a size / dx beyond int made the reader allocate the
 // regions map for ~5e10 nodes (std::bad_alloc) or overflow the node count to a negative one.
 TEST(TissueConfigReader_fuzz, FoundCasesAreCleanErrors) {
-  const core::Json slab = core::load_json_file(test::source_dir() / "configs/tissue/aphyn_ischaemic_slab.json");
+  const core::Json slab =
+      core::load_json_file(test::source_dir() / "configs/tissue/aphyn_ischaemic_slab.json");
   const auto error = [&](const char* grid) {
     core::Json j = slab;
     j["grid"] = core::Json::parse(grid);
@@ -53,10 +57,12 @@ TEST(TissueConfigReader_fuzz, FoundCasesAreCleanErrors) {
             "c.json: key 'grid.nodes': node count 2147483647 exceeds the limit of 100000000");
   EXPECT_EQ(error(R"({"nodes": [4294967297, 24], "dx": 1})"),
             "c.json: key 'grid.nodes': node count 4294967297 exceeds the limit of 100000000");
-  EXPECT_EQ(error(R"({"nodes": [20000, 20000], "dx": 1})"),
-            "c.json: key 'grid.nodes': a grid of 20000 x 20000 x 1 nodes exceeds the limit of 100000000 nodes");
+  EXPECT_EQ(
+      error(R"({"nodes": [20000, 20000], "dx": 1})"),
+      "c.json: key 'grid.nodes': a grid of 20000 x 20000 x 1 nodes exceeds the limit of 100000000 nodes");
   EXPECT_EQ(error(R"({"size": [2147483647, 7, 3], "dx": 0.5})"),
-            "c.json: key 'grid.size': extent 2.14748e+09 mm at spacing 0.5 mm exceeds the limit of 100000000 nodes");
+            "c.json: key 'grid.size': extent 2.14748e+09 mm at spacing 0.5 mm exceeds the limit of 100000000 "
+            "nodes");
 }
 
 }  // namespace

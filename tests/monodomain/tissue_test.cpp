@@ -1,16 +1,17 @@
 // Tissue: diffusion operators (consistency, conservation, symmetry, stability limit), uniform
 // states, stimulus timing, conduction-velocity convergence and the .vti writer.
 
+#include "monodomain/tissue.hpp"
+
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <filesystem>
 #include <random>
 #include <vector>
 
-#include <gtest/gtest.h>
-
 #include "core/error.hpp"
 #include "monodomain/cell_model.hpp"
-#include "monodomain/tissue.hpp"
 #include "monodomain/vti_io.hpp"
 #include "tests/monodomain/mass_reference.hpp"
 
@@ -59,7 +60,8 @@ TEST(Diffusion, ConservesTheIntegral) {
   std::vector<double> out(g.size());
   apply_diffusion(g, tensor(0.1, 0.02, {1, 0.7, -0.4}), v.data(), out.data(), "fd");
   double sum = 0, scale = 0;
-  for (std::size_t c = 0; c < g.size(); ++c) sum += volume(g, c) * out[c], scale += volume(g, c) * std::abs(out[c]);
+  for (std::size_t c = 0; c < g.size(); ++c)
+    sum += volume(g, c) * out[c], scale += volume(g, c) * std::abs(out[c]);
   EXPECT_LT(std::abs(sum), 1e-12 * scale);
   apply_diffusion(g, tensor(0.1, 0.02, {0, 0, 1}), v.data(), out.data(), "fem");
   const auto m_out = test::apply_mass(g, out);
@@ -76,14 +78,16 @@ TEST(Diffusion, FiniteDifferenceOperatorIsSelfAdjoint) {
   apply_diffusion(g, D, u.data(), lu.data());
   apply_diffusion(g, D, v.data(), lv.data());
   double a = 0, b = 0;
-  for (std::size_t c = 0; c < g.size(); ++c) a += volume(g, c) * u[c] * lv[c], b += volume(g, c) * lu[c] * v[c];
+  for (std::size_t c = 0; c < g.size(); ++c)
+    a += volume(g, c) * u[c] * lv[c], b += volume(g, c) * lu[c] * v[c];
   EXPECT_NEAR(a, b, 1e-12 * std::abs(a));
 }
 
 /// Max error of the discrete operator on a cosine mode. The mode satisfies no-flux exactly only for
 /// a diagonal D; with oblique fibres n·D∇v ≠ 0 on the boundary, so only nodes at least `margin`
 /// away from the boundary are compared.
-double mode_error(const std::string& scheme, int cells, const std::array<double, 3>& fibre, double margin = 0) {
+double mode_error(const std::string& scheme, int cells, const std::array<double, 3>& fibre,
+                  double margin = 0) {
   const double L = 2.0, h = L / cells;
   const Grid g = grid3(cells + 1, cells + 1, 1, h);
   const auto D = tensor(0.1, 0.04, fibre);
@@ -98,7 +102,8 @@ double mode_error(const std::string& scheme, int cells, const std::array<double,
   for (std::size_t c = 0; c < g.size(); ++c) {
     const auto x = g.point(c);
     // ∇·(D∇v) = −k²(Dxx + Dyy) v + 2 Dxy k² sin(kx) sin(ky)
-    const double exact = -k * k * (D[0] + D[4]) * v[c] + 2 * D[1] * k * k * std::sin(k * x[0]) * std::sin(k * x[1]);
+    const double exact =
+        -k * k * (D[0] + D[4]) * v[c] + 2 * D[1] * k * k * std::sin(k * x[0]) * std::sin(k * x[1]);
     if (std::min({x[0], x[1], L - x[0], L - x[1]}) < margin - 1e-12) continue;
     err = std::max(err, std::abs(out[c] - exact));
   }
@@ -135,8 +140,10 @@ TEST(Diffusion, StabilityLimitIsSharpForTheHighestMode) {
         for (std::size_t c = 0; c < g.size(); ++c) v[c] += factor * limit * out[c];
       }
       const double amp = std::abs(v[0]);
-      if (factor < 1) EXPECT_LT(amp, 1.0) << scheme;
-      else EXPECT_GT(amp, 1.0) << scheme;
+      if (factor < 1)
+        EXPECT_LT(amp, 1.0) << scheme;
+      else
+        EXPECT_GT(amp, 1.0) << scheme;
     }
   }
 }
@@ -158,7 +165,8 @@ TEST(Tissue, UniformStateStaysUniformAndEqualsTheSingleCell) {
     auto y = single->initial_state();
     for (long k = 0; k < res.steps; ++k) single->step(y.data(), 1, nullptr, 0.02);
     for (int s = 0; s < res.states.n_states; ++s)
-      for (std::size_t c = 0; c < res.states.n_cells; ++c) ASSERT_EQ(res.states.at(s, c), y[s]) << scheme << " state " << s;
+      for (std::size_t c = 0; c < res.states.n_cells; ++c)
+        ASSERT_EQ(res.states.at(s, c), y[s]) << scheme << " state " << s;
   }
 }
 
@@ -168,9 +176,10 @@ TEST(Tissue, UnstableTimeStepIsRejected) {
   o.d_long = 0.0953;
   o.d_trans = 0.01258;
   o.dt = 0.2;
-  EXPECT_EQ(time_step_problem(o),
-            "dt = 0.2 ms is unstable for explicit diffusion: must be <= 0.166 ms at dx = 0.2 mm (D_long = 0.0953, "
-            "D_trans = 0.01258 mm^2/ms, fd scheme, godunov splitting)");
+  EXPECT_EQ(
+      time_step_problem(o),
+      "dt = 0.2 ms is unstable for explicit diffusion: must be <= 0.166 ms at dx = 0.2 mm (D_long = 0.0953, "
+      "D_trans = 0.01258 mm^2/ms, fd scheme, godunov splitting)");
   o.dt = -0.01;
   EXPECT_EQ(time_step_problem(o), "dt = -0.01 ms: the time step must be positive");
   o.dt = 0.1;
@@ -209,8 +218,8 @@ TEST(Stimulus, PeriodicPulses) {
 }
 
 /// Conduction velocity (mm/ms) of a planar TTP06 wave in a 1D cable between x = 3 and x = 6 mm.
-double cable_cv(double h, const std::string& scheme, const std::string& splitting = "godunov", double dt = 0.001,
-                double svi_weight = 1) {
+double cable_cv(double h, const std::string& scheme, const std::string& splitting = "godunov",
+                double dt = 0.001, double svi_weight = 1) {
   auto model = make_cell_model("ttp06", "epi");
   TissueOptions o;
   o.grid = Grid{static_cast<int>(std::lround(8 / h)) + 1, 1, 1, h, h, h};
@@ -227,7 +236,8 @@ double cable_cv(double h, const std::string& scheme, const std::string& splittin
   s.amplitude = 60;
   o.stimuli.push_back(s);
   const auto r = simulate_tissue(o, *model);
-  const double t3 = r.activation_time[o.grid.nearest({3, 0, 0})], t6 = r.activation_time[o.grid.nearest({6, 0, 0})];
+  const double t3 = r.activation_time[o.grid.nearest({3, 0, 0})],
+               t6 = r.activation_time[o.grid.nearest({6, 0, 0})];
   return 3.0 / (t6 - t3);
 }
 

@@ -1,14 +1,14 @@
 #pragma once
 // Test helpers: run the `metaeikonal` CLI and capture its exit code and output.
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
-
-#include <sys/wait.h>
-#include <unistd.h>
 
 namespace metaeik::test {
 
@@ -35,7 +35,8 @@ inline CliResult run_cli(const std::string& args) {
 class TempDir {
  public:
   explicit TempDir(const std::string& name)
-      : path_(std::filesystem::temp_directory_path() / ("metaeik_test_" + name + "_" + std::to_string(::getpid()))) {
+      : path_(std::filesystem::temp_directory_path() /
+              ("metaeik_test_" + name + "_" + std::to_string(::getpid()))) {
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);
   }

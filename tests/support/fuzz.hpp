@@ -10,6 +10,9 @@
 //   });
 //   test::expect_clean(r, "vtu");
 
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <cctype>
 #include <chrono>
@@ -24,9 +27,6 @@
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <sys/resource.h>
 
 #include "core/error.hpp"
 #include "core/random.hpp"
@@ -44,9 +44,22 @@ inline void write_bytes(const std::filesystem::path& p, const std::string& bytes
 
 /// One seeded mutation of `s`; `what` says which (for reproducing a failing case).
 inline std::string mutate(const std::string& s, core::Rng& rng, std::string& what) {
-  static const char* const kNumbers[] = {"99999999999999999999", "18446744073709551615", "9223372036854775807",
-                                         "4294967295", "2147483648", "2147483647", "1000000000", "-1",
-                                         "-2147483649", "0", "-0", "1e308", "1e999", "-1e999", "nan", "3.5"};
+  static const char* const kNumbers[] = {"99999999999999999999",
+                                         "18446744073709551615",
+                                         "9223372036854775807",
+                                         "4294967295",
+                                         "2147483648",
+                                         "2147483647",
+                                         "1000000000",
+                                         "-1",
+                                         "-2147483649",
+                                         "0",
+                                         "-0",
+                                         "1e308",
+                                         "1e999",
+                                         "-1e999",
+                                         "nan",
+                                         "3.5"};
   static const std::uint64_t kWords[] = {0xFFFFFFFFFFFFFFFFull, 0x7FFFFFFFFFFFFFFFull, 0x00000000FFFFFFFFull,
                                          0x000000007FFFFFFFull, 0x0000000080000000ull, 0x0000010000000000ull,
                                          0x0000000040000000ull, 0x0000000000000000ull, 0x0000000000010000ull};
@@ -96,7 +109,7 @@ inline std::string mutate(const std::string& s, core::Rng& rng, std::string& wha
       w << "delete " << k << " bytes at " << p;
       break;
     }
-    case 5: {  // a decimal number replaced
+    case 5: {                                                 // a decimal number replaced
       std::vector<std::pair<std::size_t, std::size_t>> runs;  // [begin, end) of digit runs
       for (std::size_t i = 0; i < n;) {
         if (std::isdigit(static_cast<unsigned char>(s[i]))) {
@@ -148,8 +161,8 @@ struct FuzzReport {
 /// them back). A case fails if `run` throws anything but a one-line core::Error, takes longer than
 /// `max_case_s`, or leaves a new entry in `dir` other than those it had after the first case.
 inline FuzzReport fuzz_file(const std::string& original, std::uint64_t seed, int cases,
-                            const std::filesystem::path& dir, const std::function<void(const std::string&)>& run,
-                            double max_case_s = 2.0) {
+                            const std::filesystem::path& dir,
+                            const std::function<void(const std::string&)>& run, double max_case_s = 2.0) {
   FuzzReport r;
   const bool trace = std::getenv("METAEIK_FUZZ_TRACE") != nullptr;
   std::set<std::filesystem::path> entries;
@@ -202,8 +215,8 @@ inline FuzzReport fuzz_file(const std::string& original, std::uint64_t seed, int
 
 /// Asserts that no case failed and memory stayed bounded; prints the tally (the cases per reader).
 inline void expect_clean(const FuzzReport& r, const std::string& reader, long max_rss_mb = 1536) {
-  std::printf("[fuzz] %s: %d cases, %d errors, %d valid, slowest %.3f s, peak RSS %ld MB\n", reader.c_str(), r.cases,
-              r.errors, r.valid, r.max_case_s, r.peak_rss_mb);
+  std::printf("[fuzz] %s: %d cases, %d errors, %d valid, slowest %.3f s, peak RSS %ld MB\n", reader.c_str(),
+              r.cases, r.errors, r.valid, r.max_case_s, r.peak_rss_mb);
   for (const auto& f : r.failures) ADD_FAILURE() << reader << ": " << f;
   EXPECT_LE(r.peak_rss_mb, max_rss_mb) << reader << ": a corrupted file made the reader allocate too much";
 }

@@ -1,10 +1,10 @@
 #include "core/charts/charts.hpp"
 
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <fstream>
 #include <limits>
-
-#include <gtest/gtest.h>
 
 #include "../support/cli.hpp"
 #include "core/error.hpp"
@@ -38,7 +38,8 @@ TEST(Charts, BarChartWithMissingValuesAndErrors) {
 
 TEST(Charts, LineChartLogScale) {
   test::TempDir dir("charts_line");
-  write_line_chart(dir / "loss.png", "Training", "epoch", "loss", {{"train", {1, 2, 3}, {1.0, 0.1, 0.01}}}, true);
+  write_line_chart(dir / "loss.png", "Training", "epoch", "loss", {{"train", {1, 2, 3}, {1.0, 0.1, 0.01}}},
+                   true);
   EXPECT_EQ(png_size(dir / "loss.png"), std::make_pair(800, 480));
 }
 

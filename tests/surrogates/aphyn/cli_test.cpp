@@ -1,10 +1,10 @@
 // `metaeikonal aphyn`: bad configs and bad trace files give one-line errors and exit code 1.
 
-#include <fstream>
+#include "tests/support/cli.hpp"
 
 #include <gtest/gtest.h>
 
-#include "tests/support/cli.hpp"
+#include <fstream>
 
 namespace metaeik::test {
 namespace {
@@ -12,7 +12,8 @@ namespace {
 TEST(AphynCli, BadConfigAndBadTracesAreOneLineErrors) {
   TempDir dir("aphyn_cli");
   const auto cfg = dir / "bad.json";
-  std::ofstream(cfg) << R"({"model": {"tau_inn": 0.3}, "data": {"train": {"csv": "a.csv"}, "validation": {"csv": "a.csv"}}})";
+  std::ofstream(cfg)
+      << R"({"model": {"tau_inn": 0.3}, "data": {"train": {"csv": "a.csv"}, "validation": {"csv": "a.csv"}}})";
   auto r = run_cli("aphyn train -c " + cfg.string() + " -o " + (dir / "run").string());
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.output, "error: " + cfg.string() + ": key 'model.tau_inn': unknown key\n");
@@ -25,7 +26,8 @@ TEST(AphynCli, BadConfigAndBadTracesAreOneLineErrors) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.output, "error: " + csv.string() + ": line 3, column 'a': not a number: \"oops\"\n");
 
-  r = run_cli("aphyn forecast -m " + (dir / "none").string() + " --traces " + csv.string() + " -o " + (dir / "f").string());
+  r = run_cli("aphyn forecast -m " + (dir / "none").string() + " --traces " + csv.string() + " -o " +
+              (dir / "f").string());
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.output, "error: -m: " + (dir / "none").string() + " is not an aphyn run (no config.json)\n");
 }

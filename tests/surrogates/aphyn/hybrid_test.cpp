@@ -1,8 +1,8 @@
 #include "surrogates/aphyn/hybrid.hpp"
 
-#include <cmath>
-
 #include <gtest/gtest.h>
+
+#include <cmath>
 
 #include "core/random.hpp"
 #include "monodomain/mitchell_schaeffer.hpp"

@@ -2,10 +2,10 @@
 // (0.3, 6, 150) plus 5 % Gaussian noise; APHYN-EP starts from τ perturbed by ±30 % and must
 // recover each τ within 5 % with ‖F_dl‖ near zero.
 
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <fstream>
-
-#include <gtest/gtest.h>
 
 #include "core/random.hpp"
 #include "monodomain/mitchell_schaeffer.hpp"

@@ -3,11 +3,11 @@
 // each end in a one-line error or a valid TraceSet (strictly increasing finite times, one finite
 // value per time and trace), fast and with bounded memory.
 
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <cstdint>
 #include <functional>
-
-#include <gtest/gtest.h>
 
 #include "core/config.hpp"
 #include "monodomain/tissue_run.hpp"
@@ -43,7 +43,8 @@ TraceSet csv_seed() {
   for (int k = 0; k < 40; ++k) {
     s.time.push_back(t);
     t += k % 3 == 0 ? 0.5 : 1.25;
-    for (int c = 0; c < 3; ++c) s.values[c].push_back(k < 5 + c ? -85.0 : 20.0 - 2.5 * (k - 5 - c) + 0.125 * c);
+    for (int c = 0; c < 3; ++c)
+      s.values[c].push_back(k < 5 + c ? -85.0 : 20.0 - 2.5 * (k - 5 - c) + 0.125 * c);
   }
   return s;
 }
@@ -77,8 +78,8 @@ fs::path tiny_run(const test::TempDir& dir) {
   return out;
 }
 
-void fuzz_tissue_file(const fs::path& run, const std::string& name, const TissueTraceOptions& o, std::uint64_t seed,
-                      int cases, const std::string& label) {
+void fuzz_tissue_file(const fs::path& run, const std::string& name, const TissueTraceOptions& o,
+                      std::uint64_t seed, int cases, const std::string& label) {
   const fs::path file = run / name;
   const std::string original = test::read_bytes(file);
   ASSERT_FALSE(original.empty()) << file;
@@ -114,7 +115,8 @@ TEST(AphynTraces_fuzz, TissueStatesJsonRoiResampledNoisy) {
   roi.stride = 2;
   roi.sample_interval = 0.7;
   roi.noisy = true;
-  fuzz_tissue_file(checked_tiny_run(dir), "states.json", roi, 712, 3000, "aphyn states.json (roi, resampled, noisy)");
+  fuzz_tissue_file(checked_tiny_run(dir), "states.json", roi, 712, 3000,
+                   "aphyn states.json (roi, resampled, noisy)");
 }
 
 TEST(AphynTraces_fuzz, TissueStatesBin) {
@@ -128,7 +130,8 @@ TEST(AphynTraces_fuzz, FoundCasesAreCleanErrors) {
   // A '\r' inside a cell used to end up raw in the message, which then spanned two lines.
   const fs::path csv = dir / "cr.csv";
   test::write_bytes(csv, "time,a\n0,1\n1,2\r5\n");
-  EXPECT_EQ(test::error_of([&] { read_trace_csv(csv); }), csv.string() + ": line 3, column 'a': not a number: \"2\\x0D5\"");
+  EXPECT_EQ(test::error_of([&] { read_trace_csv(csv); }),
+            csv.string() + ": line 3, column 'a': not a number: \"2\\x0D5\"");
 
   const fs::path run = tiny_run(dir);
   const fs::path json = run / "states.json", bin = run / "states.bin";
@@ -142,14 +145,16 @@ TEST(AphynTraces_fuzz, FoundCasesAreCleanErrors) {
   };
   // nlohmann's exceptions escaped (a deleted key, a string among the times).
   EXPECT_EQ(with([](core::Json& h) { h["grid"].erase("nodes"); }), hs + ": key 'grid.nodes' is missing");
-  EXPECT_EQ(with([](core::Json& h) { h["times_ms"][3] = "x"; }), hs + ": key 'times_ms' has the wrong type (an array)");
+  EXPECT_EQ(with([](core::Json& h) { h["times_ms"][3] = "x"; }),
+            hs + ": key 'times_ms' has the wrong type (an array)");
   // Negative counts wrapped to 2^64 − 1; fractions were truncated.
   EXPECT_EQ(with([](core::Json& h) { h["shape"][1] = -1; }),
             hs + ": key 'shape' must hold integers from 1 to 1099511627776, got -1");
   EXPECT_EQ(with([](core::Json& h) { h["grid"]["nodes"][0] = 3.5; }),
             hs + ": key 'grid.nodes' must hold integers from 1 to 2147483647, got 3.5");
   // Unordered times were returned as a trace set whose time axis is not increasing.
-  EXPECT_EQ(with([](core::Json& h) { h["times_ms"][2] = 0; }), hs + ": times_ms[2] = 0 is not greater than the previous 0.5");
+  EXPECT_EQ(with([](core::Json& h) { h["times_ms"][2] = 0; }),
+            hs + ": times_ms[2] = 0 is not greater than the previous 0.5");
   // grid.nodes was not checked against shape[2]: nodes beyond the frame were read (out of bounds; with
   // 2147483647 nodes in x the reader built 8.6e9 cell names, > 20 GB, before that).
   EXPECT_EQ(with([](core::Json& h) { h["grid"]["nodes"][0] = 2147483647; }),
@@ -157,15 +162,22 @@ TEST(AphynTraces_fuzz, FoundCasesAreCleanErrors) {
   TissueTraceOptions roi;
   roi.lo = {1, 1};
   roi.hi = {4, 3};
-  EXPECT_EQ(with([](core::Json& h) { h["grid"]["nodes"] = {50, 4, 1}; }, roi), hs + ": grid.nodes 50 x 4 x 1 does not match shape[2] = 20");
-  // F·V·N·4 overflowed: shape[2] = 2^62 + 20 made it equal the 720-byte file, then 2^62 floats were allocated.
+  EXPECT_EQ(with(
+                [](core::Json& h) {
+                  h["grid"]["nodes"] = {50, 4, 1};
+                },
+                roi),
+            hs + ": grid.nodes 50 x 4 x 1 does not match shape[2] = 20");
+  // F·V·N·4 overflowed: shape[2] = 2^62 + 20 made it equal the 720-byte file, then 2^62 floats were
+  // allocated.
   EXPECT_EQ(with([](core::Json& h) { h["shape"][2] = (std::uint64_t(1) << 62) + 20; }),
             hs + ": key 'shape' must hold integers from 1 to 1099511627776, got 4611686018427387924");
   // A huge last time made the resampling loop run ~1e308 / 0.7 times.
   TissueTraceOptions resampled;
   resampled.sample_interval = 0.7;
   EXPECT_EQ(with([](core::Json& h) { h["times_ms"][8] = 1e308; }, resampled),
-            hs + ": sample_interval 0.7 ms over 0–1e+308 ms gives 1.42857e+308 frames, more than 16 x the 9 saved frames");
+            hs + ": sample_interval 0.7 ms over 0–1e+308 ms gives 1.42857e+308 frames, more than 16 x the 9 "
+                 "saved frames");
   test::write_bytes(json, header.dump());
   // Non-finite values in states.bin (a flipped exponent bit) were returned as trace values.
   std::string bytes = test::read_bytes(bin);

@@ -1,8 +1,8 @@
 #include "surrogates/aphyn/traces.hpp"
 
-#include <fstream>
-
 #include <gtest/gtest.h>
+
+#include <fstream>
 
 #include "surrogates/aphyn/config.hpp"
 #include "tests/support/cli.hpp"
@@ -37,7 +37,8 @@ TEST(AphynTraces, BadCsvErrorsNameFileLineAndColumn) {
   auto p = write_file(dir, "missing.csv", "time,a,b\n0,1,2\n1,3\n");
   EXPECT_EQ(error_of([&] { read_trace_csv(p); }), p.string() + ": line 3: expected 3 columns, got 2");
   p = write_file(dir, "text.csv", "time,a\n0,1\n1,high\n");
-  EXPECT_EQ(error_of([&] { read_trace_csv(p); }), p.string() + ": line 3, column 'a': not a number: \"high\"");
+  EXPECT_EQ(error_of([&] { read_trace_csv(p); }),
+            p.string() + ": line 3, column 'a': not a number: \"high\"");
   p = write_file(dir, "time.csv", "time,a\n0,1\n2,1\n2,1\n");
   EXPECT_EQ(error_of([&] { read_trace_csv(p); }),
             p.string() + ": line 4, column 'time': time 2 is not greater than the previous 2");
@@ -46,7 +47,8 @@ TEST(AphynTraces, BadCsvErrorsNameFileLineAndColumn) {
   p = write_file(dir, "header.csv", "time\n0\n");
   EXPECT_EQ(error_of([&] { read_trace_csv(p); }),
             p.string() + ": line 1: expected a time column and at least one trace column");
-  EXPECT_EQ(error_of([&] { read_trace_csv(dir / "none.csv"); }), (dir / "none.csv").string() + ": cannot open the trace file");
+  EXPECT_EQ(error_of([&] { read_trace_csv(dir / "none.csv"); }),
+            (dir / "none.csv").string() + ": cannot open the trace file");
 }
 
 TEST(AphynTraces, PrepareNormalisesTrimsRestAndCutsHorizon) {
@@ -60,7 +62,8 @@ TEST(AphynTraces, PrepareNormalisesTrimsRestAndCutsHorizon) {
     const double v = t < 10 ? -85 : (t < 12 ? -35 : (t < 150 ? 15 : -85));
     set.values[0].push_back(v);
     set.values[1].push_back(-80);
-    set.values[2].push_back(t < 150 ? -85 : (t < 160 ? 10 : -85));  // upstroke at 150 ms: too late for the horizon
+    set.values[2].push_back(t < 150 ? -85
+                                    : (t < 160 ? 10 : -85));  // upstroke at 150 ms: too late for the horizon
   }
   PrepareOptions o;
   o.start_threshold = 0.3;
@@ -90,14 +93,18 @@ TEST(AphynConfig, BadConfigsGiveOneLineErrorsNamingFileAndKey) {
     return error_of([&] { read_aphyn_config(core::Json::parse(text), "cfg.json", base); });
   };
   const std::string data = R"("data": {"train": {"csv": "a.csv"}, "validation": {"csv": "b.csv"}})";
-  EXPECT_EQ(parse("{" + data + R"(, "model": {"tau_inn": 0.3}})"), "cfg.json: key 'model.tau_inn': unknown key");
+  EXPECT_EQ(parse("{" + data + R"(, "model": {"tau_inn": 0.3}})"),
+            "cfg.json: key 'model.tau_inn': unknown key");
   EXPECT_EQ(parse("{" + data + R"(, "model": {"learn": ["tau_open"]}})"),
-            "cfg.json: key 'model.learn': unknown time constant \"tau_open\" (expected tau_in, tau_out or tau_close)");
+            "cfg.json: key 'model.learn': unknown time constant \"tau_open\" (expected tau_in, tau_out or "
+            "tau_close)");
   EXPECT_EQ(parse("{" + data + R"(, "train": {"epochs": "many"}})"),
             "cfg.json: key 'train.epochs': expected an integer, got a string");
-  EXPECT_EQ(parse(R"({"data": {"train": {"csv": "a.csv"}}})"), "cfg.json: key 'data.validation': is required");
-  EXPECT_EQ(parse(R"({"data": {"train": {"csv": "a.csv", "simulate": "s.json"}, "validation": {"csv": "b.csv"}}})"),
-            "cfg.json: key 'data.train.simulate': give exactly one of simulate, tissue_dir, csv (got 2)");
+  EXPECT_EQ(parse(R"({"data": {"train": {"csv": "a.csv"}}})"),
+            "cfg.json: key 'data.validation': is required");
+  EXPECT_EQ(
+      parse(R"({"data": {"train": {"csv": "a.csv", "simulate": "s.json"}, "validation": {"csv": "b.csv"}}})"),
+      "cfg.json: key 'data.train.simulate': give exactly one of simulate, tissue_dir, csv (got 2)");
   EXPECT_EQ(parse("{" + data + R"(, "model": {"dt": -1}})").substr(0, 26), "cfg.json: key 'model.dt': ");
   const auto cfg = read_aphyn_config(core::Json::parse("{" + data + "}"), "cfg.json", base);
   EXPECT_EQ(cfg.data.train.csv, "/data/a.csv");

@@ -1,14 +1,15 @@
 // Architecture strings, shape classes and the 800-architecture zoo.
 
+#include "surrogates/fhn/architecture.hpp"
+
+#include <gtest/gtest.h>
+
 #include <fstream>
 #include <map>
 #include <set>
 
-#include <gtest/gtest.h>
-
 #include "tests/support/cli.hpp"
 #include "tests/support/errors.hpp"
-#include "surrogates/fhn/architecture.hpp"
 
 namespace metaeik::surrogates::fhn {
 namespace {
@@ -29,15 +30,18 @@ TEST(FhnArchitecture, ParsesAndRoundTrips) {
 }
 
 TEST(FhnArchitecture, BadStringsAreOneLineErrorsNamingTheLayer) {
-  EXPECT_EQ(error_of([] { Architecture::parse("SiLU64-Foo32"); }),
-            "architecture \"SiLU64-Foo32\": layer 2 \"Foo32\": unknown activation \"Foo\" (expected one of ReLU, "
-            "Tanh, Sigmoid, LeakyReLU, ELU, SiLU)");
-  EXPECT_EQ(error_of([] { Architecture::parse("SiLU"); }),
-            "architecture \"SiLU\": layer 1 \"SiLU\": expected an activation followed by a width, e.g. SiLU64");
+  EXPECT_EQ(
+      error_of([] { Architecture::parse("SiLU64-Foo32"); }),
+      "architecture \"SiLU64-Foo32\": layer 2 \"Foo32\": unknown activation \"Foo\" (expected one of ReLU, "
+      "Tanh, Sigmoid, LeakyReLU, ELU, SiLU)");
+  EXPECT_EQ(
+      error_of([] { Architecture::parse("SiLU"); }),
+      "architecture \"SiLU\": layer 1 \"SiLU\": expected an activation followed by a width, e.g. SiLU64");
   EXPECT_EQ(error_of([] { Architecture::parse("Tanh0"); }),
             "architecture \"Tanh0\": layer 1 \"Tanh0\": width must be in [1, 999999]");
-  EXPECT_EQ(error_of([] { Architecture::parse("Tanh16-"); }),
-            "architecture \"Tanh16-\": layer 2 \"\": expected an activation followed by a width, e.g. SiLU64");
+  EXPECT_EQ(
+      error_of([] { Architecture::parse("Tanh16-"); }),
+      "architecture \"Tanh16-\": layer 2 \"\": expected an activation followed by a width, e.g. SiLU64");
   EXPECT_EQ(error_of([] { Architecture::parse(""); }),
             "architecture \"\": no layers (expected e.g. SiLU64-Sigmoid64-Sigmoid64)");
 }
@@ -66,11 +70,14 @@ TEST(FhnZoo, HoldsExactly800UniqueArchitecturesInThePublishedClasses) {
     EXPECT_EQ(a.neurons(), e.neurons);
     EXPECT_EQ(a.shape_class(), e.shape) << e.architecture;
     EXPECT_EQ(static_cast<int>(a.layers.size()), e.layers);
-    for (const auto& l : a.layers) EXPECT_TRUE(l.width == 16 || l.width == 32 || l.width == 64 || l.width == 128);
+    for (const auto& l : a.layers)
+      EXPECT_TRUE(l.width == 16 || l.width == 32 || l.width == 64 || l.width == 128);
   }
   EXPECT_EQ(unique.size(), 800u);
-  EXPECT_EQ(per_class, (std::map<std::string, int>{
-                           {"rectangle", 200}, {"funnel", 200}, {"bottleneck", 200}, {"diamond", 100}, {"bowtie", 100}}));
+  EXPECT_EQ(
+      per_class,
+      (std::map<std::string, int>{
+          {"rectangle", 200}, {"funnel", 200}, {"bottleneck", 200}, {"diamond", 100}, {"bowtie", 100}}));
   EXPECT_EQ(per_group.size(), 8u);
   for (const auto& [g, n] : per_group) EXPECT_EQ(n, 100) << g.first << " " << g.second;
   EXPECT_EQ(per_group.count({2, "diamond"}), 0u);
@@ -113,9 +120,11 @@ TEST(FhnZoo, CsvRoundTripAndLineNumberedErrors) {
     os << "architecture,class,layers,neurons\nTanh16-Tanh16,rectangle,2,32\nTanh16-Bad8,x,2,24\n";
   }
   const std::string bad = (tmp / "bad.csv").string();
-  EXPECT_EQ(error_of([&] { read_zoo_csv(bad); }),
-            bad + ": line 3: architecture \"Tanh16-Bad8\": layer 2 \"Bad8\": unknown activation \"Bad\" (expected "
-                  "one of ReLU, Tanh, Sigmoid, LeakyReLU, ELU, SiLU)");
+  EXPECT_EQ(
+      error_of([&] { read_zoo_csv(bad); }),
+      bad +
+          ": line 3: architecture \"Tanh16-Bad8\": layer 2 \"Bad8\": unknown activation \"Bad\" (expected "
+          "one of ReLU, Tanh, Sigmoid, LeakyReLU, ELU, SiLU)");
 }
 
 }  // namespace

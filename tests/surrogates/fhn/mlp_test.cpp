@@ -1,15 +1,16 @@
 // The surrogate MLP, its losses (PINN time derivative against finite differences, torch RHS
 // against the cell model), training, checkpoints/resume and ITNN rollouts.
 
-#include <cmath>
-#include <fstream>
+#include "surrogates/fhn/mlp.hpp"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "tests/support/cli.hpp"
+#include <cmath>
+#include <fstream>
+
 #include "surrogates/fhn/evaluate.hpp"
-#include "surrogates/fhn/mlp.hpp"
+#include "tests/support/cli.hpp"
 
 namespace metaeik::surrogates::fhn {
 namespace {
@@ -22,7 +23,8 @@ FhnMlp make_net(const std::string& arch, int inputs) {
 }
 
 TEST(FhnMlp, ShapesAndParameterCount) {
-  for (const std::string arch : {"SiLU64-Sigmoid64-Sigmoid64", "ReLU16-ELU32", "LeakyReLU128-Tanh16-SiLU32"}) {
+  for (const std::string arch :
+       {"SiLU64-Sigmoid64-Sigmoid64", "ReLU16-ELU32", "LeakyReLU128-Tanh16-SiLU32"}) {
     FhnMlp net = make_net(arch, 3);
     long n = 0;
     for (const auto& p : net->parameters()) n += p.numel();
@@ -126,8 +128,9 @@ TEST(FhnTrain, ResumeContinuesExactlyWhereTheCheckpointStopped) {
     train_surrogate(c, d, {tmp / "split", true, false});
     FAIL() << "no error";
   } catch (const core::Error& e) {
-    EXPECT_EQ(std::string(e.what()), (tmp / "split").string() + ": config differs from the run's config.json (only "
-                                                                 "train.iterations may change on --resume)");
+    EXPECT_EQ(std::string(e.what()), (tmp / "split").string() +
+                                         ": config differs from the run's config.json (only "
+                                         "train.iterations may change on --resume)");
   }
 }
 

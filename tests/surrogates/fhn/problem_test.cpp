@@ -1,16 +1,17 @@
 // Problems A/B/C: Latin-hypercube starts, Euler data against a much finer integration, dataset
 // layout, Euler timing errors, and config errors.
 
+#include "surrogates/fhn/problem.hpp"
+
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <fstream>
 #include <set>
 
-#include <gtest/gtest.h>
-
+#include "surrogates/fhn/train.hpp"
 #include "tests/support/cli.hpp"
 #include "tests/support/errors.hpp"
-#include "surrogates/fhn/problem.hpp"
-#include "surrogates/fhn/train.hpp"
 
 namespace metaeik::surrogates::fhn {
 namespace {
@@ -68,7 +69,7 @@ double euler_error(double dt) {
 TEST(FhnProblem, EulerDataAgreeWithAMuchFinerIntegrationToFirstOrder) {
   const double e1 = euler_error(0.01), e2 = euler_error(0.005);
   EXPECT_LT(e1, 2e-2);
-  EXPECT_GT(e1, 1e-5);  // not trivially identical
+  EXPECT_GT(e1, 1e-5);              // not trivially identical
   EXPECT_NEAR(e1 / e2, 2.0, 0.35);  // forward Euler is first order
 }
 
@@ -96,7 +97,11 @@ TEST(FhnProblem, DatasetLayout) {
   EXPECT_EQ(da.train_samples.rows(), 10u);
   EXPECT_EQ(da.validation_samples.rows(), 2501u);
   EXPECT_FLOAT_EQ(da.train_samples.x.back(), 25.0f);
-  EXPECT_EQ(error_of([&] { DataOptions bad = o; bad.train = 10; make_dataset(problem("b"), bad); }),
+  EXPECT_EQ(error_of([&] {
+              DataOptions bad = o;
+              bad.train = 10;
+              make_dataset(problem("b"), bad);
+            }),
             "data: need train > 0, validation > 0 and train + validation <= trajectories, got 10 + 4 of 12");
 }
 
@@ -110,8 +115,11 @@ TEST(FhnProblem, EulerTimingErrorShrinksWithTheStep) {
 }
 
 core::Json base() {
-  return {{"problem", {{"problem", "a"}}}, {"data", {{"points", 10}, {"store_dt", 0.01}}},
-          {"train", {{"iterations", 10}}}, {"kind", "ddnn"}, {"architecture", "Tanh16-Tanh16"}};
+  return {{"problem", {{"problem", "a"}}},
+          {"data", {{"points", 10}, {"store_dt", 0.01}}},
+          {"train", {{"iterations", 10}}},
+          {"kind", "ddnn"},
+          {"architecture", "Tanh16-Tanh16"}};
 }
 
 std::string config_error(core::Json j) {
@@ -132,13 +140,15 @@ TEST(FhnConfig, ReadsAndRejectsBadKeysNamingThem) {
             "cfg.json: key 'kind': unknown value \"gan\" (expected one of \"ddnn\", \"pinn\", \"itnn\")");
   j = base();
   j["architecture"] = "Tanh16-Swish8";
-  EXPECT_EQ(config_error(j),
-            "cfg.json: key 'architecture': architecture \"Tanh16-Swish8\": layer 2 \"Swish8\": unknown activation "
-            "\"Swish\" (expected one of ReLU, Tanh, Sigmoid, LeakyReLU, ELU, SiLU)");
+  EXPECT_EQ(
+      config_error(j),
+      "cfg.json: key 'architecture': architecture \"Tanh16-Swish8\": layer 2 \"Swish8\": unknown activation "
+      "\"Swish\" (expected one of ReLU, Tanh, Sigmoid, LeakyReLU, ELU, SiLU)");
   j = base();
   j["problem"]["model"] = "hh";
-  EXPECT_EQ(config_error(j),
-            "cfg.json: key 'problem.model': unknown value \"hh\" (expected one of \"fhn-cubic\", \"fhn-classic\")");
+  EXPECT_EQ(
+      config_error(j),
+      "cfg.json: key 'problem.model': unknown value \"hh\" (expected one of \"fhn-cubic\", \"fhn-classic\")");
   j = base();
   j["problem"]["parameters"] = {{"tau", 3.0}};
   EXPECT_EQ(config_error(j), "cfg.json: key 'problem.parameters.tau': unknown key");

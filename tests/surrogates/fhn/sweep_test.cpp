@@ -2,19 +2,20 @@
 // after a stop or a kill with exactly one row per model, merge refuses overlaps and gaps, and the
 // CLI's bad flags are one-line errors.
 
+#include "surrogates/fhn/sweep.hpp"
+
+#include <gtest/gtest.h>
+
 #include <chrono>
+#include <csignal>
 #include <fstream>
 #include <map>
 #include <set>
 #include <thread>
 
-#include <csignal>
-#include <gtest/gtest.h>
-
 #include "core/config.hpp"
 #include "tests/support/cli.hpp"
 #include "tests/support/errors.hpp"
-#include "surrogates/fhn/sweep.hpp"
 
 namespace metaeik::surrogates::fhn {
 namespace {
@@ -51,7 +52,8 @@ TEST(FhnSweep, ShardsFormAnExactPartition) {
     for (int i = 1; i <= n; ++i) {
       const auto part = shard_jobs(jobs, {i, n});
       total += part.size();
-      for (const auto& j : part) EXPECT_TRUE(owner.emplace(j.index, i).second) << "job " << j.index << " twice";
+      for (const auto& j : part)
+        EXPECT_TRUE(owner.emplace(j.index, i).second) << "job " << j.index << " twice";
       EXPECT_LE(part.size(), jobs.size() / n + 1);
     }
     EXPECT_EQ(total, jobs.size()) << n << " shards";
@@ -70,7 +72,8 @@ TEST(FhnSweep, ShardFlagAndConfigErrors) {
             "sweep.json: key 'studies[1]': problem a with kind ddnn is already studies[0]");
   j = tiny_sweep();
   j["zoo"]["size"] = 3;
-  EXPECT_EQ(error_of([&] { read_sweep_config(j, "sweep.json", "."); }), "sweep.json: key 'zoo.size': unknown key");
+  EXPECT_EQ(error_of([&] { read_sweep_config(j, "sweep.json", "."); }),
+            "sweep.json: key 'zoo.size': unknown key");
   j = tiny_sweep();
   j["extra"] = {"Tanh8-Nope4"};
   EXPECT_EQ(error_of([&] { read_sweep_config(j, "sweep.json", "."); }),
@@ -129,23 +132,30 @@ TEST(FhnSweep, ResumesAfterAStopWithExactlyOneRowPerModelAndMerges) {
   // A different shard or config in an existing directory is refused.
   o.shard = {1, 2};
   EXPECT_EQ(error_of([&] { run_sweep(c, o); }),
-            (tmp / "s2").string() + ": holds a different sweep or shard (sweep.json differs); use another output "
-                                    "directory");
+            (tmp / "s2").string() +
+                ": holds a different sweep or shard (sweep.json differs); use another output "
+                "directory");
   // Overlap: the same shard twice; gap: a shard missing one row.
   std::filesystem::copy(tmp / "s1", tmp / "s1copy");
-  EXPECT_EQ(error_of([&] { merge_sweeps({tmp / "s1", tmp / "s1copy", tmp / "s2"}, tmp / "m1"); }),
+  EXPECT_EQ(error_of([&] {
+              merge_sweeps({tmp / "s1", tmp / "s1copy", tmp / "s2"}, tmp / "m1");
+            }),
             (tmp / "s1copy").string() + ": shard 1/2 is also " + (tmp / "s1").string());
   auto rows = read_results_csv(tmp / "s1copy" / "results.csv");
   const std::string dropped = rows.back().problem + "/" + rows.back().kind + " " + rows.back().architecture;
   rows.pop_back();
   write_results_csv(tmp / "s1copy" / "results.csv", rows);
-  EXPECT_EQ(error_of([&] { merge_sweeps({tmp / "s1copy", tmp / "s2"}, tmp / "m2"); }),
+  EXPECT_EQ(error_of([&] {
+              merge_sweeps({tmp / "s1copy", tmp / "s2"}, tmp / "m2");
+            }),
             "merge: gap: 1 models have no row (e.g. " + dropped + "); finish that shard's sweep first");
   rows.push_back(read_results_csv(tmp / "s2" / "results.csv").front());
   rows.push_back(rows.back());
   write_results_csv(tmp / "s1copy" / "results.csv", rows);
   const auto& o2 = rows.back();
-  EXPECT_EQ(error_of([&] { merge_sweeps({tmp / "s1copy", tmp / "s2"}, tmp / "m3"); }),
+  EXPECT_EQ(error_of([&] {
+              merge_sweeps({tmp / "s1copy", tmp / "s2"}, tmp / "m3");
+            }),
             "merge: overlap: " + o2.problem + "/" + o2.kind + " " + o2.architecture + " is in " +
                 (tmp / "s1copy").string() + " and " + (tmp / "s1copy").string());
 }
@@ -157,8 +167,8 @@ TEST(FhnSweepCli, KilledMidwayAndRunAgainCompletesWithOneRowPerModel) {
   j["studies"][1]["train"]["iterations"] = 300;
   core::save_json_file(tmp / "sweep.json", j);
   const auto out = tmp / "out";
-  const std::string cmd = std::string(METAEIK_CLI) + " -q fhn sweep -c " + (tmp / "sweep.json").string() + " -o " +
-                          out.string() + " > /dev/null 2>&1";
+  const std::string cmd = std::string(METAEIK_CLI) + " -q fhn sweep -c " + (tmp / "sweep.json").string() +
+                          " -o " + out.string() + " > /dev/null 2>&1";
   const pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
@@ -195,11 +205,13 @@ TEST(FhnCli, BadFlagsAndArchitecturesAreOneLineErrors) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.output, "error: --shard: need 1 <= I <= N, got \"0/3\"\n");
   const auto cfg = test::source_dir() / "configs" / "fhn" / "problem_a.json";
-  r = test::run_cli("fhn train -c " + cfg.string() + " -o " + (tmp / "t").string() + " --architecture Tanh16-Relu8");
+  r = test::run_cli("fhn train -c " + cfg.string() + " -o " + (tmp / "t").string() +
+                    " --architecture Tanh16-Relu8");
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_EQ(r.output,
-            "error: --architecture: architecture \"Tanh16-Relu8\": layer 2 \"Relu8\": unknown activation \"Relu\" "
-            "(expected one of ReLU, Tanh, Sigmoid, LeakyReLU, ELU, SiLU)\n");
+  EXPECT_EQ(
+      r.output,
+      "error: --architecture: architecture \"Tanh16-Relu8\": layer 2 \"Relu8\": unknown activation \"Relu\" "
+      "(expected one of ReLU, Tanh, Sigmoid, LeakyReLU, ELU, SiLU)\n");
   r = test::run_cli("fhn train -c " + cfg.string() + " -o " + (tmp / "t").string() + " --kind gan");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.output, "error: --kind: expected ddnn, pinn or itnn, got \"gan\"\n");
@@ -230,7 +242,8 @@ TEST(FhnCli, TrainThenBenchPrintsTheTimeRatio) {
   EXPECT_EQ(out.at("samples").get<int>(), 50);
   r = test::run_cli("fhn train -c " + (tmp / "b.json").string() + " -o " + (tmp / "run").string());
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_EQ(r.output, "error: " + (tmp / "run").string() + ": already holds a run (use --resume, or another directory)\n");
+  EXPECT_EQ(r.output, "error: " + (tmp / "run").string() +
+                          ": already holds a run (use --resume, or another directory)\n");
 }
 
 }  // namespace

@@ -2,9 +2,9 @@
 // gradients through its steps.
 #include "surrogates/lstm/dormand_prince.hpp"
 
-#include <cmath>
-
 #include <gtest/gtest.h>
+
+#include <cmath>
 
 #include "tests/support/errors.hpp"
 
@@ -22,13 +22,15 @@ TEST(DormandPrince, ExponentialDecayMatchesAnalyticSolution) {
   const auto y0 = torch::tensor({1.0, 2.0}, torch::kDouble);
   const std::vector<double> t{0, 0.5, 1, 2, 5};
   DopriStats st;
-  const auto y = odeint_dopri5([](double, const torch::Tensor& y) { return -y; }, y0, t, opts(1e-8, 1e-10), &st);
+  const auto y =
+      odeint_dopri5([](double, const torch::Tensor& y) { return -y; }, y0, t, opts(1e-8, 1e-10), &st);
   ASSERT_EQ(y.sizes(), (torch::IntArrayRef{5, 2}));
   for (std::size_t k = 0; k < t.size(); ++k) {
     EXPECT_NEAR(y[k][0].item<double>(), std::exp(-t[k]), 1e-7);
     EXPECT_NEAR(y[k][1].item<double>(), 2 * std::exp(-t[k]), 2e-7);
   }
-  EXPECT_EQ(st.evaluations, 1 + 6 * (st.accepted + st.rejected) + 1);  // f(t0), 6 per attempt, initial-step probe
+  EXPECT_EQ(st.evaluations,
+            1 + 6 * (st.accepted + st.rejected) + 1);  // f(t0), 6 per attempt, initial-step probe
 }
 
 TEST(DormandPrince, HarmonicOscillatorErrorFollowsTheTolerance) {
@@ -42,10 +44,11 @@ TEST(DormandPrince, HarmonicOscillatorErrorFollowsTheTolerance) {
   for (double tol : {1e-3, 1e-6, 1e-9}) {
     DopriStats st;
     const auto y = odeint_dopri5(f, y0, {0, T}, opts(tol, tol), &st);
-    const double err = std::hypot(y[1][0].item<double>() - std::cos(w * T), y[1][1].item<double>() + w * std::sin(w * T));
+    const double err =
+        std::hypot(y[1][0].item<double>() - std::cos(w * T), y[1][1].item<double>() + w * std::sin(w * T));
     EXPECT_LT(err, 1000 * tol) << "tol " << tol;  // global error ≈ steps × local tolerance
     EXPECT_LT(err, previous_error);
-    EXPECT_GT(st.accepted, previous_steps);        // tighter tolerance → more steps
+    EXPECT_GT(st.accepted, previous_steps);  // tighter tolerance → more steps
     previous_error = err;
     previous_steps = st.accepted;
   }
@@ -75,7 +78,8 @@ TEST(DormandPrince, GradientsFlowThroughTheSteps) {
   auto a = torch::tensor({-0.7}, torch::TensorOptions().dtype(torch::kDouble).requires_grad(true));
   auto y0 = torch::tensor({1.5}, torch::TensorOptions().dtype(torch::kDouble).requires_grad(true));
   const double T = 2;
-  const auto y = odeint_dopri5([&](double, const torch::Tensor& y) { return a * y; }, y0, {0, T}, opts(1e-9, 1e-12));
+  const auto y =
+      odeint_dopri5([&](double, const torch::Tensor& y) { return a * y; }, y0, {0, T}, opts(1e-9, 1e-12));
   y[1][0].backward();
   const double yT = 1.5 * std::exp(-0.7 * T);
   EXPECT_NEAR(a.grad().item<double>(), T * yT, 1e-7);
@@ -84,7 +88,9 @@ TEST(DormandPrince, GradientsFlowThroughTheSteps) {
 
 TEST(DormandPrince, BadTimesAreErrors) {
   auto f = [](double, const torch::Tensor& y) { return y; };
-  EXPECT_EQ(test::error_of([&] { odeint_dopri5(f, torch::zeros({1}), {0, 1, 1}); }),
+  EXPECT_EQ(test::error_of([&] {
+              odeint_dopri5(f, torch::zeros({1}), {0, 1, 1});
+            }),
             "odeint_dopri5: output times must increase strictly (index 2)");
 }
 

@@ -1,13 +1,12 @@
 // The LSTM simulator's one-step output against the LSTM equations computed by hand from the
 // torch::nn::LSTM weights, the latent-ODE pieces, and config errors.
-#include "surrogates/lstm/latent_ode.hpp"
-#include "surrogates/lstm/lstm_config.hpp"
-#include "surrogates/lstm/lstm_simulator.hpp"
+#include <gtest/gtest.h>
 
 #include <cmath>
 
-#include <gtest/gtest.h>
-
+#include "surrogates/lstm/latent_ode.hpp"
+#include "surrogates/lstm/lstm_config.hpp"
+#include "surrogates/lstm/lstm_simulator.hpp"
 #include "tests/support/errors.hpp"
 
 namespace metaeik::surrogates::lstm {
@@ -85,10 +84,12 @@ TEST(LstmConfig, UnknownKeysAndBadValuesAreOneLineErrors) {
   EXPECT_EQ(err(R"({"lstm": {"hiden": 64}})"), "quick.json: key 'lstm.hiden': unknown key");
   EXPECT_EQ(err(R"({"model": "gru"})"),
             "quick.json: key 'model': unknown value \"gru\" (expected one of \"lstm\", \"latent-ode\")");
-  EXPECT_EQ(err(R"({"data": {"window": 1}})"), "quick.json: key 'data.window': value 1 is out of range [2, 1e+06]");
+  EXPECT_EQ(err(R"({"data": {"window": 1}})"),
+            "quick.json: key 'data.window': value 1 is out of range [2, 1e+06]");
   EXPECT_EQ(err(R"({"data": {"train_fraction": "0.8"}})"),
             "quick.json: key 'data.train_fraction': expected a number, got a string");
-  const auto c = read_lstm_config(core::Json::parse(R"({"model": "latent-ode", "lstm": {"hidden": 8}})"), "x");
+  const auto c =
+      read_lstm_config(core::Json::parse(R"({"model": "latent-ode", "lstm": {"hidden": 8}})"), "x");
   EXPECT_EQ(c.model, "latent-ode");
   EXPECT_EQ(c.lstm.hidden, 8);
   EXPECT_EQ(read_lstm_config(to_json(c), "x").lstm.hidden, 8);  // round trip

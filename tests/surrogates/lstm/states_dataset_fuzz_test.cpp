@@ -3,11 +3,11 @@
 // `metaeikonal lstm --data` reads them (load_states), must each end in a one-line error or a valid
 // StatesData (consistent sizes, finite values), fast and with bounded memory.
 
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <cstdint>
 #include <functional>
-
-#include <gtest/gtest.h>
 
 #include "core/config.hpp"
 #include "monodomain/tissue_run.hpp"
@@ -44,7 +44,8 @@ void load_and_check(const fs::path& run) {
     throw std::logic_error("load_states returned inconsistent sizes");
   if (d.grid.nx < 1 || d.grid.ny < 1 || d.grid.nz < 1 || d.grid.size() != d.nodes)
     throw std::logic_error("load_states returned a grid that does not match the nodes");
-  if (!(d.interval_ms > 0) || !std::isfinite(d.interval_ms)) throw std::logic_error("load_states: bad interval");
+  if (!(d.interval_ms > 0) || !std::isfinite(d.interval_ms))
+    throw std::logic_error("load_states: bad interval");
   for (float x : d.values)
     if (!std::isfinite(x)) throw std::logic_error("load_states returned a non-finite value");
 }
@@ -86,10 +87,13 @@ TEST(StatesDataset_fuzz, WrappedCountsAreCleanErrors) {
     test::write_bytes(json, h.dump());
     return test::error_of([&] { load_states(run, kVariables); });
   };
-  EXPECT_EQ(with([](core::Json& h) { h["grid"]["nodes"] = {-1, -12, 1}; }),
+  EXPECT_EQ(with([](core::Json& h) {
+              h["grid"]["nodes"] = {-1, -12, 1};
+            }),
             json.string() + ": key 'grid.nodes' must be positive, got -1x-12x1");
   EXPECT_EQ(with([](core::Json& h) { h["shape"][0] = (std::int64_t(1) << 62) + 7; }),
-            (run / "states.bin").string() + ": has 1344 bytes, but states.json shape [4611686018427387911, 4, 12] needs 8.85444e+20");
+            (run / "states.bin").string() +
+                ": has 1344 bytes, but states.json shape [4611686018427387911, 4, 12] needs 8.85444e+20");
   EXPECT_EQ(with([](core::Json&) {}), "(no error)");
 }
 

@@ -3,10 +3,10 @@
 // errors naming the file and the problem.
 #include "surrogates/lstm/states_dataset.hpp"
 
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <fstream>
-
-#include <gtest/gtest.h>
 
 #include "core/config.hpp"
 #include "tests/support/cli.hpp"
@@ -23,8 +23,8 @@ TEST(StatesDataset, LoadsSelectedVariablesInRequestedOrder) {
   ASSERT_EQ(d.frames, 10u);
   ASSERT_EQ(d.nodes, 6u);
   EXPECT_EQ(d.grid.nx, 3);
-  EXPECT_EQ(d.frame(7)[0], -7.0f);         // Cai first
-  EXPECT_EQ(d.frame(7)[6 + 4], 704.0f);    // then V, node 4
+  EXPECT_EQ(d.frame(7)[0], -7.0f);       // Cai first
+  EXPECT_EQ(d.frame(7)[6 + 4], 704.0f);  // then V, node 4
 }
 
 TEST(StatesDataset, SplitAndWindowsNeverReachTheTestPart) {
@@ -76,10 +76,13 @@ TEST(StatesDataset, BadFilesGiveOneLineErrorsNamingThem) {
   EXPECT_EQ(test::error_of([&] { load_states(dir, {"V"}); }),
             b + ": has 184 bytes, but states.json shape [4, 2, 6] needs 192");
   write_states(dir, 4);
-  EXPECT_EQ(test::error_of([&] { load_states(dir, {"V", "CaSR"}); }),
+  EXPECT_EQ(test::error_of([&] {
+              load_states(dir, {"V", "CaSR"});
+            }),
             j + ": variable 'CaSR' is missing (has V, Cai)");
   write_states(dir, 4, {{"dtype", "float64"}});
-  EXPECT_EQ(test::error_of([&] { load_states(dir, {"V"}); }), j + ": key 'dtype' must be \"float32\", got \"float64\"");
+  EXPECT_EQ(test::error_of([&] { load_states(dir, {"V"}); }),
+            j + ": key 'dtype' must be \"float32\", got \"float64\"");
   write_states(dir, 4, {{"shape", nullptr}});
   EXPECT_EQ(test::error_of([&] { load_states(dir, {"V"}); }), j + ": key 'shape' is missing");
   write_states(dir, 4, {{"grid", {{"nodes", {4, 2, 1}}}}});

@@ -19,14 +19,10 @@ inline void write_states(const std::filesystem::path& dir, std::size_t frames, c
                          const std::function<float(std::size_t, std::size_t, std::size_t)>& value = {}) {
   std::filesystem::create_directories(dir);
   const std::size_t n = 6;
-  core::Json h{{"file", "states.bin"},
-               {"dtype", "float32"},
-               {"byte_order", "little"},
-               {"layout", {"frame", "variable", "node"}},
-               {"shape", {frames, 2, n}},
-               {"variables", {"V", "Cai"}},
-               {"interval_ms", 1},
-               {"grid", {{"nodes", {3, 2, 1}}, {"spacing_mm", {1, 1, 1}}}}};
+  core::Json h{{"file", "states.bin"},    {"dtype", "float32"},
+               {"byte_order", "little"},  {"layout", {"frame", "variable", "node"}},
+               {"shape", {frames, 2, n}}, {"variables", {"V", "Cai"}},
+               {"interval_ms", 1},        {"grid", {{"nodes", {3, 2, 1}}, {"spacing_mm", {1, 1, 1}}}}};
   if (!header_patch.is_null()) h.merge_patch(header_patch);
   std::ofstream(dir / "states.json") << h.dump();
   std::vector<float> v;

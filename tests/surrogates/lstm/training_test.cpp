@@ -2,9 +2,9 @@
 // uninterrupted run, the rollout (length, statistics from the training part), and errors.
 #include "surrogates/lstm/training.hpp"
 
-#include <fstream>
-
 #include <gtest/gtest.h>
+
+#include <fstream>
 
 #include "surrogates/lstm/rollout_report.hpp"
 #include "tests/support/cli.hpp"
@@ -25,7 +25,7 @@ LstmRunConfig tiny(const std::string& model) {
   c.phase.enabled = true;
   c.phase.period_ms = 20;
   c.lstm.hidden = 8;
-  c.lstm.dropout = 0;  // deterministic across resume
+  c.lstm.dropout = 0;         // deterministic across resume
   c.lstm.free_run_steps = 4;  // the last 4 steps of each window fed back
   c.lstm.batch_size = 4;
   c.lstm.epochs = 2;
@@ -55,7 +55,7 @@ TEST(LstmPacing, PhaseFeaturesAndStimulusWeightsFollowTheProtocol) {
   EXPECT_EQ(phase_features(p, 99)[0], 0.0f);   // before the first stimulus
   EXPECT_EQ(phase_features(p, 100)[0], 1.0f);  // on during [100, 101)
   EXPECT_EQ(phase_features(p, 101)[0], 0.0f);
-  EXPECT_EQ(phase_features(p, 600)[0], 1.0f);  // one period later
+  EXPECT_EQ(phase_features(p, 600)[0], 1.0f);         // one period later
   EXPECT_NEAR(phase_features(p, 225)[1], 1.0, 1e-6);  // a quarter period: sin 1, cos 0
   EXPECT_NEAR(phase_features(p, 225)[2], 0.0, 1e-6);
   // Targets in (0, 5] ms after each onset get the weight; the onset frame itself and frames before
@@ -67,7 +67,8 @@ TEST(LstmPacing, PhaseFeaturesAndStimulusWeightsFollowTheProtocol) {
 TEST(LstmTraining, ResumeEqualsAnUninterruptedRunAndRollsOut) {
   test::TempDir tmp("lstm_train");
   const auto data_dir = tmp / "data";
-  write_states(data_dir, 100, {}, 0, [](std::size_t f, std::size_t v, std::size_t c) { return paced_value(f, v, c); });
+  write_states(data_dir, 100, {}, 0,
+               [](std::size_t f, std::size_t v, std::size_t c) { return paced_value(f, v, c); });
   const auto cfg = tiny("lstm");
   const auto full = train_model(cfg, data_dir, tmp / "full", false);
   EXPECT_EQ(full.epochs, 2);
@@ -88,10 +89,11 @@ TEST(LstmTraining, ResumeEqualsAnUninterruptedRunAndRollsOut) {
   ASSERT_EQ(a.predicted.size(), 30u * data.frame_size());
   EXPECT_EQ(a.predicted, b.predicted);
   const auto st = attribute_stats(data, 80);
-  for (std::size_t v = 0; v < 2; ++v) EXPECT_NEAR(a.stats.mean[v], st.mean[v], 1e-5 * std::abs(st.mean[v]) + 1e-9);
+  for (std::size_t v = 0; v < 2; ++v)
+    EXPECT_NEAR(a.stats.mean[v], st.mean[v], 1e-5 * std::abs(st.mean[v]) + 1e-9);
   const auto m = rollout_metrics(a, data, {20, 20, -40, 0.95});
-  EXPECT_EQ(m.compared_steps, 20u);       // 20 frames of truth after frame 80
-  EXPECT_EQ(m.activated.size(), 1u);      // one full 20-frame cycle in 30 steps
+  EXPECT_EQ(m.compared_steps, 20u);   // 20 frames of truth after frame 80
+  EXPECT_EQ(m.activated.size(), 1u);  // one full 20-frame cycle in 30 steps
   EXPECT_EQ(m.true_activated, std::vector<double>{1.0});
 
   EXPECT_EQ(test::error_of([&] { train_model(cfg, data_dir, tmp / "full", false); }),
@@ -103,7 +105,8 @@ TEST(LstmTraining, ResumeEqualsAnUninterruptedRunAndRollsOut) {
 TEST(LstmTraining, LatentOdeTrainsAndExtrapolates) {
   test::TempDir tmp("lstm_ode");
   const auto data_dir = tmp / "data";
-  write_states(data_dir, 60, {}, 0, [](std::size_t f, std::size_t v, std::size_t c) { return paced_value(f, v, c); });
+  write_states(data_dir, 60, {}, 0,
+               [](std::size_t f, std::size_t v, std::size_t c) { return paced_value(f, v, c); });
   const auto s = train_model(tiny("latent-ode"), data_dir, tmp / "ode", false);
   EXPECT_EQ(s.epochs, 1);
   EXPECT_TRUE(std::isfinite(s.train_loss));
@@ -116,13 +119,13 @@ TEST(LstmTraining, LatentOdeTrainsAndExtrapolates) {
 TEST(LstmCli, BadConfigAndDataAreOneLineErrors) {
   test::TempDir tmp("lstm_cli");
   std::ofstream(tmp / "bad.json") << R"({"lstm": {"layers": 2, "hiden": 3}})";
-  auto r = test::run_cli("lstm train -c " + (tmp / "bad.json").string() + " --data " + tmp.path().string() + " -o " +
-                         (tmp / "run").string());
+  auto r = test::run_cli("lstm train -c " + (tmp / "bad.json").string() + " --data " + tmp.path().string() +
+                         " -o " + (tmp / "run").string());
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("bad.json: key 'lstm.hiden': unknown key"), std::string::npos) << r.output;
   std::ofstream(tmp / "ok.json") << R"({"model": "lstm"})";
-  r = test::run_cli("lstm train -c " + (tmp / "ok.json").string() + " --data " + tmp.path().string() + " -o " +
-                    (tmp / "run").string());
+  r = test::run_cli("lstm train -c " + (tmp / "ok.json").string() + " --data " + tmp.path().string() +
+                    " -o " + (tmp / "run").string());
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find((tmp / "states.json").string() + ": not found"), std::string::npos) << r.output;
 }
