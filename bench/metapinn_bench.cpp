@@ -8,12 +8,15 @@
 //   metapinn_bench [--config configs/train/quick.json] [--threads 2] [--reps 10] [-o
 //   bench/results/metapinn.md]
 
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -38,6 +41,61 @@ Stats stats(std::vector<double> v) {
   return {v[v.size() / 2], v.front()};
 }
 
+/// Runs `f` under the torch autograd profiler (legacy CPU profiler of LibTorch 1.13) and returns a
+/// Markdown table of the `top` operations by self CPU time (time in an operation less the time in
+/// the operations it called), summed over calls.
+template <typename F>
+std::string profile_table(F&& f, int top) {
+  using namespace torch::autograd::profiler;
+  enableProfilerLegacy(torch::profiler::impl::ProfilerConfig(torch::profiler::impl::ProfilerState::CPU));
+  f();
+  const auto lists = disableProfilerLegacy();
+  struct Row {
+    double self_us = 0, total_us = 0;
+    long calls = 0;
+  };
+  std::map<std::string, Row> rows;
+  double all_us = 0;
+  for (const auto& list : lists) {
+    struct Open {
+      const LegacyEvent* push;
+      double child_us;
+    };
+    std::vector<Open> stack;
+    for (const auto& ev : list) {
+      if (ev.kindStr() == "push") {
+        stack.push_back({&ev, 0.0});
+      } else if (ev.kindStr() == "pop" && !stack.empty()) {
+        const Open open = stack.back();
+        stack.pop_back();
+        const double total = open.push->cpuElapsedUs(ev);
+        auto& row = rows[open.push->name()];
+        row.self_us += total - open.child_us;
+        row.total_us += total;
+        ++row.calls;
+        if (stack.empty())
+          all_us += total;
+        else
+          stack.back().child_us += total;
+      }
+    }
+  }
+  std::vector<std::pair<std::string, Row>> sorted(rows.begin(), rows.end());
+  std::sort(sorted.begin(), sorted.end(),
+            [](const auto& a, const auto& b) { return a.second.self_us > b.second.self_us; });
+  std::string table =
+      "| operation | self CPU | share | calls | total CPU (with callees) |\n|---|---|---|---|---|\n";
+  char line[512];
+  for (int i = 0; i < std::min<int>(top, int(sorted.size())); ++i) {
+    const auto& [name, r] = sorted[i];
+    std::snprintf(line, sizeof line, "| `%s` | %.2f ms | %.1f %% | %ld | %.2f ms |\n", name.c_str(),
+                  1e-3 * r.self_us, 100.0 * r.self_us / std::max(all_us, 1e-9), r.calls, 1e-3 * r.total_us);
+    table += line;
+  }
+  std::snprintf(line, sizeof line, "| all operations (top level) | %.2f ms | 100 %% | | |\n", 1e-3 * all_us);
+  return table + line;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -59,6 +117,8 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+  double load[3] = {0, 0, 0};  // the machine's load when the bench starts (it is shared)
+  if (getloadavg(load, 3) != 3) load[0] = load[1] = load[2] = -1;
   try {
     metapinn::set_threads(threads);
     auto config = metapinn::load_train_config(config_path);
@@ -121,9 +181,7 @@ int main(int argc, char** argv) {
     in.observed = g.observed;
     in.nodes = g.nodes;
     auto gen_t = at::make_generator<at::CPUGeneratorImpl>(1);
-    std::vector<double> episode;
-    for (int r = 0; r < reps + 2; ++r) {
-      core::Stopwatch w;
+    auto run_episode = [&] {
       if (t.residual_points > 0) in.extra_points = metapinn::random_tet_points(g, t.residual_points, gen_t);
       auto out = model->run(in, true);
       auto loss = out.data_loss + out.pde_loss;
@@ -131,8 +189,15 @@ int main(int argc, char** argv) {
       loss.backward();
       torch::nn::utils::clip_grad_norm_(model->parameters(), 1.0);
       opt.step();
+    };
+    std::vector<double> episode;
+    for (int r = 0; r < reps + 2; ++r) {
+      core::Stopwatch w;
+      run_episode();
       if (r >= 2) episode.push_back(w.seconds());
     }
+    // One more episode under the profiler (not timed: the profiler adds its own overhead).
+    const std::string profile = profile_table(run_episode, 15);
     // Where the episode time goes: the encoder (k maps) forward, and forward + backward.
     std::vector<double> enc_fwd, enc_bwd;
     for (int r = 0; r < reps + 1; ++r) {
@@ -165,17 +230,22 @@ int main(int argc, char** argv) {
     metapinn::prepare_geometry(mesh.points, mesh.tets, observed, config.data, int(config.model.kernel_size),
                                device);
     const double prep_s = prep.seconds();
+    std::string level_sizes;  // nodes / edges per level
+    for (const auto& l : g.levels)
+      level_sizes += (level_sizes.empty() ? "" : ", ") + std::to_string(l.basis.num_nodes) + " / " +
+                     std::to_string(l.basis.source.size(0));
     int64_t params = 0;
     for (const auto& p : model->parameters()) params += p.numel();
 
     const auto e = stats(episode), l = stats(latency);
-    char buf[4096];
+    char buf[8192];
     std::snprintf(
         buf, sizeof buf,
         "# meta-PINN timings\n\n"
         "Generated by `bench/metapinn_bench` (config `%s`, %d torch threads, CPU, %u hardware threads "
-        "on this machine).\n"
-        "BiV mesh: %d nodes, %d tets; graph `%s`, %zu levels; %lld trainable parameters.\n\n"
+        "on this machine; load average %.2f, %.2f, %.2f at the start).\n"
+        "BiV mesh: %d nodes, %d tets; graph `%s`, %zu levels (nodes / edges: %s); %lld trainable "
+        "parameters.\n\n"
         "| measurement | median | min | reps |\n|---|---|---|---|\n"
         "| training episode: k = %d contexts + %d queries, forward + backward + AdamW step | %.1f ms | %.1f "
         "ms | %zu |\n"
@@ -191,14 +261,17 @@ int main(int argc, char** argv) {
         "|\n"
         "| first personalisation on a geometry (also makes the encoders' per-edge weights) | %.1f ms | | 1 "
         "|\n\n"
-        "Paper (RTX 3090): ~3 s per training episode.\n",
+        "Paper (RTX 3090): ~3 s per training episode.\n\n"
+        "Torch profiler, one training episode after the timed ones (legacy CPU profiler; its own "
+        "overhead included), top 15 operations by self CPU time:\n\n%s",
         config_path.substr(config_path.find_last_of('/') + 1).c_str(), threads,
-        std::thread::hardware_concurrency(), n, mesh.num_tets(), config.data.graph.c_str(), g.levels.size(),
-        (long long)params, t.k, nq, 1e3 * e.median, 1e3 * e.min, episode.size(), 1e3 * l.median, 1e3 * l.min,
-        latency.size(), 1e3 * stats(context_pass).median, 1e3 * stats(context_pass).min, context_pass.size(),
+        std::thread::hardware_concurrency(), load[0], load[1], load[2], n, mesh.num_tets(),
+        config.data.graph.c_str(), g.levels.size(), level_sizes.c_str(), (long long)params, t.k, nq,
+        1e3 * e.median, 1e3 * e.min, episode.size(), 1e3 * l.median, 1e3 * l.min, latency.size(),
+        1e3 * stats(context_pass).median, 1e3 * stats(context_pass).min, context_pass.size(),
         1e3 * stats(query_pass).median, 1e3 * stats(query_pass).min, query_pass.size(),
         1e3 * stats(enc_fwd).median, 1e3 * stats(enc_fwd).min, enc_fwd.size(), 1e3 * stats(enc_bwd).median,
-        1e3 * stats(enc_bwd).min, enc_bwd.size(), 1e3 * prep_s, 1e3 * first_pass);
+        1e3 * stats(enc_bwd).min, enc_bwd.size(), 1e3 * prep_s, 1e3 * first_pass, profile.c_str());
     // Replace only the timing section (everything before the first "## " heading): the page's
     // accuracy sections below it are written by hand from training runs.
     std::string rest;
