@@ -263,7 +263,7 @@ TetMesh read_legacy_vtk(const std::string& source, VtkErrors& errors) {
 
 }  // namespace
 
-TetMesh read_mesh(const fs::path& path) {
+TetMesh read_vtk_mesh(const fs::path& path) {
   const std::string source = path.string();
   METAEIK_CHECK(fs::exists(path), source << ": file does not exist");
   METAEIK_CHECK(fs::is_regular_file(path), source << ": not a regular file");
@@ -282,7 +282,7 @@ TetMesh read_mesh(const fs::path& path) {
   }
 }
 
-void write_mesh(const TetMesh& mesh, const fs::path& path) {
+void write_vtk_mesh(const TetMesh& mesh, const fs::path& path) {
   const std::string source = path.string();
   const std::string ext = lower_extension(path);
   METAEIK_CHECK(ext == ".vtu" || ext == ".vtk",

@@ -3,13 +3,17 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "core/error.hpp"
+#include "geometry/gmsh_io.hpp"
+#include "geometry/mesh_io.hpp"
 #include "geometry/tet_mesh.hpp"
-#include "geometry/vtk_io.hpp"
 #include "tools/commands.hpp"
 
 namespace metaeik::tools {
@@ -41,12 +45,26 @@ nlohmann::json mesh_summary(const geometry::TetMesh& mesh) {
     for (int v : mesh.point_labels(name)) ++counts[v];
     for (const auto& [label, count] : counts) labels[name][std::to_string(label)] = count;
   }
+  for (const char* name : {"region", "physical"}) {  // openCARP region / Gmsh physical tags per tet
+    const auto it = mesh.cell_data.find(name);
+    if (it == mesh.cell_data.end() || it->second.components() != 1) continue;
+    std::map<long, int> counts;
+    for (Eigen::Index t = 0; t < it->second.rows(); ++t) ++counts[std::lround(it->second.values(t, 0))];
+    for (const auto& [label, count] : counts) labels[name][std::to_string(label)] = count;
+  }
   j["labels"] = labels;
   return j;
 }
 
+bool is_opencarp(const std::string& file) {
+  const std::string ext = std::filesystem::path(file).extension().string();
+  return ext == ".pts" || ext == ".elem" || ext == ".lon";
+}
+
 void print_summary(const std::string& file, const nlohmann::json& j) {
   std::printf("%s\n", file.c_str());
+  if (is_opencarp(file))
+    std::printf("  units: openCARP .pts coordinates are um, shown here in mm (x 1e-3)\n");
   std::printf("  nodes %d, tets %d, volume %.1f mm^3\n", j["nodes"].get<int>(), j["tets"].get<int>(),
               j["volume_mm3"].get<double>());
   std::printf("  tet quality (mean ratio): min %.3f, mean %.3f\n", j["quality_min"].get<double>(),
@@ -78,7 +96,9 @@ void add_mesh_command(CLI::App& app) {
   auto* info = mesh->add_subcommand("info", "Print nodes, tets, volume, quality, arrays and label counts");
   static std::vector<std::string> info_files;
   static bool info_json = false;
-  info->add_option("files", info_files, "Mesh files (.vtu, .vtk)")->required()->check(CLI::ExistingFile);
+  info->add_option("files", info_files, "Mesh files (.vtu, .vtk, .msh, openCARP .pts/.elem/.lon)")
+      ->required()
+      ->check(CLI::ExistingFile);
   info->add_flag("--json", info_json, "Print one JSON object per file on stdout");
   info->callback([] {
     for (const auto& file : info_files) {
@@ -86,6 +106,7 @@ void add_mesh_command(CLI::App& app) {
       if (info_json) {
         auto line = summary;
         line["file"] = file;
+        line["file_units"] = is_opencarp(file) ? "um" : "mm";
         std::printf("%s\n", line.dump().c_str());
       } else {
         print_summary(file, summary);
@@ -93,13 +114,33 @@ void add_mesh_command(CLI::App& app) {
     }
   });
 
-  auto* convert = mesh->add_subcommand("convert", "Convert between .vtu and legacy .vtk (all arrays kept)");
-  static std::string in_file, out_file;
-  convert->add_option("input", in_file, "Input mesh (.vtu, .vtk)")->required()->check(CLI::ExistingFile);
-  convert->add_option("output", out_file, "Output mesh (.vtu, .vtk)")->required();
-  convert->callback([] {
+  auto* convert = mesh->add_subcommand(
+      "convert",
+      "Convert between .vtu, .vtk, .msh and openCARP .pts/.elem/.lon (what the output holds is kept)");
+  static std::string in_file, out_file, msh_version = "4.1";
+  static bool msh_binary = false;
+  convert->add_option("input", in_file, "Input mesh (.vtu, .vtk, .msh, openCARP heart.pts)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  convert
+      ->add_option("output", out_file,
+                   "Output mesh: .vtu/.vtk (every array), .msh (tets + 'physical' or 'region' tags), "
+                   "openCARP heart.pts (writes heart.pts in um, heart.elem with 'region' or 'physical' "
+                   "tags, heart.lon from the 'fiber' (+ 'sheet') array)")
+      ->required();
+  convert->add_option("--msh-version", msh_version, "Gmsh MSH version of a .msh output")
+      ->check(CLI::IsMember({"2.2", "4.1"}))
+      ->capture_default_str();
+  convert->add_flag("--msh-binary", msh_binary, "Binary instead of ASCII .msh output");
+  convert->callback([convert] {
+    const bool msh_out = std::filesystem::path(out_file).extension() == ".msh";
+    METAEIK_CHECK(msh_out || (convert->count("--msh-version") == 0 && !msh_binary),
+                  "--msh-version and --msh-binary are only for a .msh output");
     const auto mesh = geometry::read_mesh(in_file);
-    geometry::write_mesh(mesh, out_file);
+    if (msh_out)
+      geometry::write_msh(mesh, out_file, {std::stod(msh_version), msh_binary});
+    else
+      geometry::write_mesh(mesh, out_file);
     spdlog::info("wrote {} ({} nodes, {} tets)", out_file, mesh.num_points(), mesh.num_tets());
   });
 

@@ -3,11 +3,12 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
-#include <Eigen/Eigenvalues>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -15,8 +16,10 @@
 #include "core/timer.hpp"
 #include "eikonal/dijkstra.hpp"
 #include "eikonal/fim.hpp"
+#include "geometry/fibres.hpp"
+#include "geometry/mesh_io.hpp"
+#include "geometry/opencarp_io.hpp"
 #include "geometry/tet_mesh.hpp"
-#include "geometry/vtk_io.hpp"
 #include "tools/commands.hpp"
 
 namespace metaeik::tools {
@@ -26,7 +29,7 @@ namespace {
 struct SolveArgs {
   std::string mesh, output, speed_array, fibers, method = "fim";
   double speed = 0.0, speed_fiber = 0.0, speed_sheet = 0.0;
-  std::vector<std::string> sources;
+  std::vector<std::string> sources, source_vtx;
   eikonal::FimOptions options;
   bool json = false;
   bool has_speed = false, has_speed_fiber = false, has_speed_sheet = false;
@@ -67,34 +70,49 @@ const geometry::DataArray& find_array(const geometry::TetMesh& mesh, const std::
   METAEIK_FAIL(file << ": no point or cell array '" << name << "'");
 }
 
-/// Fibres per tet from a 3-component point or cell array; point fibres are averaged per tet as the
-/// principal axis of Σ f fᵀ (fibres are axial: f and −f are the same direction).
-geometry::Points tet_fibres(const geometry::TetMesh& mesh, const std::string& file, const std::string& name) {
+/// Fibres per tet from a 3-component point or cell array; point fibres are averaged per tet
+/// (geometry::tet_fibres). `lon` names the openCARP .lon fibres (the cell array `fiber`) unless the
+/// mesh has an array called `lon`.
+geometry::Points tet_fibres(const geometry::TetMesh& mesh, const std::string& file, std::string name) {
+  if (name == "lon" && !mesh.point_data.count("lon") && !mesh.cell_data.count("lon")) {
+    METAEIK_CHECK(mesh.cell_data.count("fiber"),
+                  file << ": --fibers lon: the mesh has no .lon fibres (cell array 'fiber'; is "
+                       << geometry::opencarp_base(file).string() << ".lon missing?)");
+    name = "fiber";
+  }
   bool per_point = false;
   const auto& a = find_array(mesh, file, name, per_point);
   METAEIK_CHECK(a.components() == 3,
                 file << ": fibre array '" << name << "' has " << a.components() << " components, expected 3");
-  geometry::Points f(mesh.num_tets(), 3);
-  if (!per_point) {
-    f = a.values;
-    return f;
-  }
-  for (int i = 0; i < mesh.num_points(); ++i) {
-    const Eigen::Vector3d v = a.values.row(i).transpose();
-    METAEIK_CHECK(v.allFinite() && v.norm() > 1e-12,
-                  file << ": fibre array '" << name << "' at node " << i << " is zero or not finite");
-  }
-  for (int t = 0; t < mesh.num_tets(); ++t) {
-    Eigen::Matrix3d s = Eigen::Matrix3d::Zero();
-    for (int k = 0; k < 4; ++k) {
-      const Eigen::Vector3d v = a.values.row(mesh.tets(t, k)).transpose().normalized();
-      s += v * v.transpose();
+  if (!per_point) return a.values;
+  return geometry::tet_fibres(mesh, a.values, file + ": fibre array '" + name + "'");
+}
+
+/// Sources from `FILE.vtx[:T0]`: every node of an openCARP vertex list, with onset T0 (ms, default 0).
+std::vector<eikonal::Source> vtx_sources(const std::string& text, int num_points) {
+  std::string file = text;
+  double onset = 0.0;
+  if (const auto colon = text.rfind(':'); colon != std::string::npos) {
+    const std::string time_text = text.substr(colon + 1);
+    try {
+      size_t used = 0;
+      const double t = std::stod(time_text, &used);
+      if (used == time_text.size()) {
+        METAEIK_CHECK(std::isfinite(t), "--source-vtx '" << text << "': onset time must be finite");
+        file = text.substr(0, colon);
+        onset = t;
+      }
+    } catch (const std::logic_error&) {  // not a number: the colon is part of the file name
     }
-    Eigen::SelfAdjointEigenSolver<Eigen::Matrix3d> eig;
-    eig.computeDirect(s);
-    f.row(t) = eig.eigenvectors().col(2).transpose();
   }
-  return f;
+  const geometry::VertexList list = geometry::read_vtx(file, num_points);
+  METAEIK_CHECK(!list.nodes.empty(), file << ": the vertex list has no nodes");
+  std::set<int> seen;
+  std::vector<eikonal::Source> sources;
+  for (int node : list.nodes)
+    if (seen.insert(node).second) sources.push_back({node, onset});
+  spdlog::info("{}: {} source nodes ({}) at {} ms", file, sources.size(), list.domain, onset);
+  return sources;
 }
 
 void run_solve(const SolveArgs& args) {
@@ -108,10 +126,19 @@ void run_solve(const SolveArgs& args) {
   else
     METAEIK_CHECK(!args.has_speed_fiber && !args.has_speed_sheet,
                   "--speed-fiber and --speed-sheet are only used with --fibers");
+  METAEIK_CHECK(!args.sources.empty() || !args.source_vtx.empty(), "give --source or --source-vtx (or both)");
+  const std::string out_ext = std::filesystem::path(args.output).extension().string();
+  METAEIK_CHECK(
+      out_ext == ".vtu" || out_ext == ".vtk",
+      "--output " << args.output << ": expected .vtu or .vtk (the formats that keep activation_time)");
   std::vector<eikonal::Source> sources;
   for (const auto& s : args.sources) sources.push_back(parse_source(s));
 
   geometry::TetMesh mesh = geometry::read_mesh(args.mesh);
+  for (const auto& v : args.source_vtx) {
+    const auto more = vtx_sources(v, mesh.num_points());
+    sources.insert(sources.end(), more.begin(), more.end());
+  }
 
   eikonal::SpeedField speed;
   bool speed_per_point = true;
@@ -204,16 +231,24 @@ void add_solve_command(CLI::App& app) {
   static SolveArgs args;
   auto* cmd = app.add_subcommand(
       "solve", "One Eikonal solve (FIM or Dijkstra) on a mesh → VTU with activation_time (ms)");
-  cmd->add_option("mesh", args.mesh, "Mesh file (.vtu, .vtk)")->required();
+  cmd->add_option("mesh", args.mesh,
+                  "Mesh file: .vtu, .vtk, .msh or openCARP heart.pts (with heart.elem, optional heart.lon; "
+                  "µm, read as mm)")
+      ->required();
   cmd->add_option("--speed", args.speed, "Uniform isotropic conduction velocity (mm/ms)");
   cmd->add_option("--speed-array", args.speed_array,
                   "Point (per node) or cell (per tet) array with the speed (mm/ms)");
-  cmd->add_option("--fibers", args.fibers, "Point or cell array with fibre directions (3 components)");
+  cmd->add_option("--fibers", args.fibers,
+                  "Point or cell array with fibre directions (3 components); 'lon' = the openCARP .lon "
+                  "fibres (the cell array 'fiber' of an openCARP mesh)");
   cmd->add_option("--speed-fiber", args.speed_fiber, "Speed along the fibres (mm/ms), with --fibers");
   cmd->add_option("--speed-sheet", args.speed_sheet, "Speed across the fibres (mm/ms), with --fibers");
   cmd->add_option("--source", args.sources,
                   "Source node with optional onset time: NODE[:T0] (ms); repeatable")
-      ->required()
+      ->allow_extra_args(false);
+  cmd->add_option("--source-vtx", args.source_vtx,
+                  "Source nodes from an openCARP vertex list: FILE.vtx[:T0] (every node, onset T0 ms, "
+                  "default 0); repeatable, combines with --source")
       ->allow_extra_args(false);
   cmd->add_option("--method", args.method, "fim (default) or dijkstra (mesh-edge shortest paths)")
       ->check(CLI::IsMember({"fim", "dijkstra"}));

@@ -94,7 +94,8 @@ TEST(VtkIo, BadFilesGiveOneLineErrors) {
   EXPECT_EQ(error_of(dir / "missing.vtu"), (dir / "missing.vtu").string() + ": file does not exist");
   std::ofstream(dir / "mesh.stl") << "solid x";
   EXPECT_EQ(error_of(dir / "mesh.stl"),
-            (dir / "mesh.stl").string() + ": unsupported mesh format '.stl' (expected .vtu or .vtk)");
+            (dir / "mesh.stl").string() +
+                ": unsupported mesh format '.stl' (expected .vtu, .vtk, .msh or openCARP .pts/.elem/.lon)");
 
   // Truncated: the first half of a valid file.
   write_mesh(two_tets(), dir / "ok.vtu");
@@ -155,7 +156,8 @@ TEST(VtkIo, WriteRefusesUnknownExtensionAndKeepsExistingFile) {
     FAIL();
   } catch (const core::Error& e) {
     EXPECT_EQ(std::string(e.what()),
-              (dir / "m.obj").string() + ": unsupported mesh format '.obj' (expected .vtu or .vtk)");
+              (dir / "m.obj").string() +
+                  ": unsupported mesh format '.obj' (expected .vtu, .vtk, .msh or openCARP .pts/.elem/.lon)");
   }
 }
 
