@@ -4,11 +4,13 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <clocale>
 #include <cmath>
 #include <fstream>
 #include <map>
 #include <mutex>
 #include <numeric>
+#include <string>
 #include <system_error>
 #include <vector>
 
@@ -24,10 +26,11 @@ namespace {
 constexpr int kGmshTet4 = 4;  // Gmsh element type of the 4-node (linear) tetrahedron
 
 /// One use of the Gmsh SDK, whose state is global: serialised by a mutex, silent on the terminal,
-/// logging into memory, and finalized (all models cleared) however the scope is left.
+/// logging into memory, and finalized (all models cleared) however the scope is left. Gmsh's
+/// initialize() also sets the C locale from the environment; the caller's locale is restored.
 class GmshSession {
  public:
-  GmshSession() : lock_(mutex()) {
+  GmshSession() : lock_(mutex()), locale_(std::setlocale(LC_ALL, nullptr)) {
     gmsh::initialize(0, nullptr, false);  // no ~/.gmshrc or other config files
     gmsh::option::setNumber("General.Terminal", 0);
     gmsh::logger::start();
@@ -38,6 +41,7 @@ class GmshSession {
       gmsh::finalize();
     } catch (...) {  // nothing to report from a destructor
     }
+    std::setlocale(LC_ALL, locale_.c_str());
   }
   GmshSession(const GmshSession&) = delete;
   GmshSession& operator=(const GmshSession&) = delete;
@@ -60,6 +64,7 @@ class GmshSession {
     return m;
   }
   std::lock_guard<std::mutex> lock_;
+  std::string locale_;
 };
 
 /// Runs `f` inside a Gmsh session and turns whatever Gmsh throws into one-line core::Errors

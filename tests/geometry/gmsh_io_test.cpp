@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <clocale>
 #include <fstream>
 
 #include "../support/cli.hpp"
@@ -19,7 +20,9 @@ using test::error_of;
 fs::path patient_lv() { return test::source_dir() / "meshes/ldrb_patient_lv/ldrb_patient_lv.msh"; }
 
 TEST(GmshIo, ReadsThePatientLv) {
+  const std::string locale = std::setlocale(LC_ALL, nullptr);
   const TetMesh m = read_mesh(patient_lv());
+  EXPECT_EQ(std::setlocale(LC_ALL, nullptr), locale);  // Gmsh's initialize() sets it; we restore it
   EXPECT_EQ(m.num_points(), 417);
   EXPECT_EQ(m.num_tets(), 1260);
   ASSERT_EQ(m.cell_data.size(), 1u);
