@@ -7,13 +7,15 @@
 #include <pybind11/stl/filesystem.h>
 
 #include <array>
+#include <filesystem>
 #include <string>
 #include <utility>
 
 #include "core/error.hpp"
 #include "geometry/generate.hpp"
+#include "geometry/mesh_io.hpp"
+#include "geometry/opencarp_io.hpp"
 #include "geometry/tet_mesh.hpp"
-#include "geometry/vtk_io.hpp"
 #include "python/bindings.hpp"
 
 namespace metaeik::python {
@@ -153,13 +155,25 @@ void bind_mesh(py::module_& m) {
                " point arrays, " + std::to_string(mesh.cell_data.size()) + " cell arrays>";
       });
 
-  m.def("read_mesh", &geometry::read_mesh, py::arg("path"), py::call_guard<py::gil_scoped_release>(),
-        "Reads a tetrahedral mesh file by its extension (every format geometry::read_mesh supports: .vtu, "
-        "legacy .vtk, ...) with all of its point and cell arrays, and validates it. Errors name the file.");
+  m.def(
+      "read_mesh", &geometry::read_mesh, py::arg("path"), py::call_guard<py::gil_scoped_release>(),
+      "Reads and validates a tetrahedral mesh by extension (geometry/mesh_io.hpp): .vtu and legacy .vtk "
+      "through VTK with every point and cell array, Gmsh .msh 2.2/4.1 (ASCII or binary; cell array "
+      "'physical') and openCARP heart.pts / .elem / .lon (µm → mm; cell arrays 'region', 'fiber', 'sheet'). "
+      "Errors name the file (and the line for text formats).");
   m.def("write_mesh", &geometry::write_mesh, py::arg("mesh"), py::arg("path"),
         py::call_guard<py::gil_scoped_release>(),
-        "Writes a mesh with its arrays by extension (every format geometry::write_mesh supports: .vtu "
-        "binary zlib, legacy .vtk binary, ...), atomically.");
+        "Writes a mesh by extension, atomically: .vtu (zlib) and legacy .vtk with every array, .msh (4.1 "
+        "ASCII) or openCARP .pts/.elem(/.lon) (mm → µm).");
+  m.def(
+      "read_vtx",
+      [](const std::filesystem::path& path, int num_points) {
+        auto list = geometry::read_vtx(path, num_points);
+        return py::make_tuple(py::cast(std::move(list.nodes)), list.domain);
+      },
+      py::arg("path"), py::arg("num_points"),
+      "Reads an openCARP .vtx node list, e.g. stimulus nodes to use as sources: returns (nodes, domain) with "
+      "the node indices (checked against num_points) and 'intra' or 'extra'.");
   m.def(
       "generate_ventricle",
       [](py::kwargs options) {

@@ -12,6 +12,7 @@ too short to be accurate: it shows the calls, not the paper's numbers; train one
 
 import argparse
 import os
+import shutil
 import time
 
 import numpy as np
@@ -54,6 +55,7 @@ print(f"dataset: {len(dataset)} maps of {len(dataset.subjects)} subjects")
 model_dir = args.model
 if model_dir is None:
     model_dir = os.path.join(args.output, "tiny_run")
+    shutil.rmtree(model_dir, ignore_errors=True)  # ours, from an earlier run
     tiny = {"model": {"encoder_channels": [4, 8, 8, 16], "hyper_hidden": [32, 32], "pinn_width": 12,
                       "pinn_hidden_layers": 3, "velocity_width": 8, "velocity_layers": 3},
             "data": {"levels": 4},
@@ -61,14 +63,17 @@ if model_dir is None:
                       "residual_points": 64, "val_every": 4, "val_queries": 1, "seed": 3, "threads": 2}}
     t0 = time.time()
     me.train(tiny, dataset, model_dir)
-    print(f"trained a tiny meta-PINN in {time.time() - t0:.1f} s -> {model_dir}")
+    print(f"trained a tiny meta-PINN in {time.time() - t0:.1f} s -> {model_dir} (seconds of training: expect "
+          "a poor fit)")
 
 # 4. Personalise: k context maps of subject 0 (observed on the endocardium only) and the early part
 #    of one of its test maps, in one feed-forward pass.
 model = me.load_model(model_dir)
 k = model.config["train"]["k"]
 subject = 0
-mesh = dataset.mesh(dataset.subjects[subject].geometry)
+source = dataset.mesh(dataset.subjects[subject].geometry)  # with every map of the dataset as arrays
+mesh = me.TetMesh(source.points, source.tets)
+mesh.set_point_array("surface", source.point_data["surface"], "int32")
 observed = dataset.observation_mask(dataset.subjects[subject].geometry)
 contexts = [dataset.observation(i) for i in dataset.maps_of(subject, "train")[:k]]
 query = dataset.maps_of(subject, "test")[0]

@@ -95,8 +95,25 @@ class MeshTest(Temp):
             self.assertEqual(back.cell_data_types["f"], "float32")
             self.assertEqual(sorted(back.point_data), sorted(mesh.point_data))
 
+    def test_gmsh_and_opencarp_round_trips(self):
+        mesh = me.read_mesh(BIV)
+        f = fibres(mesh)
+        mesh = me.TetMesh(mesh.points, mesh.tets)  # only what .msh and openCARP files hold
+        mesh.set_cell_array("fiber", f)
+        for name in ("m.msh", "m.pts"):
+            path = os.path.join(self.tmp, name)
+            me.write_mesh(mesh, path)
+            back = me.read_mesh(path)
+            np.testing.assert_allclose(back.points, mesh.points, rtol=0, atol=1e-9)
+            np.testing.assert_array_equal(back.tets, mesh.tets)
+        np.testing.assert_allclose(me.read_mesh(os.path.join(self.tmp, "m.elem")).cell_data["fiber"], f, atol=1e-6)
+        with open(os.path.join(self.tmp, "s.vtx"), "w") as out:
+            out.write("2\nintra\n5\n17\n")
+        nodes, domain = me.read_vtx(os.path.join(self.tmp, "s.vtx"), mesh.num_points)
+        self.assertEqual((nodes, domain), ([5, 17], "intra"))
+
     def test_mesh_from_arrays_and_generator(self):
-        mesh = me.generate_ventricle(shape="lv", target_nodes=300, seed=4, max_attempts=1)
+        mesh = me.generate_ventricle(shape="lv", target_nodes=300, seed=4, max_attempts=1, node_tolerance=1.0)
         self.assertGreater(mesh.num_points, 200)
         self.assertIn("surface", mesh.point_data)
         self.assertIn("aha", mesh.point_data)
