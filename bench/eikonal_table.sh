@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds and runs the Eikonal benchmarks and writes bench/results/eikonal.md:
 # time per solve, time per node, speed-up 1→2 threads, error against |x − x₀|/v per mesh size,
-# the fim-python reference case (CLI `solve --json` on the same mesh), Dijkstra, batch throughput, and
+# the fim-python reference case (CLI `solve --json` on the same mesh), scikit-fmm on the same problem as a
+# grid (bench/skfmm_cube.py, needs Debian python3-scikit-fmm), Dijkstra, batch throughput, and
 # the adjoint (recorded solve + vector–Jacobian product) against the plain solve.
 #
 # usage: bench/eikonal_table.sh [BUILD_DIR]   (default build-bench, configured Release without LibTorch
@@ -51,10 +52,19 @@ for i in 1 2 3; do
   "$CLI" -q solve "$WORK/cube41.vtu" --speed 0.6 --source 0 --threads 1 -o "$WORK/at41.vtu" --json >>"$WORK/cli.jsonl"
 done
 
+# The second peer, in the same run: scikit-fmm (Debian python3-scikit-fmm) on the same cube as a 41³ grid.
+: >"$WORK/skfmm.jsonl"
+for py in python3 /usr/bin/python3; do
+  if "$py" -c "import numpy, skfmm" 2>/dev/null; then
+    "$py" "$ROOT/bench/skfmm_cube.py" 3 >"$WORK/skfmm.jsonl"
+    break
+  fi
+done
+
 python3 - "$WORK/bench.json" "$WORK/cli.jsonl" "$OUT" "$LOAD_BEFORE" "$LOAD_AFTER" "$BATCH_NOTE" "$OMP_WAIT_POLICY" \
-  "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)" <<'PY'
+  "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)" "$WORK/skfmm.jsonl" <<'PY'
 import json, sys, re
-bench_json, cli_jsonl, out, load_before, load_after, batch_note, wait_policy, commit = sys.argv[1:9]
+bench_json, cli_jsonl, out, load_before, load_after, batch_note, wait_policy, commit, skfmm_jsonl = sys.argv[1:10]
 data = json.load(open(bench_json))
 ctx = data["context"]
 runs = {}
@@ -132,7 +142,7 @@ w("The Kuhn split has all cell diagonals along (1,1,1); fronts travelling across
   "ball (FimOptions::source_radius, default 5 cells: nodes near the source start from t0 + |x − x₀|/v where the "
   "speed is constant) removes the start of that growth.")
 w("")
-w("## Reference point: fim-python 1.2.2 (float64, active list) on the same mesh")
+w("## Reference points: fim-python 1.2.2 and scikit-fmm on the same problem")
 w("")
 cli = [json.loads(l) for l in open(cli_jsonl) if l.strip()]
 best = min(c["solve_seconds"] for c in cli)
@@ -141,11 +151,20 @@ w("Cube of side 50 mm, 41³ vertices (68 921 nodes, 384 000 tets), corner source
 w("")
 w("| solver | solve time | max error ms |")
 w("|---|---|---|")
-w("| fim-python 1.2.2 (issue's measurement) | 21.5 s | 1.07 |")
+w("| fim-python 1.2.2 (issue's measurement; not installable here: no PyPI) | 21.5 s | 1.07 |")
+peers = [json.loads(l) for l in open(skfmm_jsonl) if l.strip()]
+for p in peers:
+    w(f"| scikit-fmm {p['version']} (this run, order {p['order']}, 41³ grid, best of 3; bench/skfmm_cube.py) | "
+      f"{p['seconds']:.3f} s | {p['max_err_ms']:.3f} |")
+if not peers:
+    w("| scikit-fmm: not run (no Python with numpy and skfmm; Debian python3-scikit-fmm) | | |")
 if ref:
     w(f"| ours, benchmark, 1 thread (wall) | {ms(ref) / 1e3:.3f} s | {ref['max_err_ms']:.3f} |")
 w(f"| ours, `metaeikonal solve --threads 1 --json`, `solve_seconds` (best of {len(cli)}) | {best:.3f} s "
   "(all: " + ", ".join("%.3f" % c["solve_seconds"] for c in cli) + ") | same solver |")
+if ref and peers:
+    fast = min(p["seconds"] for p in peers)
+    w(f"| ratio ours (benchmark) / fastest scikit-fmm | {ms(ref) / 1e3 / fast:.2f}× | |")
 dij = find("BM_DijkstraCube/40")
 if dij:
     w(f"| Dijkstra (mesh edges), 1 thread | {ms(dij[0]) / 1e3:.3f} s | {dij[0]['max_err_ms']:.3f} |")

@@ -19,6 +19,7 @@
 #include "core/error.hpp"
 #include "eikonal/fim_record.hpp"
 #include "eikonal/local_update.hpp"
+#include "eikonal/node_update.hpp"
 #include "eikonal/source_ball.hpp"
 #include "eikonal/topology.hpp"
 
@@ -32,57 +33,6 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr int kParallelMinNodes = 8192;
 /// Automatic band width as a fraction of the mean shortest-edge travel time of the tets.
 constexpr double kAutoBand = 0.25;
-/// Prefetch distance (entries) for the per-tet Gram in node_update.
-constexpr int kPrefetch = 4;
-
-struct Context {
-  const int* tet_offsets;
-  const detail::TetEntry* tet_entries;
-  const float* entry_height;
-  const int* node_offsets;
-  const int* node_neighbors;
-  const TetGeom* tets;
-  const double* slowness;
-  double height_scale;
-};
-
-/// min(T[x], every tet candidate of x). Skipped, because they cannot lower T[x]: tets whose other
-/// nodes are all ≥ the running minimum (every candidate is ≥ the smallest time it uses), and tets
-/// none of whose other nodes changed after x was last solved (stamp `seen`; same inputs give the same
-/// candidate, which T[x] already is ≤ of). With kRecord, `*parent` is set to the tet entry and
-/// candidate of the minimum when it is below T[x] (left alone otherwise).
-template <bool kRecord>
-inline double node_update(const Context& c, int x, const double* T, const int* changed_at, int seen,
-                          long long& evals_out, detail::Parent* parent) {
-  long long evals = 0;
-  double best = T[x];
-  const int end = c.tet_offsets[x + 1];
-  for (int e = c.tet_offsets[x]; e < end; ++e) {
-    // The tet's Gram is the one random access; fetch it a few entries ahead.
-    if (e + kPrefetch < end) __builtin_prefetch(&c.tets[c.tet_entries[e + kPrefetch].tet_k >> 2]);
-    const detail::TetEntry& te = c.tet_entries[e];
-    const int v0 = te.other[0], v1 = te.other[1], v2 = te.other[2];
-    const double t0 = T[v0], t1 = T[v1], t2 = T[v2];
-    if (std::min(t0, std::min(t1, t2)) >= best) continue;
-    if (std::max(changed_at[v0], std::max(changed_at[v1], changed_at[v2])) <= seen) continue;
-    const int t = te.tet_k >> 2, k = te.tet_k & 3;
-    // Lower bound: smallest time + metric distance to the face's plane.
-    const double tmin = std::min(t0, std::min(t1, t2));
-    if (tmin + c.height_scale * c.entry_height[e] * c.slowness[t] >= best) continue;
-    ++evals;
-    double q[6];
-    detail::local_gram(c.tets[t].gram, k, c.slowness[t] * c.slowness[t], q);
-    if constexpr (kRecord) {
-      detail::Candidate which = detail::Candidate::kNone;
-      const double r = detail::tet_update<true>(q, t0, t1, t2, &which);
-      if (r < best) best = r, *parent = detail::Parent{e, which};
-    } else {
-      best = std::min(best, detail::tet_update(q, t0, t1, t2));
-    }
-  }
-  evals_out += evals;
-  return best;
-}
 
 /// Barrier of the parallel sweeps: spins briefly (two dedicated cores meet within microseconds), then
 /// sleeps on a futex (on a loaded machine a spinning thread would take the core its partner needs).
@@ -183,9 +133,9 @@ SolveResult run_fim(const detail::Topology& topo, const detail::TetMetric& metri
                     std::vector<detail::BallInfo>* balls = nullptr) {
   const std::vector<Source> sources = detail::internal_sources(topo, mesh_sources);
   const int n = topo.num_points;
-  const Context c{topo.tet_offsets.data(),  topo.tet_entries.data(),    topo.entry_height.data(),
-                  topo.node_offsets.data(), topo.node_neighbors.data(), metric.tets,
-                  metric.slowness.data(),   metric.height_scale};
+  const detail::NodeContext c{topo.tet_offsets.data(),  topo.tet_entries.data(),    topo.entry_height.data(),
+                              topo.node_offsets.data(), topo.node_neighbors.data(), metric.tets,
+                              metric.slowness.data(),   metric.height_scale};
   SolveResult result;
   result.times = Eigen::VectorXd::Constant(n, kInf);
   double* T = result.times.data();
@@ -249,6 +199,7 @@ SolveResult run_fim(const detail::Topology& topo, const detail::TetMetric& metri
       if (changed_at[c.node_neighbors[e]] > seen) return true;
     return false;
   };
+
   const double band = options.band >= 0 ? options.band : kAutoBand * metric.mean_edge_time;
   int final_iterations = 0;
   bool final_converged = false;
@@ -289,7 +240,7 @@ SolveResult run_fim(const detail::Topology& topo, const detail::TetMetric& metri
       auto update_active = [&](int i) {
         const int x = node_at(i);
         if (T[x] <= theta && stale(x)) {
-          next[i] = node_update<kRecord>(c, x, T, changed_at, solved_at[x], P.evals, next_parent + i);
+          next[i] = detail::node_update<kRecord>(c, x, T, changed_at, solved_at[x], P.evals, next_parent + i);
           solved_at[x] = stamp - 1;
           ++P.node_updates;
         } else {
@@ -318,7 +269,7 @@ SolveResult run_fim(const detail::Topology& topo, const detail::TetMetric& metri
             P.candidates.push_back(y);
             detail::Parent py;
             P.candidate_times.push_back(
-                node_update<kRecord>(c, y, T, changed_at, solved_at[y], P.evals, &py));
+                detail::node_update<kRecord>(c, y, T, changed_at, solved_at[y], P.evals, &py));
             if constexpr (kRecord) P.candidate_parents.push_back(py);
           }
         }

@@ -45,7 +45,10 @@ struct Parent {
   Candidate kind = Candidate::kNone;
 };
 
-inline double edge_update(double qii, double qij, double qjj, double ti, double tj) {
+/// The edge (x_i, x_j) candidate, m + ν, and whether it is valid (the stationary point lies inside the
+/// edge and is causal). Written without branches so that batch_tet_updates vectorises the same
+/// arithmetic (its results equal tet_update's bit for bit).
+inline double edge_candidate(double qii, double qij, double qjj, double ti, double tj, bool& valid) {
   const double m = std::min(ti, tj);
   const double a0 = ti - m, a1 = tj - m;
   const double det = qii * qjj - qij * qij;
@@ -53,13 +56,13 @@ inline double edge_update(double qii, double qij, double qjj, double ti, double 
   const double z0 = qjj * a0 - qij * a1, z1 = qii * a1 - qij * a0;  // adj(Q)·t
   const double A = y0 + y1, B = y0 * a0 + y1 * a1, C = a0 * z0 + a1 * z1 - det;
   const double disc = B * B - A * C;
-  if (disc < 0) return kInfTime;
-  const double nu = (B + std::sqrt(disc)) / A;
-  if (nu * y0 < z0 || nu * y1 < z1 || nu < std::max(a0, a1)) return kInfTime;
+  const double nu = (B + std::sqrt(std::max(disc, 0.0))) / A;
+  valid = (disc >= 0) & (nu * y0 >= z0) & (nu * y1 >= z1) & (nu >= std::max(a0, a1));
   return m + nu;
 }
 
-inline double face_update(const double* q, double t0, double t1, double t2) {
+/// The face candidate (interior stationary point of the face), like edge_candidate.
+inline double face_candidate(const double* q, double t0, double t1, double t2, bool& valid) {
   const double m = std::min(t0, std::min(t1, t2));
   const double a0 = t0 - m, a1 = t1 - m, a2 = t2 - m;
   const double q00 = q[0], q01 = q[1], q02 = q[2], q11 = q[3], q12 = q[4], q22 = q[5];
@@ -72,10 +75,22 @@ inline double face_update(const double* q, double t0, double t1, double t2) {
   const double z2 = c02 * a0 + c12 * a1 + c22 * a2;
   const double A = y0 + y1 + y2, B = y0 * a0 + y1 * a1 + y2 * a2, C = a0 * z0 + a1 * z1 + a2 * z2 - det;
   const double disc = B * B - A * C;
-  if (disc < 0) return kInfTime;
-  const double nu = (B + std::sqrt(disc)) / A;
-  if (nu * y0 < z0 || nu * y1 < z1 || nu * y2 < z2 || nu < std::max(a0, std::max(a1, a2))) return kInfTime;
+  const double nu = (B + std::sqrt(std::max(disc, 0.0))) / A;
+  valid = (disc >= 0) & (nu * y0 >= z0) & (nu * y1 >= z1) & (nu * y2 >= z2) &
+          (nu >= std::max(a0, std::max(a1, a2)));
   return m + nu;
+}
+
+inline double edge_update(double qii, double qij, double qjj, double ti, double tj) {
+  bool valid;
+  const double r = edge_candidate(qii, qij, qjj, ti, tj, valid);
+  return valid ? r : kInfTime;
+}
+
+inline double face_update(const double* q, double t0, double t1, double t2) {
+  bool valid;
+  const double r = face_candidate(q, t0, t1, t2, valid);
+  return valid ? r : kInfTime;
 }
 
 /// Minimum over the face (x_0, x_1, x_2) of one tet; +inf entries of t are unknown nodes. With kRecord,
@@ -120,29 +135,49 @@ inline double tet_update(const double* q, double t0, double t1, double t2, Candi
   return best;
 }
 
-/// Gram of u_i = x_{other(k,i)} − x_k from the tet's Gram of d_j = x_j − x_0, scaled by w = 1/v²; the
-/// other vertices of local vertex k are, in order, {1,2,3}, {0,2,3}, {0,1,3}, {0,1,2}.
+/// Gram of u_i = x_{other(K,i)} − x_K from the tet's Gram g of d_j = x_j − x_0, scaled by w = 1/v²;
+/// the other vertices of local vertex K are, in order, {1,2,3}, {0,2,3}, {0,1,3}, {0,1,2}. With
+/// p_0 = 0 and p_j = d_j: u_a·u_b = p_a·p_b − p_a·p_K − p_K·p_b + p_K·p_K (one expression for every
+/// K, so that batch_tet_updates can compute all four and select without a branch).
+template <int K>
+inline void local_gram_k(const double* g, double w, double* q) {
+  const double E[4][4] = {{0, 0, 0, 0}, {0, g[0], g[1], g[2]}, {0, g[1], g[3], g[4]}, {0, g[2], g[4], g[5]}};
+  constexpr int kOther[4][3] = {{1, 2, 3}, {0, 2, 3}, {0, 1, 3}, {0, 1, 2}};
+  constexpr int kPairs[6][2] = {{0, 0}, {0, 1}, {0, 2}, {1, 1}, {1, 2}, {2, 2}};
+  for (int i = 0; i < 6; ++i) {
+    const int a = kOther[K][kPairs[i][0]], b = kOther[K][kPairs[i][1]];
+    q[i] = w * (((E[a][b] - E[a][K]) - E[K][b]) + E[K][K]);
+  }
+}
+
+/// local_gram_k for a local vertex k known at run time.
 inline void local_gram(const double* g, int k, double w, double* q) {
-  const double s00 = g[0], s01 = g[1], s02 = g[2], s11 = g[3], s12 = g[4], s22 = g[5];
   switch (k) {
     case 0:
-      q[0] = s00, q[1] = s01, q[2] = s02, q[3] = s11, q[4] = s12, q[5] = s22;
-      break;
+      return local_gram_k<0>(g, w, q);
     case 1:
-      q[0] = s00, q[1] = s00 - s01, q[2] = s00 - s02;
-      q[3] = s11 - 2 * s01 + s00, q[4] = s12 - s01 - s02 + s00, q[5] = s22 - 2 * s02 + s00;
-      break;
+      return local_gram_k<1>(g, w, q);
     case 2:
-      q[0] = s11, q[1] = s11 - s01, q[2] = s11 - s12;
-      q[3] = s00 - 2 * s01 + s11, q[4] = s02 - s01 - s12 + s11, q[5] = s22 - 2 * s12 + s11;
-      break;
+      return local_gram_k<2>(g, w, q);
     default:
-      q[0] = s22, q[1] = s22 - s02, q[2] = s22 - s12;
-      q[3] = s00 - 2 * s02 + s22, q[4] = s01 - s02 - s12 + s22, q[5] = s11 - 2 * s12 + s22;
-      break;
+      return local_gram_k<3>(g, w, q);
   }
-  for (int i = 0; i < 6; ++i) q[i] *= w;
 }
+
+/// Tet updates in structure-of-arrays form for batch_tet_updates, one column per tet: the tet's Gram
+/// g (6 rows), the local vertex k and the metric scale w of local_gram, and the times of the face's
+/// nodes (3 rows, +inf for unknown nodes).
+inline constexpr int kBatch = 32;
+struct alignas(64) LocalBatch {
+  double g[6][kBatch];
+  double k[kBatch];
+  double w[kBatch];
+  double t[3][kBatch];
+};
+
+/// out[i] = tet_update(local_gram(column i of b), its times) for i < n, bit for bit, computed without
+/// branches so that the loop vectorises (AVX2 where the CPU has it; eikonal/local_batch.cpp).
+void batch_tet_updates(const LocalBatch& b, int n, double* out);
 
 /// The minimiser μ* (Σμ = 1) of the recorded candidate `kind` of a tet update with local Gram q and
 /// times t (all finite where the candidate uses them), at these times. For a face or edge whose
