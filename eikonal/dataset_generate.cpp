@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "core/fs.hpp"
+#include "core/parallel.hpp"
 #include "core/progress.hpp"
 #include "core/random.hpp"
 #include "core/timer.hpp"
@@ -149,20 +150,17 @@ void generate_dataset(const DatasetConfig& config, const fs::path& dir, bool for
   std::vector<geometry::TetMesh> meshes(num_geoms);
   std::vector<double> mesh_seconds(num_geoms, 0.0);
   {
-    std::vector<std::exception_ptr> errors(num_geoms);
+    core::LoopErrors errors;
     core::ProgressBar mesh_bar("geometries", std::size_t(num_geoms));
 #pragma omp parallel for schedule(dynamic, 1) num_threads(std::min(threads, num_geoms))
     for (int g = 0; g < num_geoms; ++g) {
       if (stop && stop->load()) continue;
       core::Stopwatch clock;
       const auto prepare = [&] {
-        // Exceptions must not leave an OpenMP block: keep the first one per geometry.
-        try {
+        errors.run(g, [&] {
           meshes[g] = prepare_geometry(config.geometries[g], source, g, config.scars.kind == "aha",
                                        config.observation, config.seed);
-        } catch (...) {
-          errors[g] = std::current_exception();
-        }
+        });
       };
       if (config.geometries[g].from_file) {
         // VTK readers are kept to one thread at a time.
@@ -174,8 +172,7 @@ void generate_dataset(const DatasetConfig& config, const fs::path& dir, bool for
       mesh_seconds[g] = clock.seconds();
       mesh_bar.advance();
     }
-    for (const auto& e : errors)
-      if (e) std::rethrow_exception(e);
+    errors.rethrow();
   }
 
   core::ProgressBar bar("dataset", std::size_t(num_maps));

@@ -1,16 +1,13 @@
 #include "eikonal/dijkstra.hpp"
 
-#include <omp.h>
-
 #include <cmath>
-#include <exception>
 #include <functional>
 #include <limits>
 #include <queue>
 #include <utility>
 
 #include "core/error.hpp"
-#include "eikonal/topology.hpp"
+#include "eikonal/batch.hpp"
 
 namespace metaeik::eikonal {
 
@@ -73,17 +70,12 @@ SolveResult run_dijkstra(const detail::Topology& topo, const detail::TetMetric& 
 
 }  // namespace
 
-struct DijkstraSolver::Impl {
-  detail::Topology topo;
-  FimOptions options;
+struct DijkstraSolver::Impl : detail::SolverState {
+  using SolverState::SolverState;
 };
 
 DijkstraSolver::DijkstraSolver(const geometry::TetMesh& mesh, FimOptions options)
-    : impl_(std::make_unique<Impl>()) {
-  detail::check_options(options);
-  impl_->options = options;
-  impl_->topo = detail::build_topology(mesh);
-}
+    : impl_(std::make_unique<Impl>(mesh, options)) {}
 
 DijkstraSolver::~DijkstraSolver() = default;
 DijkstraSolver::DijkstraSolver(DijkstraSolver&&) noexcept = default;
@@ -99,27 +91,11 @@ SolveResult DijkstraSolver::solve(const SpeedField& speed, const std::vector<Sou
 
 std::vector<SolveResult> DijkstraSolver::solve_batch(const std::vector<SpeedField>& speeds,
                                                      const std::vector<BatchItem>& items) const {
-  const detail::Topology& topo = impl_->topo;
-  detail::check_batch(topo, speeds, items);
-  std::vector<SolveResult> results(items.size());
-  const int count = int(items.size());
-  std::exception_ptr error;
-#pragma omp parallel num_threads(detail::resolve_threads(impl_->options.threads)) if (count > 1)
-  {
-    std::vector<double> weight;
-#pragma omp for schedule(dynamic, 1)
-    for (int i = 0; i < count; ++i) {
-      try {
-        const detail::TetMetric metric = detail::build_metric(topo, speeds[items[i].speed]);
-        results[i] = run_dijkstra(topo, metric, items[i].sources, weight);
-      } catch (...) {
-#pragma omp critical(metaeik_dijkstra_batch_error)
-        if (!error) error = std::current_exception();
-      }
-    }
-  }
-  if (error) std::rethrow_exception(error);
-  return results;
+  return detail::solve_batch<std::vector<double>>(
+      *impl_, speeds, items,
+      [&](const detail::TetMetric& metric, const std::vector<Source>& sources, std::vector<double>& weight) {
+        return run_dijkstra(impl_->topo, metric, sources, weight);
+      });
 }
 
 SolveResult solve_dijkstra(const geometry::TetMesh& mesh, const SpeedField& speed,

@@ -4,7 +4,6 @@
 #include <atomic>
 #include <climits>
 #include <cmath>
-#include <exception>
 #include <limits>
 #include <thread>
 
@@ -358,11 +357,8 @@ SpeedField SpeedField::uniform(const geometry::TetMesh& mesh, double v) {
   return f;
 }
 
-FimSolver::FimSolver(const geometry::TetMesh& mesh, FimOptions options) : impl_(std::make_unique<Impl>()) {
-  detail::check_options(options);
-  impl_->options = options;
-  impl_->topo = detail::build_topology(mesh);
-}
+FimSolver::FimSolver(const geometry::TetMesh& mesh, FimOptions options)
+    : impl_(std::make_unique<Impl>(mesh, options)) {}
 
 FimSolver::~FimSolver() = default;
 FimSolver::FimSolver(FimSolver&&) noexcept = default;
@@ -399,43 +395,11 @@ SolveResult FimSolver::solve(const SpeedField& speed, const std::vector<Source>&
 
 std::vector<SolveResult> FimSolver::solve_batch(const std::vector<SpeedField>& speeds,
                                                 const std::vector<BatchItem>& items) const {
-  const detail::Topology& topo = impl_->topo;
-  detail::check_batch(topo, speeds, items);
-  std::vector<SolveResult> results(items.size());
-  const int count = int(items.size());
-  const int threads = detail::resolve_threads(impl_->options.threads);
-  // Metrics of the speed fields used by more than one item are built once, in parallel.
-  std::vector<int> uses(speeds.size(), 0);
-  for (const auto& item : items) ++uses[item.speed];
-  std::vector<int> shared;
-  for (size_t s = 0; s < speeds.size(); ++s)
-    if (uses[s] > 1) shared.push_back(int(s));
-  std::vector<detail::TetMetric> metrics(speeds.size());
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 1) if (shared.size() > 1)
-  for (size_t j = 0; j < shared.size(); ++j)
-    metrics[shared[j]] = detail::build_metric(topo, speeds[shared[j]]);
-  std::exception_ptr error;
-#pragma omp parallel num_threads(threads) if (count > 1)
-  {
-    Workspace ws;
-#pragma omp for schedule(dynamic, 1)
-    for (int i = 0; i < count; ++i) {
-      try {
-        const int s = items[i].speed;
-        if (uses[s] > 1) {
-          results[i] = run_fim<false>(topo, metrics[s], items[i].sources, impl_->options, 1, ws);
-        } else {
-          const detail::TetMetric metric = detail::build_metric(topo, speeds[s]);
-          results[i] = run_fim<false>(topo, metric, items[i].sources, impl_->options, 1, ws);
-        }
-      } catch (...) {
-#pragma omp critical(metaeik_fim_batch_error)
-        if (!error) error = std::current_exception();
-      }
-    }
-  }
-  if (error) std::rethrow_exception(error);
-  return results;
+  return detail::solve_batch<Workspace>(
+      *impl_, speeds, items,
+      [&](const detail::TetMetric& metric, const std::vector<Source>& sources, Workspace& ws) {
+        return run_fim<false>(impl_->topo, metric, sources, impl_->options, 1, ws);
+      });
 }
 
 SolveResult solve(const geometry::TetMesh& mesh, const SpeedField& speed, const std::vector<Source>& sources,

@@ -5,6 +5,7 @@
 #include <Eigen/Core>
 #include <vector>
 
+#include "eikonal/batch.hpp"
 #include "eikonal/fim.hpp"
 #include "eikonal/local_update.hpp"
 #include "eikonal/source_ball.hpp"
@@ -12,9 +13,8 @@
 
 namespace metaeik::eikonal {
 
-struct FimSolver::Impl {
-  detail::Topology topo;
-  FimOptions options;
+struct FimSolver::Impl : detail::SolverState {
+  using SolverState::SolverState;
 };
 
 struct SolveRecord::Data {
