@@ -375,8 +375,9 @@ void bind_eikonal(py::module_& m) {
       .def("scar_mask", &eikonal::Dataset::scar_mask, py::arg("subject"), "#P int32, 1 = scar node.")
       .def("maps_of", &eikonal::Dataset::maps_of, py::arg("subject"), py::arg("split") = "",
            "Indices of a subject's maps in `split` ('' = all).")
-      .def("subjects_of", &eikonal::Dataset::subjects_of, py::arg("geometry"))
-      .def("geometry_of_map", &eikonal::Dataset::geometry_of_map, py::arg("map"))
+      .def("subjects_of", &eikonal::Dataset::subjects_of, py::arg("geometry"),
+           "Subject indices of a geometry.")
+      .def("geometry_of_map", &eikonal::Dataset::geometry_of_map, py::arg("map"), "Geometry index of a map.")
       .def("__len__", [](const eikonal::Dataset& ds) { return ds.maps().size(); })
       .def("__getitem__", &sample, py::arg("map"));
 }

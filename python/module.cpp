@@ -45,7 +45,9 @@ PYBIND11_MODULE(metaeikonal, m) {
       "Units: mm, ms, mm/ms. Errors raise metaeikonal.Error (a RuntimeError) with the one-line message "
       "the command line prints after 'error: '.";
   m.attr("__version__") = "0.1.0";
-  py::register_exception<core::Error>(m, "Error", PyExc_RuntimeError);
+  const auto& error = py::register_exception<core::Error>(m, "Error", PyExc_RuntimeError);
+  error.attr("__doc__") =
+      "A MetaEikonal error (core::Error): str(e) is the one-line message the CLI prints after 'error: '.";
 
   // As the CLI without -q/-v: info messages on stderr.
   core::setup_logging(core::Verbosity::kNormal);

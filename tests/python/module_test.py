@@ -99,8 +99,9 @@ class MeshTest(Temp):
         mesh = me.read_mesh(BIV)
         f = fibres(mesh)
         mesh = me.TetMesh(mesh.points, mesh.tets)  # only what .msh and openCARP files hold
-        mesh.set_cell_array("fiber", f)
         for name in ("m.msh", "m.pts"):
+            if name == "m.pts":
+                mesh.set_cell_array("fiber", f)  # openCARP .lon
             path = os.path.join(self.tmp, name)
             me.write_mesh(mesh, path)
             back = me.read_mesh(path)
@@ -272,6 +273,23 @@ class DatasetTest(Temp):
             ds[6]
         with self.assertRaises(me.Error):
             me.generate_dataset(config, out)  # exists
+
+
+@unittest.skipUnless(hasattr(me, "load_model"), "built without LibTorch (meta-PINN)")
+class MetaPinnTest(Temp):
+    """Training and personalisation run in the python_quickstart test; here the one-line errors."""
+
+    def test_errors_carry_the_cli_message(self):
+        missing = os.path.join(self.tmp, "no_run")
+        expected = cli_error("personalize", "-m", missing, "--context", BIV, "--query", BIV, "-o",
+                             os.path.join(self.tmp, "p.vtu"))
+        self.assertEqual(expected, "model directory '" + missing + "' does not exist")
+        with self.assertRaises(me.Error) as cm:
+            me.load_model(missing)
+        self.assertEqual(str(cm.exception), expected)
+        with self.assertRaises(me.Error) as cm:
+            me.train({"train": {"epochs": "many"}}, os.path.join(self.tmp, "no_data"), os.path.join(self.tmp, "r"))
+        self.assertEqual(str(cm.exception), "train config: key 'train.epochs': expected an integer, got a string")
 
 
 @unittest.skipUnless(hasattr(me, "read_states"), "built without LibTorch (read_states)")
