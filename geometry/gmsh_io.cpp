@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <clocale>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -16,6 +18,7 @@
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
+#include "geometry/child_process.hpp"
 
 namespace metaeik::geometry {
 
@@ -25,12 +28,18 @@ namespace {
 
 constexpr int kGmshTet4 = 4;  // Gmsh element type of the 4-node (linear) tetrahedron
 
-/// One use of the Gmsh SDK, whose state is global: serialised by a mutex, silent on the terminal,
-/// logging into memory, and finalized (all models cleared) however the scope is left. Gmsh's
-/// initialize() also sets the C locale from the environment; the caller's locale is restored.
+/// The Gmsh SDK's state is global: every use holds this mutex.
+std::mutex& gmsh_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+/// One use of the Gmsh SDK (the caller holds gmsh_mutex): silent on the terminal, logging into
+/// memory, and finalized (all models cleared) however the scope is left. Gmsh's initialize() also
+/// sets the C locale from the environment; the caller's locale is restored.
 class GmshSession {
  public:
-  GmshSession() : lock_(mutex()), locale_(std::setlocale(LC_ALL, nullptr)) {
+  GmshSession() : locale_(std::setlocale(LC_ALL, nullptr)) {
     gmsh::initialize(0, nullptr, false);  // no ~/.gmshrc or other config files
     gmsh::option::setNumber("General.Terminal", 0);
     gmsh::logger::start();
@@ -59,11 +68,6 @@ class GmshSession {
   }
 
  private:
-  static std::mutex& mutex() {
-    static std::mutex m;
-    return m;
-  }
-  std::lock_guard<std::mutex> lock_;
   std::string locale_;
 };
 
@@ -124,7 +128,13 @@ std::string element_census() {
   return s.empty() ? "no elements" : s;
 }
 
-TetMesh read_msh_model(const std::string& source) {
+/// What read_msh_model leaves out (reported by the parent process, which logs).
+struct Dropped {
+  std::int64_t nodes = 0;          ///< nodes no tet uses
+  std::int64_t volume_others = 0;  ///< volume elements other than linear tets
+};
+
+TetMesh read_msh_model(const std::string& source, Dropped& dropped) {
   // Tets of every volume, with the volume's first physical tag.
   std::vector<std::size_t> tet_tags, tet_nodes;
   std::vector<int> tet_physical;
@@ -165,8 +175,7 @@ TetMesh read_msh_model(const std::string& source) {
   int used = 0;
   for (auto& i : index)
     if (i == 0) i = used++;
-  if (used < int(sorted.size()))
-    spdlog::warn("{}: dropped {} nodes that no tetrahedron uses", source, int(sorted.size()) - used);
+  dropped.nodes = std::int64_t(sorted.size()) - used;
 
   TetMesh mesh;
   mesh.points.resize(used, 3);
@@ -199,8 +208,42 @@ TetMesh read_msh_model(const std::string& source) {
     gmsh::model::mesh::getElementsByType(type, tags, nodes);
     other_volume += tags.size();
   }
-  if (other_volume > 0)
-    spdlog::warn("{}: ignoring {} non-linear-tetrahedral volume elements", source, other_volume);
+  dropped.volume_others = std::int64_t(other_volume);
+  return mesh;
+}
+
+/// The mesh as bytes across the pipe from the reading child: counts, then raw arrays.
+std::string pack(const TetMesh& mesh, const Dropped& dropped) {
+  const std::int64_t head[4] = {mesh.num_points(), mesh.num_tets(), dropped.nodes, dropped.volume_others};
+  const Eigen::Matrix<int, Eigen::Dynamic, 1> physical =
+      mesh.cell_data.at("physical").values.col(0).cast<int>();
+  std::string b(reinterpret_cast<const char*>(head), sizeof(head));
+  b.append(reinterpret_cast<const char*>(mesh.points.data()),
+           sizeof(double) * std::size_t(mesh.points.size()));
+  b.append(reinterpret_cast<const char*>(mesh.tets.data()), sizeof(int) * std::size_t(mesh.tets.size()));
+  b.append(reinterpret_cast<const char*>(physical.data()), sizeof(int) * std::size_t(physical.size()));
+  return b;
+}
+
+TetMesh unpack(const std::string& b, Dropped& dropped, const std::string& source) {
+  std::int64_t head[4] = {0, 0, 0, 0};
+  METAEIK_CHECK(b.size() >= sizeof(head), source << ": cannot read Gmsh mesh (short reply from the reader)");
+  std::memcpy(head, b.data(), sizeof(head));
+  const std::size_t np = std::size_t(head[0]), nt = std::size_t(head[1]);
+  METAEIK_CHECK(b.size() == sizeof(head) + 24 * np + 20 * nt,
+                source << ": cannot read Gmsh mesh (short reply from the reader)");
+  TetMesh mesh;
+  const char* p = b.data() + sizeof(head);
+  mesh.points = Eigen::Map<const Points>(reinterpret_cast<const double*>(p), Eigen::Index(np), 3);
+  p += 24 * np;
+  mesh.tets = Eigen::Map<const Tets>(reinterpret_cast<const int*>(p), Eigen::Index(nt), 4);
+  p += 16 * nt;
+  mesh.set_cell_array(
+      "physical",
+      Eigen::Map<const Eigen::VectorXi>(reinterpret_cast<const int*>(p), Eigen::Index(nt)).cast<double>(),
+      ScalarType::kInt32);
+  dropped.nodes = head[2];
+  dropped.volume_others = head[3];
   return mesh;
 }
 
@@ -209,15 +252,33 @@ TetMesh read_msh_model(const std::string& source) {
 TetMesh read_msh(const fs::path& path) {
   const std::string source = path.string();
   check_msh_header(path, source);
-  TetMesh mesh;
-  with_gmsh(source, "cannot read Gmsh mesh", [&] {
-    gmsh::open(source);
-    // Gmsh logs some parse errors without throwing.
-    std::string error;
-    gmsh::logger::getLastError(error);
-    METAEIK_CHECK(error.empty(), source << ": cannot read Gmsh mesh (" << GmshSession::last_error() << ")");
-    mesh = read_msh_model(source);
-  });
+  // Gmsh's MSH 4.1 binary reader follows unchecked node tags (a corrupted element block crashes
+  // it), so the file is read in a child process; a crash there is an error here.
+  std::string bytes;
+  {
+    std::lock_guard<std::mutex> lock(gmsh_mutex());  // no thread of ours inside Gmsh while forking
+    bytes = detail::run_in_child(
+        [&] {
+          TetMesh mesh;
+          Dropped dropped;
+          with_gmsh(source, "cannot read Gmsh mesh", [&] {
+            gmsh::open(source);
+            // Gmsh logs some parse errors without throwing.
+            std::string error;
+            gmsh::logger::getLastError(error);
+            METAEIK_CHECK(error.empty(),
+                          source << ": cannot read Gmsh mesh (" << GmshSession::last_error() << ")");
+            mesh = read_msh_model(source, dropped);
+          });
+          return pack(mesh, dropped);
+        },
+        source + ": cannot read Gmsh mesh", "the Gmsh SDK crashed on it");
+  }
+  Dropped dropped;
+  TetMesh mesh = unpack(bytes, dropped, source);
+  if (dropped.nodes > 0) spdlog::warn("{}: dropped {} nodes that no tetrahedron uses", source, dropped.nodes);
+  if (dropped.volume_others > 0)
+    spdlog::warn("{}: ignoring {} non-linear-tetrahedral volume elements", source, dropped.volume_others);
   validate(mesh, source);
   return mesh;
 }
@@ -254,6 +315,7 @@ void write_msh(const TetMesh& mesh, const fs::path& path, const MshOptions& opti
     fs::path msh_tmp = tmp;
     msh_tmp += ".msh";  // Gmsh picks the format by extension
     try {
+      std::lock_guard<std::mutex> lock(gmsh_mutex());
       with_gmsh(source, "cannot write Gmsh mesh", [&] {
         gmsh::model::add("metaeikonal");
         int entity = 0;

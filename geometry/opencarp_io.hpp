@@ -19,8 +19,9 @@ std::filesystem::path opencarp_base(const std::filesystem::path& path);
 /// Only `Tt` elements are accepted; their region tags become the int32 cell array `region` (0 where
 /// a line has none). A .lon with one vector per element gives the cell array `fiber` (#T×3), with
 /// two also `sheet`; a .lon without its count line is read as one vector per element. Every error
-/// is one line naming the file and line: truncation, non-numbers, counts that the file cannot hold,
-/// node indices out of range, other element types, a fibre count that differs from the .elem's.
+/// is one line naming the file and line: truncation (also of a count larger than the file can hold:
+/// no reader reserves more than the rest of the file can hold), non-numbers, node indices out of
+/// range, other element types, a fibre count that differs from the .elem's.
 TetMesh read_opencarp(const std::filesystem::path& path);
 
 /// Writes `<base>.pts` (µm), `<base>.elem` (`Tt`, region tags from the cell array `region`, else

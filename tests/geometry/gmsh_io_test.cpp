@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <clocale>
+#include <cstring>
 #include <fstream>
 
 #include "../support/cli.hpp"
@@ -104,10 +105,30 @@ TEST(GmshIo, BadFilesGiveOneLineErrors) {
   const std::string nodes = "$Nodes\n4\n1 0 0 0\n2 1 0 0\n3 0 1 0\n4 0 0 1\n$EndNodes\n";
   EXPECT_EQ(error_for("x.msh", header + nodes + "$Elements\n1\n1 2 2 3 1 1 2 3\n$EndElements\n"),
             p + ": mesh has no linear tetrahedra (Gmsh type 4); it holds 1 × Triangle 3 (type 2)");
+  const std::string ten_nodes =
+      "$Nodes\n10\n1 0 0 0\n2 2 0 0\n3 0 2 0\n4 0 0 2\n5 1 0 0\n6 1 1 0\n7 0 1 0\n8 0 0 1\n9 0 1 1\n10 1 0 "
+      "1\n"
+      "$EndNodes\n";
+  EXPECT_EQ(error_for("x.msh",
+                      header + ten_nodes + "$Elements\n1\n1 11 2 6 1 1 2 3 4 5 6 7 8 9 10\n$EndElements\n"),
+            p + ": mesh has no linear tetrahedra (Gmsh type 4); it holds 1 × Tetrahedron 10 (type 11)");
   EXPECT_EQ(error_for("x.msh", header + nodes + "$Elements\n1\n1 4 2 6 1 1 2 3 9\n$EndElements\n"),
             p + ": cannot read Gmsh mesh (Wrong node index 9)");
   EXPECT_EQ(error_for("x.msh", header + nodes + "$Elements\n1\n1 4 2 6 1 1 2 3 3\n$EndElements\n"),
             p + ": tet 0 has zero volume (degenerate)");
+  // A node tag out of range in an MSH 4.1 binary element block. (Gmsh 4.8 crashes on some such
+  // corruptions, in the child process that reads for us: child_process_test.cpp.)
+  write_msh(box_mesh(1, 1, 1, Eigen::Vector3d(1, 1, 1)), dir / "b.msh", {4.1, true});
+  const std::string bin = test::read_bytes(dir / "b.msh");
+  // $Elements: 4 size_t counts, one block header (3 ints + a size_t), then tag + 4 node tags.
+  const std::size_t first_node = bin.find("$Elements\n") + 10 + 32 + 12 + 8 + 8;
+  auto with_node = [&](std::uint64_t tag) {
+    std::string b = bin;
+    std::memcpy(&b[first_node], &tag, 8);
+    return b;
+  };
+  EXPECT_EQ(error_for("x.msh", with_node(999999)),
+            p + ": cannot read Gmsh mesh (Unknown node 999999 in element 1)");
   fs::remove(dir / "x.msh");
   EXPECT_EQ(error_of([&] { read_mesh(dir / "x.msh"); }), p + ": file does not exist");
 }
