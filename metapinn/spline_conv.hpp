@@ -7,52 +7,9 @@
 
 #include <torch/torch.h>
 
-#include <vector>
-
-#include "geometry/graph.hpp"
+#include "metapinn/spline_basis.hpp"
 
 namespace metaeik::metapinn {
-
-/// Per-edge degree-1 B-spline basis of one graph, precomputed once (it depends only on the
-/// graph). Each edge has 2³ = 8 non-zero products of 1-D hat functions.
-struct SplineBasis {
-  torch::Tensor source;        ///< #E int64, j
-  torch::Tensor target;        ///< #E int64, i
-  torch::Tensor weight_index;  ///< #E×8 int64 in [0, kernel_size³)
-  torch::Tensor basis;         ///< #E×8 basis values (sum to 1 per edge)
-  torch::Tensor inv_degree;    ///< #N×1 1/|N(i)| (0 for isolated nodes)
-  torch::Tensor kernel;        ///< sparse #E×K³, row e holds the 8 basis values at their kernel indices
-  /// Edges grouped by target (incoming) and by source (outgoing), CSR style: the edges of node n
-  /// are in_edges[in_offsets[n] .. in_offsets[n+1]) (int64; #N+1 and #E entries).
-  torch::Tensor in_offsets, in_edges, out_offsets, out_edges;
-  /// The E·8 (edge, corner) entries e·8 + s grouped by kernel index k_s(e), CSR style (K³+1, E·8).
-  torch::Tensor kernel_offsets, kernel_entries;
-  /// Sparse (COO, coalesced) #N × (#N·kernel_size³) operator of the whole aggregation:
-  /// M[i, j·K³ + k] = Σ_{e=(j→i), s: k_s(e) = k} b_s(e) / |N(i)|, so that the neighbour term is
-  /// M · (x W_k stacked per node and kernel). Built once per graph.
-  torch::Tensor aggregate;
-  int num_nodes = 0;
-  int kernel_size = 5;
-};
-
-/// Pseudo-coordinates outside [0,1]³ are clamped.
-SplineBasis spline_basis(const geometry::Graph& graph, int kernel_size = 5,
-                         torch::Dtype dtype = torch::kFloat32);
-
-/// One level of the encoder hierarchy: the basis of its graph and the pooling to the next level.
-struct GraphLevel {
-  SplineBasis basis;
-  torch::Tensor cluster;        ///< #N int64 coarse node of each node (undefined on the last level)
-  torch::Tensor cluster_count;  ///< #Nc×1 members per coarse node
-  torch::Tensor pooling;        ///< sparse #Nc×#N cluster-mean matrix (geometry::pooling_matrix)
-  int num_coarse = 0;
-};
-
-std::vector<GraphLevel> graph_levels(const geometry::GraphHierarchy& hierarchy, int kernel_size = 5,
-                                     torch::Dtype dtype = torch::kFloat32);
-
-/// Moves every tensor of the levels to `device` (and floating tensors to `dtype`).
-std::vector<GraphLevel> to(const std::vector<GraphLevel>& levels, torch::Device device, torch::Dtype dtype);
 
 namespace functional {
 
@@ -67,16 +24,20 @@ enum class SplinePath {
   /// x·W_k for every node and all K³ kernels, then the sparse aggregation operator (K³·N·in·out:
   /// far more work, but a single large product).
   kAggregate,
+  /// The messages of kEdgeMessages with each W_e formed on the fly from the eight kernel matrices
+  /// and never stored, forward and backward (CPU; (8 + B)·|E|·in·out multiply-adds forward for B
+  /// maps): no E·in·out buffers to write, read or page in. The training path; on other devices kGather.
+  kFused,
 };
 
 /// @param x       [B, N, in] (or [N, in]) node features
 /// @param weight  [kernel_size³, in, out]; root [in, out]; bias [out] (may be undefined)
-/// @param edge_weights  optional [E, in, out] result of spline_edge_weights(basis, weight) (edge paths)
+/// @param edge_weights  optional [E, in, out] result of spline_edge_weights(basis, weight) (edge paths;
+///                      given, kFused runs as kEdgeMessages on them)
 /// @return        [B, N, out] (or [N, out])
 torch::Tensor spline_conv(const torch::Tensor& x, const SplineBasis& basis, const torch::Tensor& weight,
                           const torch::Tensor& root, const torch::Tensor& bias,
-                          SplinePath path = SplinePath::kEdgeMessages,
-                          const torch::Tensor& edge_weights = {});
+                          SplinePath path = SplinePath::kFused, const torch::Tensor& edge_weights = {});
 
 /// Mean over each node's incoming edges of x_j W_e: x [B, N, in], edge_weights [E, in, out] →
 /// [B, N, out] (fused CPU loops, differentiable in both arguments). Single-precision features may
