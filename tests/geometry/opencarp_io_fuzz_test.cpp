@@ -43,15 +43,15 @@ void fuzz_one(const std::string& file, std::uint64_t seed, int cases) {
   EXPECT_GT(r.errors, cases / 4) << file << ": most corruptions should be caught";
 }
 
-TEST(OpenCarpReader_fuzz, Points) { fuzz_one("m.pts", 201, 1000); }
-TEST(OpenCarpReader_fuzz, Elements) { fuzz_one("m.elem", 202, 1000); }
-TEST(OpenCarpReader_fuzz, Fibres) { fuzz_one("m.lon", 203, 1000); }
+TEST(OpenCarpReader_fuzz, Points) { fuzz_one("m.pts", 201, 750); }
+TEST(OpenCarpReader_fuzz, Elements) { fuzz_one("m.elem", 202, 750); }
+TEST(OpenCarpReader_fuzz, Fibres) { fuzz_one("m.lon", 203, 750); }
 
 TEST(OpenCarpReader_fuzz, VertexList) {
   test::TempDir dir("opencarp_fuzz_vtx");
   write_vtx({{0, 5, 26, 13, 13}, "intra"}, dir / "s.vtx");
   const std::string original = test::read_bytes(dir / "s.vtx");
-  const auto r = test::fuzz_file(original, 204, 1000, dir.path(), [&](const std::string& bytes) {
+  const auto r = test::fuzz_file(original, 204, 750, dir.path(), [&](const std::string& bytes) {
     test::write_bytes(dir / "s.vtx", bytes);
     for (int v : read_vtx(dir / "s.vtx", 27).nodes)
       if (v < 0 || v >= 27) throw std::logic_error("read_vtx returned a node out of range");
