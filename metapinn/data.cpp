@@ -1,7 +1,12 @@
 #include "metapinn/data.hpp"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
+#include <mutex>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "core/error.hpp"
 #include "core/threads.hpp"
@@ -91,6 +96,7 @@ PreparedGeometry prepare_geometry(const geometry::Points& points, const geometry
   METAEIK_CHECK(observed.size() == points.rows(), "observation mask has " << observed.size()
                                                                           << " entries, the mesh "
                                                                           << points.rows() << " points");
+  keep_freed_memory();
   PreparedGeometry g;
   g.num_nodes = int(points.rows());
   g.scaling = scaling_of(points, options.speed_scale);
@@ -164,6 +170,16 @@ double max_training_time(const Corpus& corpus, const DataOptions& options) {
 void set_threads(int threads) {
   torch::set_num_threads(threads);
   core::set_blas_threads(threads);
+}
+
+void keep_freed_memory() {
+#if defined(__GLIBC__)
+  static std::once_flag once;
+  std::call_once(once, [] {
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's largest (half its 64 MB heap on 64-bit systems)
+    mallopt(M_TRIM_THRESHOLD, INT_MAX);
+  });
+#endif
 }
 
 }  // namespace metaeik::metapinn

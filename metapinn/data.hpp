@@ -84,6 +84,7 @@ struct PreparedGeometry {
   int num_nodes = 0;
 };
 
+/// Also calls keep_freed_memory() (every training and personalisation starts here).
 PreparedGeometry prepare_geometry(const geometry::Points& points, const geometry::Tets& tets,
                                   const Eigen::VectorXi& observed, const DataOptions& options,
                                   int kernel_size, torch::Device device,
@@ -104,6 +105,13 @@ torch::Tensor random_tet_points(const PreparedGeometry& geometry, int64_t count,
 
 /// Sets the torch intra-op threads and OpenBLAS's own pool (core::set_blas_threads).
 void set_threads(int threads);
+
+/// Lets the process keep the memory that LibTorch frees, for the next tensors (glibc: allocations up
+/// to 32 MB from the heap, which is never trimmed; once per process, no-op elsewhere). By default
+/// glibc maps each larger block afresh and returns it on free, so every step of a training paged in
+/// its tensors again: a training episode of the quick config spent about 40 % of its time in page
+/// faults (bench/results/metapinn.md). The cost: the process holds on to its peak heap.
+void keep_freed_memory();
 
 /// Largest scaled observed time over the training maps (the default feature_time).
 double max_training_time(const Corpus& corpus, const DataOptions& options);
