@@ -4,6 +4,7 @@
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
+#include "core/zip_check.hpp"
 
 namespace metaeik::metapinn {
 namespace {
@@ -29,31 +30,38 @@ std::pair<int, double> load_meta_checkpoint(const std::filesystem::path& path, t
                                             torch::Device device) {
   METAEIK_CHECK(std::filesystem::is_regular_file(path), path.string() << ": checkpoint not found");
   torch::serialize::InputArchive ar;
-  try {
-    ar.load_from(path.string(), device);
-  } catch (const c10::Error& e) {
-    METAEIK_FAIL(path.string() << ": not a readable checkpoint (" << first_line(e.what_without_backtrace())
-                               << ")");
-  }
+  // LibTorch reports a damaged archive with c10::Error or another std::exception, at any step.
+  const auto read = [&](const char* what, const auto& step) {
+    try {
+      step();
+    } catch (const core::Error&) {
+      throw;
+    } catch (const c10::Error& e) {
+      METAEIK_FAIL(path.string() << ": " << what << " (" << first_line(e.what_without_backtrace()) << ")");
+    } catch (const std::exception& e) {
+      METAEIK_FAIL(path.string() << ": " << what << " (" << first_line(e.what()) << ")");
+    }
+  };
   c10::IValue sig, epoch, best;
-  METAEIK_CHECK(ar.try_read("meta_signature", sig) && sig.isString(),
-                path.string() << ": not a MetaEikonal checkpoint (no architecture signature)");
+  read("not a readable checkpoint", [&] {
+    core::check_zip_archive(path);  // LibTorch's reader can crash on a damaged archive
+    ar.load_from(path.string(), device);
+    METAEIK_CHECK(ar.try_read("meta_signature", sig) && sig.isString(),
+                  path.string() << ": not a MetaEikonal checkpoint (no architecture signature)");
+  });
   METAEIK_CHECK(sig.toStringRef() == signature,
                 path.string() << ": checkpoint architecture '" << sig.toStringRef()
                               << "' does not match the configured '" << signature << "'");
-  try {
+  read("checkpoint does not fit the model", [&] {
     model.load(ar);
     if (optimizer) {
       torch::serialize::InputArchive opt;
       ar.read("optimizer", opt);
       optimizer->load(opt);
     }
-  } catch (const c10::Error& e) {
-    METAEIK_FAIL(path.string() << ": checkpoint does not fit the model ("
-                               << first_line(e.what_without_backtrace()) << ")");
-  }
-  ar.try_read("meta_epoch", epoch);
-  ar.try_read("meta_best", best);
+    ar.try_read("meta_epoch", epoch);
+    ar.try_read("meta_best", best);
+  });
   return {epoch.isInt() ? int(epoch.toInt()) : 0, best.isDouble() ? best.toDouble() : -INFINITY};
 }
 

@@ -7,7 +7,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config
-  libeigen3-dev libvtk9-dev libcgal-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
+  libeigen3-dev libvtk9-dev libcgal-dev nlohmann-json3-dev libspdlog-dev libfmt-dev zlib1g-dev
   libtorch-dev libopenblas0-pthread libnlopt-cxx-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   libgmsh-dev python3-vtk9 clang-format pybind11-dev python3-dev python3-numpy
 )

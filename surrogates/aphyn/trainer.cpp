@@ -12,6 +12,7 @@
 #include "core/fs.hpp"
 #include "core/progress.hpp"
 #include "core/threads.hpp"
+#include "core/zip_check.hpp"
 #include "surrogates/aphyn/hybrid.hpp"
 
 namespace metaeik::surrogates::aphyn {
@@ -44,6 +45,7 @@ std::pair<int, double> load_checkpoint(const fs::path& path, HybridModel& model,
   METAEIK_CHECK(fs::is_regular_file(path), path.string() << ": checkpoint not found");
   torch::serialize::InputArchive ar;
   try {
+    core::check_zip_archive(path);  // LibTorch's reader can crash on a damaged archive
     ar.load_from(path.string());
     model->load(ar);
     if (opt) {

@@ -9,6 +9,7 @@
 #include "core/error.hpp"
 #include "core/threads.hpp"
 #include "core/timer.hpp"
+#include "core/zip_check.hpp"
 
 namespace metaeik::surrogates::fhn {
 
@@ -149,6 +150,7 @@ BenchResult bench_run(const std::filesystem::path& run, const BenchOptions& o) {
   const int in = network_inputs(c.kind, p);
   FhnMlp net(Architecture::parse(c.architecture), std::vector<double>(in, 0.0), std::vector<double>(in, 1.0),
              std::vector<double>{1.0, 1.0});
+  core::check_zip_archive(run / "model.pt");  // LibTorch's reader can crash on a damaged archive
   torch::load(net, (run / "model.pt").string());
   net->eval();
   const torch::Device device(o.device == "cuda" ? torch::kCUDA : torch::kCPU);
