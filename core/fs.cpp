@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <fstream>
 #include <system_error>
 
@@ -47,6 +48,26 @@ void write_file_atomically(const fs::path& path, const std::function<void(std::o
     out.flush();
     METAEIK_CHECK(out, path.string() << ": write failed");
   });
+}
+
+void trim_log(const fs::path& path, int column, long long last) {
+  std::ifstream in(path);
+  if (!in) return;
+  std::string line, kept;
+  if (std::getline(in, line)) kept = line + "\n";
+  while (std::getline(in, line)) {
+    std::size_t start = 0;
+    for (int c = 0; c < column && start != std::string::npos; ++c) {
+      start = line.find(',', start);
+      if (start != std::string::npos) ++start;
+    }
+    if (start == std::string::npos || !in.good()) continue;  // too few columns, or no newline: torn
+    const char* first = line.c_str() + start;
+    char* end = nullptr;
+    const long long value = std::strtoll(first, &end, 10);
+    if (end != first && (*end == ',' || *end == '\0') && value <= last) kept += line + "\n";
+  }
+  write_file_atomically(path, [&](std::ostream& os) { os << kept; });
 }
 
 AtomicDirectory::AtomicDirectory(fs::path target, bool overwrite)

@@ -20,6 +20,12 @@ void write_atomically(const std::filesystem::path& path,
 void write_file_atomically(const std::filesystem::path& path, const std::function<void(std::ostream&)>& write,
                            bool binary = false);
 
+/// For resuming a training run: rewrites the CSV log at `path` (atomically) keeping its header and the
+/// rows whose integer column `column` (0-based) is ≤ `last`, the rows its checkpoint covers. Rows after
+/// the checkpoint (written before a kill that came ahead of the next checkpoint) and a torn last line
+/// are dropped, so the resumed run writes each row once. A missing file is left missing.
+void trim_log(const std::filesystem::path& path, int column, long long last);
+
 /// A directory built under a temporary name and renamed to its final name by commit().
 /// If destroyed before commit() (error, interrupt unwinding) the temporary directory is removed.
 /// An existing target is refused unless `overwrite` is true (then replaced on commit()).

@@ -411,6 +411,7 @@ void train_meta_fim(MetaFimConfig config, const Corpus& corpus, const fs::path& 
   double best = -INFINITY;
   if (resume) {
     std::tie(start_epoch, best) = load_checkpoint(last_path, model, &optimizer, device);
+    core::trim_log(log_path, 0, start_epoch);  // a kill between a log row and last.pt wrote one row ahead
     spdlog::info("resuming {} at epoch {}", run_dir.string(), start_epoch);
   }
 

@@ -292,6 +292,7 @@ void train(TrainConfig config, const Corpus& corpus, const fs::path& run_dir, bo
   double best = -INFINITY;
   if (resume) {
     std::tie(start_epoch, best) = load_checkpoint(last_path, model, &optimizer, device);
+    core::trim_log(log_path, 0, start_epoch);  // a kill between a log row and last.pt wrote one row ahead
     spdlog::info("resuming {} at epoch {}", run_dir.string(), start_epoch);
   }
 

@@ -16,6 +16,7 @@
 #include "core/random.hpp"
 #include "core/threads.hpp"
 #include "core/timer.hpp"
+#include "core/zip_check.hpp"
 #include "surrogates/fhn/evaluate.hpp"
 #include "surrogates/fhn/train.hpp"
 
@@ -117,18 +118,15 @@ TrainResult train_surrogate(const FhnConfig& c, const Dataset& d, const RunFiles
       saved["train"].erase("iterations"), now["train"].erase("iterations");
       METAEIK_CHECK(saved == now, files.dir.string() << ": config differs from the run's config.json (only "
                                                         "train.iterations may change on --resume)");
+      core::check_zip_archive(files.dir / "model.pt");  // LibTorch's reader can crash on a damaged one
+      core::check_zip_archive(files.dir / "optimizer.pt");
       torch::load(net, (files.dir / "model.pt").string());
       torch::load(optimizer, (files.dir / "optimizer.pt").string());
       start = state.at("iteration").get<int>();
       plateau.best = state.at("best_loss").get<double>();
       plateau.bad = state.at("bad_steps").get<int>();
       plateau.lr = state.at("lr").get<double>();
-      // Keep the log rows up to the checkpoint.
-      std::ifstream in(log_path);
-      std::string line, kept;
-      for (int n = 0; std::getline(in, line); ++n)
-        if (n == 0 || std::stol(line.substr(0, line.find(','))) <= start) kept += line + "\n";
-      core::write_file_atomically(log_path, [&](std::ostream& os) { os << kept; });
+      core::trim_log(log_path, 0, start);  // the rows up to the checkpoint
       spdlog::info("train: resuming {} at step {} of {}", files.dir.string(), start, o.iterations);
     } else {
       core::write_file_atomically(log_path,

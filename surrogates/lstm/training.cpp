@@ -14,6 +14,7 @@
 #include "core/random.hpp"
 #include "core/threads.hpp"
 #include "core/timer.hpp"
+#include "core/zip_check.hpp"
 #include "surrogates/lstm/latent_ode.hpp"
 #include "surrogates/lstm/lstm_simulator.hpp"
 
@@ -163,6 +164,7 @@ Checkpoint load_checkpoint(const std::filesystem::path& path, Model& m, torch::o
   METAEIK_CHECK(std::filesystem::is_regular_file(path), path.string() << ": not found");
   torch::serialize::InputArchive a, ma, oa;
   try {
+    core::check_zip_archive(path);  // LibTorch's reader can crash on a damaged archive
     a.load_from(path.string());
     a.read("model", ma);
     m.module().load(ma);
@@ -369,6 +371,7 @@ TrainSummary train_model(const LstmRunConfig& cfg_in, const std::filesystem::pat
   const auto log_path = run_dir / "log.csv";
   if (resume) {
     ck = load_checkpoint(last, m, &opt);
+    core::trim_log(log_path, 1, ck.steps);  // rows are written before each checkpoint
     spdlog::info("resuming {} at epoch {} batch {}", run_dir.string(), ck.epoch, ck.batch);
   } else {
     core::save_json_file(run_dir / "config.json",
@@ -416,10 +419,10 @@ TrainSummary train_model(const LstmRunConfig& cfg_in, const std::filesystem::pat
       bar.advance();
       ck.batch = static_cast<long long>(b) + 1;
       if (ck.batch % cfg.train.checkpoint_every == 0 && b + 1 < batches) {
-        save_checkpoint(last, m, opt, ck);
         log << epoch + 1 << "," << ck.steps << "," << interval_sum / interval_n << ",," << lr << ","
             << clock.seconds() << "\n"
             << std::flush;
+        save_checkpoint(last, m, opt, ck);
         interval_sum = 0, interval_n = 0;
       }
     }
@@ -427,12 +430,12 @@ TrainSummary train_model(const LstmRunConfig& cfg_in, const std::filesystem::pat
     const double val = validation_mse(m, cfg, p, batch_size);
     ck.epoch = epoch + 1;
     ck.batch = 0;
-    save_checkpoint(last, m, opt, ck);
     sum.train_loss = loss_n ? loss_sum / loss_n : std::numeric_limits<double>::quiet_NaN();
     sum.validation_loss = val;
     log << ck.epoch << "," << ck.steps << "," << (interval_n ? interval_sum / interval_n : sum.train_loss)
         << "," << val << "," << lr << "," << clock.seconds() << "\n"
         << std::flush;
+    save_checkpoint(last, m, opt, ck);
     spdlog::info("epoch {}: train loss {:.5g}, validation MSE {:.5g} (z-score units), {:.0f} s", ck.epoch,
                  sum.train_loss, val, clock.seconds());
   }

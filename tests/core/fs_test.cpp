@@ -82,5 +82,21 @@ TEST(AtomicDirectory, CommitRenamesAndAbortRemoves) {
   EXPECT_EQ(slurp(target / "b.txt"), "b");
 }
 
+TEST(TrimLog, KeepsTheHeaderAndTheRowsUpToTheCheckpoint) {
+  test::TempDir dir("trim_log");
+  const auto path = dir / "log.csv";
+  {
+    std::ofstream os(path);
+    // Row 4 was written before a kill that came ahead of checkpoint 4; the last line is torn.
+    os << "epoch,step,loss\n1,10,0.5\n2,20,0.4\nbad,row\n3,30,0.3\n4,40,0.2\n5,5";
+  }
+  trim_log(path, 0, 3);
+  EXPECT_EQ(slurp(path), "epoch,step,loss\n1,10,0.5\n2,20,0.4\n3,30,0.3\n");
+  trim_log(path, 1, 15);  // by another column
+  EXPECT_EQ(slurp(path), "epoch,step,loss\n1,10,0.5\n");
+  trim_log(dir / "missing.csv", 0, 1);
+  EXPECT_FALSE(fs::exists(dir / "missing.csv"));
+}
+
 }  // namespace
 }  // namespace metaeik::core
