@@ -19,27 +19,6 @@ namespace {
 // 1–5 << 32 the same way).
 constexpr std::uint64_t kStreamGenerator = 4ULL << 32;
 
-Json generator_to_json(const geometry::GeneratorOptions& g) {
-  return Json{{"shape", g.shape},
-              {"target_nodes", g.target_nodes},
-              {"seed", g.seed},
-              {"lv_endo_short_radius", g.lv_endo_short_radius},
-              {"lv_endo_long_radius", g.lv_endo_long_radius},
-              {"lv_epi_short_radius", g.lv_epi_short_radius},
-              {"lv_epi_long_radius", g.lv_epi_long_radius},
-              {"base_z", g.base_z},
-              {"rv_center_x", g.rv_center_x},
-              {"rv_center_z", g.rv_center_z},
-              {"rv_endo_radius_x", g.rv_endo_radius_x},
-              {"rv_endo_radius_y", g.rv_endo_radius_y},
-              {"rv_endo_radius_z", g.rv_endo_radius_z},
-              {"rv_wall_thickness", g.rv_wall_thickness},
-              {"facet_angle", g.facet_angle},
-              {"cell_radius_edge_ratio", g.cell_radius_edge_ratio},
-              {"node_tolerance", g.node_tolerance},
-              {"max_attempts", g.max_attempts}};
-}
-
 GeometrySpec biv_geometry(const std::string& name, std::uint64_t seed, double endo_s, double endo_l,
                           double epi_s, double epi_l, double rv_x, double rv_y, double rv_z, double rv_wall) {
   GeometrySpec g;
@@ -119,7 +98,7 @@ GeometrySpec read_geometry(const Json& j, const std::string& source, int index, 
 Json geometry_to_json(const GeometrySpec& g) {
   Json j{{"name", g.name}};
   if (!g.from_file) {
-    j["generator"] = generator_to_json(g.generator);
+    j["generator"] = geometry::generator_to_json(g.generator);
   } else {
     j["file"] = g.file.string();
     j["surface_array"] = g.surface_array;

@@ -8,6 +8,7 @@
 #include <functional>
 #include <sstream>
 #include <string>
+#include <type_traits>
 
 #include "core/error.hpp"
 
@@ -94,27 +95,21 @@ void check_generator_options(const GeneratorOptions& o) {
 }
 
 void read_generator_options(core::JsonReader& r, GeneratorOptions& o) {
-  r.get_choice("shape", o.shape, {"lv", "biv"});
-  r.get("target_nodes", o.target_nodes);
-  r.get("seed", o.seed);
-  r.get("lv_endo_short_radius", o.lv_endo_short_radius);
-  r.get("lv_endo_long_radius", o.lv_endo_long_radius);
-  r.get("lv_epi_short_radius", o.lv_epi_short_radius);
-  r.get("lv_epi_long_radius", o.lv_epi_long_radius);
-  r.get("base_z", o.base_z);
-  r.get("rv_center_x", o.rv_center_x);
-  r.get("rv_center_z", o.rv_center_z);
-  r.get("rv_endo_radius_x", o.rv_endo_radius_x);
-  r.get("rv_endo_radius_y", o.rv_endo_radius_y);
-  r.get("rv_endo_radius_z", o.rv_endo_radius_z);
-  r.get("rv_wall_thickness", o.rv_wall_thickness);
-  r.get("facet_angle", o.facet_angle);
-  r.get("cell_radius_edge_ratio", o.cell_radius_edge_ratio);
-  r.get("node_tolerance", o.node_tolerance);
-  r.get("max_attempts", o.max_attempts);
+  for_each_generator_field([&](const char* key, auto member, const char*) {
+    if constexpr (std::is_same_v<std::decay_t<decltype(o.*member)>, std::string>)
+      r.get_choice(key, o.*member, {"lv", "biv"});  // the one string field: shape
+    else
+      r.get(key, o.*member);
+  });
   check_options(o, [&r](const std::string& key, const std::string& message) {
     METAEIK_FAIL(r.error_prefix(key) << message);
   });
+}
+
+core::Json generator_to_json(const GeneratorOptions& o) {
+  core::Json j = core::Json::object();
+  for_each_generator_field([&](const char* key, auto member, const char*) { j[key] = o.*member; });
+  return j;
 }
 
 double analytic_lv_cavity_volume(const GeneratorOptions& o) {

@@ -44,6 +44,33 @@ struct GeneratorOptions {
   int max_attempts = 4;         ///< meshing passes to hit target_nodes
 };
 
+/// The one list of GeneratorOptions' fields: visit(key, member pointer, help) for each, in order. The
+/// config reader (read_generator_options), the writer (generator_to_json) and the `mesh generate` flags
+/// (--key-with-dashes) are all made from it, so a new option is one line here.
+template <class Visit>
+void for_each_generator_field(Visit&& visit) {
+  using O = GeneratorOptions;
+  visit("shape", &O::shape, "lv or biv");
+  visit("target_nodes", &O::target_nodes, "Target node count (>= 100)");
+  visit("seed", &O::seed, "Seed of the mesher (same seed => identical mesh)");
+  visit("lv_endo_short_radius", &O::lv_endo_short_radius, "LV endocardium radius in x and y (mm)");
+  visit("lv_endo_long_radius", &O::lv_endo_long_radius, "LV endocardium radius in z (mm)");
+  visit("lv_epi_short_radius", &O::lv_epi_short_radius, "LV epicardium radius in x and y (mm)");
+  visit("lv_epi_long_radius", &O::lv_epi_long_radius, "LV epicardium radius in z (mm)");
+  visit("base_z", &O::base_z, "Base plane z (mm); tissue kept below it");
+  visit("rv_center_x", &O::rv_center_x, "biv: RV ellipsoid centre x (mm)");
+  visit("rv_center_z", &O::rv_center_z, "biv: RV ellipsoid centre z (mm)");
+  visit("rv_endo_radius_x", &O::rv_endo_radius_x, "biv: RV endocardium semi-axis x (mm)");
+  visit("rv_endo_radius_y", &O::rv_endo_radius_y, "biv: RV endocardium semi-axis y (mm)");
+  visit("rv_endo_radius_z", &O::rv_endo_radius_z, "biv: RV endocardium semi-axis z (mm)");
+  visit("rv_wall_thickness", &O::rv_wall_thickness, "biv: RV free-wall thickness (mm)");
+  visit("facet_angle", &O::facet_angle, "Lower bound on surface triangle angles (degrees)");
+  visit("cell_radius_edge_ratio", &O::cell_radius_edge_ratio,
+        "Upper bound on tet circumradius / shortest edge");
+  visit("node_tolerance", &O::node_tolerance, "Accepted relative miss of the node count");
+  visit("max_attempts", &O::max_attempts, "Meshing passes to hit the node count");
+}
+
 /// Throws core::Error naming the option when options are invalid (non-positive radius, endo not
 /// inside epi, base plane outside the cavity, target_nodes < 100, unknown shape, ...).
 void check_generator_options(const GeneratorOptions& options);
@@ -51,6 +78,9 @@ void check_generator_options(const GeneratorOptions& options);
 /// Reads the fields above from `r` (same key names; absent keys keep their defaults) and checks
 /// them. Does not call r.finish() — the caller does, so options can share an object with others.
 void read_generator_options(core::JsonReader& r, GeneratorOptions& options);
+
+/// Every field under its config key.
+core::Json generator_to_json(const GeneratorOptions& options);
 
 /// Meshes the ventricle (single-threaded, deterministic for a seed). Points in mm, tets positively
 /// oriented, with point arrays `surface` (labels.hpp) and `aha` (17 LV segments + 18 RV free wall).

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -50,31 +51,10 @@ void run_generate(const GenerateArgs& args) {
     reader.finish();
   }
   // Each flag writes into args.flags; copy the ones that were given over the config values.
-  const geometry::GeneratorOptions& f = args.flags;
-  for (const auto& [opt, field] : args.options) {
-    if (opt->count() == 0) continue;
-#define METAEIK_COPY_FIELD(name) \
-  if (field == #name) options.name = f.name;
-    METAEIK_COPY_FIELD(shape)
-    METAEIK_COPY_FIELD(target_nodes)
-    METAEIK_COPY_FIELD(seed)
-    METAEIK_COPY_FIELD(lv_endo_short_radius)
-    METAEIK_COPY_FIELD(lv_endo_long_radius)
-    METAEIK_COPY_FIELD(lv_epi_short_radius)
-    METAEIK_COPY_FIELD(lv_epi_long_radius)
-    METAEIK_COPY_FIELD(base_z)
-    METAEIK_COPY_FIELD(rv_center_x)
-    METAEIK_COPY_FIELD(rv_center_z)
-    METAEIK_COPY_FIELD(rv_endo_radius_x)
-    METAEIK_COPY_FIELD(rv_endo_radius_y)
-    METAEIK_COPY_FIELD(rv_endo_radius_z)
-    METAEIK_COPY_FIELD(rv_wall_thickness)
-    METAEIK_COPY_FIELD(facet_angle)
-    METAEIK_COPY_FIELD(cell_radius_edge_ratio)
-    METAEIK_COPY_FIELD(node_tolerance)
-    METAEIK_COPY_FIELD(max_attempts)
-#undef METAEIK_COPY_FIELD
-  }
+  geometry::for_each_generator_field([&](const char* key, auto member, const char*) {
+    for (const auto& [opt, field] : args.options)
+      if (field == key && opt->count() > 0) options.*member = args.flags.*member;
+  });
   geometry::check_generator_options(options);
 
   spdlog::info("mesh generate: {} ventricle, target {} nodes, seed {}", options.shape, options.target_nodes,
@@ -109,31 +89,15 @@ void add_mesh_generate_command(CLI::App& mesh) {
       "benchmark "
       "by default), 'biv' = LV plus a crescent RV. Writes point arrays 'surface' and 'aha'.");
   static GenerateArgs args;
-  auto& f = args.flags;
-  auto add = [&](const std::string& flags, auto& field, const std::string& name, const std::string& help) {
-    auto* opt = cmd->add_option(flags, field, help)->capture_default_str();
-    args.options.emplace_back(opt, name);
-    return opt;
-  };
-  add("--shape", f.shape, "shape", "lv or biv")->check(CLI::IsMember({"lv", "biv"}));
-  add("-n,--nodes,--target-nodes", f.target_nodes, "target_nodes", "Target node count (>= 100)");
-  add("--seed", f.seed, "seed", "Seed of the mesher (same seed => identical mesh)");
-  add("--lv-endo-short-radius", f.lv_endo_short_radius, "lv_endo_short_radius", "mm");
-  add("--lv-endo-long-radius", f.lv_endo_long_radius, "lv_endo_long_radius", "mm");
-  add("--lv-epi-short-radius", f.lv_epi_short_radius, "lv_epi_short_radius", "mm");
-  add("--lv-epi-long-radius", f.lv_epi_long_radius, "lv_epi_long_radius", "mm");
-  add("--base-z", f.base_z, "base_z", "Base plane z (mm); tissue kept below it");
-  add("--rv-center-x", f.rv_center_x, "rv_center_x", "biv: RV ellipsoid centre x (mm)");
-  add("--rv-center-z", f.rv_center_z, "rv_center_z", "biv: RV ellipsoid centre z (mm)");
-  add("--rv-endo-radius-x", f.rv_endo_radius_x, "rv_endo_radius_x", "biv: RV endocardium semi-axis x (mm)");
-  add("--rv-endo-radius-y", f.rv_endo_radius_y, "rv_endo_radius_y", "biv: RV endocardium semi-axis y (mm)");
-  add("--rv-endo-radius-z", f.rv_endo_radius_z, "rv_endo_radius_z", "biv: RV endocardium semi-axis z (mm)");
-  add("--rv-wall-thickness", f.rv_wall_thickness, "rv_wall_thickness", "biv: RV free-wall thickness (mm)");
-  add("--facet-angle", f.facet_angle, "facet_angle", "Lower bound on surface triangle angles (degrees)");
-  add("--cell-radius-edge-ratio", f.cell_radius_edge_ratio, "cell_radius_edge_ratio",
-      "Upper bound on tet circumradius / shortest edge");
-  add("--node-tolerance", f.node_tolerance, "node_tolerance", "Accepted relative miss of the node count");
-  add("--max-attempts", f.max_attempts, "max_attempts", "Meshing passes to hit the node count");
+  // One flag per field (--key-with-dashes), from the field list; -n/--nodes are kept as short names.
+  geometry::for_each_generator_field([&](const char* key, auto member, const char* help) {
+    std::string flag = key;
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    flag = (flag == "target-nodes" ? "-n,--nodes,--" : "--") + flag;
+    auto* opt = cmd->add_option(flag, args.flags.*member, help)->capture_default_str();
+    if (std::string(key) == "shape") opt->check(CLI::IsMember({"lv", "biv"}));
+    args.options.emplace_back(opt, key);
+  });
   cmd->add_option("-c,--config", args.config,
                   "JSON file with the same keys as the flags (underscores); flags given override it")
       ->check(CLI::ExistingFile);
