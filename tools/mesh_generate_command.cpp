@@ -13,6 +13,7 @@
 #include "core/error.hpp"
 #include "core/timer.hpp"
 #include "geometry/generate.hpp"
+#include "geometry/mesh_io.hpp"
 #include "geometry/tet_mesh.hpp"
 #include "geometry/vtk_io.hpp"
 #include "tools/commands.hpp"
@@ -37,10 +38,16 @@ std::string label_counts(const geometry::TetMesh& mesh, const std::string& name)
 }
 
 void run_generate(const GenerateArgs& args) {
-  const std::string ext = std::filesystem::path(args.output).extension().string();
-  METAEIK_CHECK(ext == ".vtu" || ext == ".vtk", "--output: unsupported extension '"
-                                                    << ext << "' of " << args.output
-                                                    << " (expected .vtu or .vtk)");
+  METAEIK_CHECK(geometry::is_mesh_path(args.output),
+                "--output: unsupported extension '" << std::filesystem::path(args.output).extension().string()
+                                                    << "' of " << args.output
+                                                    << " (expected .vtu, .vtk, .msh or .pts)");
+  if (std::filesystem::path(args.output).extension() != ".vtu" &&
+      std::filesystem::path(args.output).extension() != ".vtk")
+    spdlog::warn(
+        "mesh generate: {} keeps no point arrays; the 'surface' and 'aha' labels are only in "
+        ".vtu/.vtk",
+        args.output);
 
   // Defaults, then the JSON config, then flags given explicitly.
   geometry::GeneratorOptions options;
@@ -101,7 +108,10 @@ void add_mesh_generate_command(CLI::App& mesh) {
   cmd->add_option("-c,--config", args.config,
                   "JSON file with the same keys as the flags (underscores); flags given override it")
       ->check(CLI::ExistingFile);
-  cmd->add_option("-o,--output", args.output, "Output mesh (.vtu or .vtk), written atomically")->required();
+  cmd->add_option(
+         "-o,--output", args.output,
+         "Output mesh (.vtu, .vtk, .msh or openCARP .pts), written atomically; only VTK keeps the labels")
+      ->required();
   cmd->callback([] { run_generate(args); });
 }
 
