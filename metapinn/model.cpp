@@ -2,9 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <mutex>
 #include <sstream>
 #include <tuple>
+#include <vector>
 
 #include "core/error.hpp"
 
@@ -41,6 +43,78 @@ std::pair<torch::Tensor, torch::Tensor> next_layer(const torch::Tensor& flat, in
   offset += out;
   return {w, b};
 }
+// One hidden tanh layer of mlp_jvp in one pass each way: from the products z [B, (1 + D)·N, out]
+// (values, then D blocks of directional derivatives) and the bias [B, 1, out] to
+// h = [tanh(z₀ + b), dz · (1 − tanh²)]. Autograd would run and record some ten tensor operations
+// per layer forward and backward on these [B, 4·N, 20] arrays (the PINN on every node and
+// residual point of Q queries).
+struct TanhJvp : torch::autograd::Function<TanhJvp> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& z_in,
+                               const torch::Tensor& bias_in, int64_t N) {
+    auto z = z_in.contiguous(), bias = bias_in.contiguous();
+    const int64_t B = z.size(0), R = z.size(1), C = z.size(2), D = R / N - 1;
+    auto value = torch::tanh(z.narrow(1, 0, N) + bias);  // torch's vectorised tanh
+    auto h = torch::empty_like(z);
+    AT_DISPATCH_FLOATING_TYPES(z.scalar_type(), "tanh_jvp", [&] {
+      const scalar_t* zp = z.data_ptr<scalar_t>();
+      const scalar_t* vp = value.data_ptr<scalar_t>();
+      scalar_t* hp = h.data_ptr<scalar_t>();
+      at::parallel_for(0, B * N, 64, [&](int64_t begin, int64_t end) {
+        for (int64_t r = begin; r < end; ++r) {
+          const int64_t b = r / N, n = r % N;
+          const scalar_t* v = vp + r * C;
+          std::copy(v, v + C, hp + (b * R + n) * C);
+          for (int64_t d = 0; d < D; ++d) {
+            const int64_t row = (b * R + (1 + d) * N + n) * C;
+            for (int64_t c = 0; c < C; ++c) hp[row + c] = zp[row + c] * (1 - v[c] * v[c]);
+          }
+        }
+      });
+    });
+    ctx->save_for_backward({z, value});
+    ctx->saved_data["N"] = N;
+    return h;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const auto& z = saved[0];
+    const auto& value = saved[1];
+    const int64_t N = ctx->saved_data["N"].toInt();
+    const int64_t B = z.size(0), R = z.size(1), C = z.size(2), D = R / N - 1;
+    auto g = grads[0].contiguous();
+    auto gz = torch::empty_like(z);
+    // value rows: d/dz₀ of h₀ = v and of h_d = dz_d·(1 − v²): (g₀ − 2v Σ_d g_d dz_d)(1 − v²);
+    // derivative rows: g_d (1 − v²).
+    AT_DISPATCH_FLOATING_TYPES(z.scalar_type(), "tanh_jvp_backward", [&] {
+      const scalar_t* zp = z.data_ptr<scalar_t>();
+      const scalar_t* vp = value.data_ptr<scalar_t>();
+      const scalar_t* gp = g.data_ptr<scalar_t>();
+      scalar_t* out = gz.data_ptr<scalar_t>();
+      at::parallel_for(0, B * N, 64, [&](int64_t begin, int64_t end) {
+        std::vector<scalar_t> t(C);
+        for (int64_t r = begin; r < end; ++r) {
+          const int64_t b = r / N, n = r % N;
+          const scalar_t* v = vp + r * C;
+          std::fill(t.begin(), t.end(), scalar_t(0));
+          for (int64_t d = 0; d < D; ++d) {
+            const int64_t row = (b * R + (1 + d) * N + n) * C;
+            for (int64_t c = 0; c < C; ++c) {
+              const scalar_t slope = 1 - v[c] * v[c];
+              t[c] += gp[row + c] * zp[row + c];
+              out[row + c] = gp[row + c] * slope;
+            }
+          }
+          const int64_t row = (b * R + n) * C;
+          for (int64_t c = 0; c < C; ++c) out[row + c] = (gp[row + c] - 2 * v[c] * t[c]) * (1 - v[c] * v[c]);
+        }
+      });
+    });
+    auto gbias = gz.narrow(1, 0, N).sum(1, /*keepdim=*/true);
+    return {gz, gbias, torch::Tensor()};
+  }
+};
 }  // namespace
 
 torch::Tensor mlp(const torch::Tensor& x_in, const torch::Tensor& flat_in, const std::vector<int64_t>& sizes,
@@ -85,6 +159,10 @@ std::pair<torch::Tensor, torch::Tensor> mlp_jvp(const torch::Tensor& x_in, const
     const int64_t out = sizes[l + 1];
     const auto [w, b] = next_layer(flat, sizes[l], out, offset);
     auto z = torch::bmm(h, w.transpose(1, 2));  // [B, (1 + D)·N, out]
+    if (l + 2 < sizes.size() && activation == Activation::kTanh) {
+      h = TanhJvp::apply(z, b, N);
+      continue;
+    }
     auto value = z.narrow(1, 0, N) + b;
     auto derivative = z.narrow(1, N, D * N).view({B, D, N, out});
     if (l + 2 < sizes.size()) {
