@@ -165,6 +165,7 @@ int main(int argc, char** argv) {
     const torch::Device device = torch::kCPU;
     auto g = metapinn::prepare_geometry(mesh.points, mesh.tets, observed, config.data,
                                         int(config.model.kernel_size), device);
+    torch::manual_seed(1);  // the same initial weights in every run
     metapinn::MetaPinn model(config.model, config.data.speed_scale);
     torch::optim::AdamW opt(model->parameters(),
                             torch::optim::AdamWOptions(t.lr).weight_decay(t.weight_decay));
