@@ -37,6 +37,7 @@
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
+#include "geometry/child_process.hpp"
 #include "geometry/vtk_io_checks.hpp"
 
 namespace metaeik::geometry {
@@ -272,7 +273,18 @@ TetMesh read_vtk_mesh(const fs::path& path) {
                 source << ": unsupported mesh format '" << ext << "' (expected .vtu or .vtk)");
   VtkErrors errors;
   try {
-    return ext == ".vtu" ? read_vtu(path, source, errors) : read_legacy_vtk(source, errors);
+    if (ext == ".vtu") return read_vtu(path, source, errors);
+    // VTK's legacy reader can crash on a damaged file that passes our pre-scan (a truncated FIELD
+    // header, heap corruption on some ASCII files): it reads the file first in a child process, where
+    // a crash is an error, and only then here (twice the reading time, for legacy files only).
+    detail::run_in_child(
+        [&] {
+          VtkErrors child_errors;
+          read_legacy_vtk(source, child_errors);
+          return std::string();
+        },
+        source + ": cannot read legacy VTK file", "VTK's reader crashed on it");
+    return read_legacy_vtk(source, errors);
   } catch (const core::Error&) {
     throw;
   } catch (const std::bad_alloc&) {
