@@ -15,23 +15,12 @@
 #include <type_traits>
 #include <vector>
 
+#include "metapinn/simd_clones.hpp"
 #include "metapinn/spline_kernels.hpp"
-
-// The vector helpers pass 32- and 64-byte vectors by value; they are inlined, so GCC's note that the
-// ABI of such calls differs between the clones does not apply.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wpsabi"
-#endif
 
 namespace metaeik::metapinn::detail {
 
 namespace {
-
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define METAEIK_SIMD_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define METAEIK_SIMD_CLONES
-#endif
 
 // ---------------------------------------------------------------------------------- generic --
 // Any type and width: plain loops in the same order as the vector kernels below.

@@ -7,23 +7,11 @@
 #include <cstdint>
 #include <type_traits>
 
-// The vector helpers pass 32- and 64-byte vectors by value; they are inlined, so GCC's note that the
-// ABI of such calls differs between the clones does not apply.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wpsabi"
-#endif
+#include "metapinn/simd_clones.hpp"
 
 namespace metaeik::metapinn::detail {
 
 namespace {
-
-// The per-edge loops of edge_messages, compiled for AVX-512 and AVX2 + FMA as well as the baseline
-// x86-64 and picked at load time by the CPU (GCC function multiversioning).
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define METAEIK_SIMD_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define METAEIK_SIMD_CLONES
-#endif
 
 // Weights as numbers: single or double precision, or binary16 bits (half-precision edge weights).
 inline float weight_value(float w) { return w; }
