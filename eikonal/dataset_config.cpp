@@ -192,7 +192,7 @@ DatasetConfig read_dataset_config(core::JsonReader& r, const fs::path& base_dir)
                                         << " exceeds maps_per_subject " << c.maps_per_subject);
     int test = c.maps_per_subject - c.train - c.val;
     if (s.has("test")) {
-      s.get("test", test);
+      s.get("test", test, 0, c.maps_per_subject);
       METAEIK_CHECK(c.train + c.val + test == c.maps_per_subject,
                     s.error_prefix("test") << "train " << c.train << " + val " << c.val << " + test " << test
                                            << " must equal maps_per_subject " << c.maps_per_subject);
