@@ -278,6 +278,10 @@ void check_vtu_sizes(vtkXMLDataElement* root, std::int64_t appended_pos, const s
             array->GetAttribute("NumberOfComponents")
                 ? parse_count(array->GetAttribute("NumberOfComponents"), what + " NumberOfComponents", path)
                 : 1;
+        // VTK allocates at least one tuple (the connectivity's count is set by the data).
+        METAEIK_CHECK(components * std::uint64_t(ws) <= file_size,
+                      path << ": " << what << " NumberOfComponents " << components
+                           << " is more than the file can hold");
         // Values VTK will allocate for this array before reading it (0 = set by the data).
         std::uint64_t tuples = 0;
         if (sname == "Points" || sname == "PointData")
