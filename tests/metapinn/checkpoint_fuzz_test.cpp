@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cstdint>
+#include <string>
+
 #include "../support/cli.hpp"
 #include "../support/fuzz.hpp"
 #include "metapinn/checkpoint.hpp"
@@ -31,9 +34,15 @@ TEST(CheckpointFuzz, CorruptedCheckpointsGiveOneLineErrorsOrLoad) {
   ASSERT_EQ(best, 0.5);
 
   const std::string original = test::read_bytes(path);
-  // One flipped byte in the middle of the archive: the CRC check names the damaged entry.
+  // One flipped byte in the first tensor's data (not in a header's padding, which no CRC covers):
+  // the CRC check names the damaged entry.
+  const std::size_t header = original.rfind(std::string("PK\x03\x04"), original.find("/data/0"));
+  ASSERT_NE(header, std::string::npos);
+  const auto u16 = [&](std::size_t at) {
+    return std::size_t(std::uint8_t(original[at])) | std::size_t(std::uint8_t(original[at + 1])) << 8;
+  };
   std::string flipped = original;
-  flipped[flipped.size() / 2] ^= 0x20;
+  flipped[header + 30 + u16(header + 26) + u16(header + 28)] ^= 0x20;
   test::write_bytes(path, flipped);
   try {
     load_meta_checkpoint(path, *model, &optimizer, "small-4-3-2", torch::kCPU);
