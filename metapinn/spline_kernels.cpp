@@ -107,12 +107,33 @@ inline Float8 load8(const uint16_t* h) {
   return v;
 }
 
-template <typename WT, int OUT8, int BB>
+// Single-precision weights may also go in 16-wide vectors (AVX-512 registers on x86-64-v4): the same
+// sums per element (so the same bits), but W_e is read once for up to five maps (the k context maps)
+// instead of twice.
+using Float16 = float __attribute__((vector_size(64)));
+
+template <typename V>
+constexpr int kLanes = int(sizeof(V) / sizeof(float));
+
+template <typename V, typename WT>
+inline V load_lanes(const WT* w) {
+  if constexpr (std::is_same_v<V, Float8>) {
+    return load8(w);
+  } else {
+    V v;
+    __builtin_memcpy(&v, w, sizeof v);
+    return v;
+  }
+}
+
+// out = L·NV with L the lanes of V; the sums of BB maps stay in vector registers.
+template <typename V, typename WT, int NV, int BB>
 METAEIK_SIMD_CLONES void node_messages(const WT* we, const int64_t* edges, int64_t count, const int64_t* src,
                                        const float* x, int64_t xs, int64_t in, float scale, float* y,
                                        int64_t ys) {
-  constexpr int64_t out = 8 * OUT8;
-  Float8 acc[BB][OUT8] = {};
+  constexpr int L = kLanes<V>;
+  constexpr int64_t out = L * NV;
+  V acc[BB][NV] = {};
   for (int64_t p = 0; p < count; ++p) {
     const int64_t e = edges[p];
     const float* xr = x + src[e] * in;
@@ -127,126 +148,50 @@ METAEIK_SIMD_CLONES void node_messages(const WT* we, const int64_t* edges, int64
     const WT* W = we + e * in * out;
     for (int64_t c = 0; c < in; ++c, W += out) {
       float a[BB];
-#pragma GCC unroll 4
+#pragma GCC unroll 5
       for (int b = 0; b < BB; ++b) a[b] = xr[b * xs + c];
 #pragma GCC unroll 16
-      for (int k = 0; k < OUT8; ++k) {
-        const Float8 w = load8(W + 8 * k);
-#pragma GCC unroll 4
+      for (int k = 0; k < NV; ++k) {
+        const V w = load_lanes<V>(W + L * k);
+#pragma GCC unroll 5
         for (int b = 0; b < BB; ++b) acc[b][k] += a[b] * w;
       }
     }
   }
-#pragma GCC unroll 4
+#pragma GCC unroll 5
   for (int b = 0; b < BB; ++b)
 #pragma GCC unroll 16
-    for (int k = 0; k < OUT8; ++k) {
-      const Float8 v = acc[b][k] * scale;
-      __builtin_memcpy(y + b * ys + 8 * k, &v, sizeof v);
+    for (int k = 0; k < NV; ++k) {
+      const V v = acc[b][k] * scale;
+      __builtin_memcpy(y + b * ys + L * k, &v, sizeof v);
     }
 }
 
-// Maps per block for out = 8·OUT8: BB·(OUT8 + 1) vector registers of 32 in use.
-template <int OUT8>
-constexpr int kMapsPerBlock = OUT8 >= 16  ? 1
-                              : OUT8 >= 8 ? 3
-                                          : 4;
+// Maps per block: BB·(NV + 1) vector registers of 32 in use.
+template <typename V, int NV>
+constexpr int kMapsPerBlock = std::is_same_v<V, Float16> ? (NV >= 8 ? 3 : 5)
+                                                         : (NV >= 16  ? 1
+                                                            : NV >= 8 ? 3
+                                                                      : 4);
 
-template <typename WT, int OUT8>
+// node_messages for the `maps` (1..BB) maps of one block.
+template <typename V, typename WT, int NV, int BB>
+void node_messages_upto(int maps, const WT* we, const int64_t* edges, int64_t count, const int64_t* src,
+                        const float* x, int64_t xs, int64_t in, float scale, float* y, int64_t ys) {
+  if constexpr (BB > 1)
+    if (maps < BB)
+      return node_messages_upto<V, WT, NV, BB - 1>(maps, we, edges, count, src, x, xs, in, scale, y, ys);
+  node_messages<V, WT, NV, BB>(we, edges, count, src, x, xs, in, scale, y, ys);
+}
+
+template <typename V, typename WT, int NV>
 void node_messages_blocks(const WT* we, const int64_t* edges, int64_t count, const int64_t* src,
                           const float* x, int64_t xs, int64_t in, float scale, float* y, int64_t ys,
                           int64_t B) {
-  for (int64_t b0 = 0; b0 < B; b0 += kMapsPerBlock<OUT8>) {
-    const float* xb = x + b0 * xs;
-    float* yb = y + b0 * ys;
-    switch (std::min<int64_t>(kMapsPerBlock<OUT8>, B - b0)) {
-      case 1:
-        node_messages<WT, OUT8, 1>(we, edges, count, src, xb, xs, in, scale, yb, ys);
-        break;
-      case 2:
-        node_messages<WT, OUT8, 2>(we, edges, count, src, xb, xs, in, scale, yb, ys);
-        break;
-      case 3:
-        node_messages<WT, OUT8, 3>(we, edges, count, src, xb, xs, in, scale, yb, ys);
-        break;
-      default:
-        node_messages<WT, OUT8, 4>(we, edges, count, src, xb, xs, in, scale, yb, ys);
-        break;
-    }
-  }
-}
-
-// Single-precision weights in 16-wide vectors (AVX-512 registers on x86-64-v4): node_messages with
-// out = 16·NV and the same sums per element (so the same bits), but W_e is read once for up to five
-// maps (the k context maps) instead of twice.
-using Float16 = float __attribute__((vector_size(64)));
-
-template <int NV, int BB>
-METAEIK_SIMD_CLONES void node_messages16(const float* we, const int64_t* edges, int64_t count,
-                                         const int64_t* src, const float* x, int64_t xs, int64_t in,
-                                         float scale, float* y, int64_t ys) {
-  constexpr int64_t out = 16 * NV;
-  Float16 acc[BB][NV] = {};
-  for (int64_t p = 0; p < count; ++p) {
-    const int64_t e = edges[p];
-    const float* xr = x + src[e] * in;
-    bool zero = true;
-    for (int b = 0; b < BB && zero; ++b)
-      for (int64_t c = 0; c < in; ++c)
-        if (xr[b * xs + c] != 0.0f) {
-          zero = false;
-          break;
-        }
-    if (zero) continue;
-    const float* W = we + e * in * out;
-    for (int64_t c = 0; c < in; ++c, W += out) {
-      float a[BB];
-#pragma GCC unroll 5
-      for (int b = 0; b < BB; ++b) a[b] = xr[b * xs + c];
-#pragma GCC unroll 8
-      for (int k = 0; k < NV; ++k) {
-        Float16 w;
-        __builtin_memcpy(&w, W + 16 * k, sizeof w);
-#pragma GCC unroll 5
-        for (int b = 0; b < BB; ++b) acc[b][k] += a[b] * w;
-      }
-    }
-  }
-#pragma GCC unroll 5
-  for (int b = 0; b < BB; ++b)
-#pragma GCC unroll 8
-    for (int k = 0; k < NV; ++k) {
-      const Float16 v = acc[b][k] * scale;
-      __builtin_memcpy(y + b * ys + 16 * k, &v, sizeof v);
-    }
-}
-
-template <int NV>
-void node_messages16_blocks(const float* we, const int64_t* edges, int64_t count, const int64_t* src,
-                            const float* x, int64_t xs, int64_t in, float scale, float* y, int64_t ys,
-                            int64_t B) {
-  constexpr int kMaps = NV >= 8 ? 3 : 5;  // BB·NV accumulators of 32 registers
-  for (int64_t b0 = 0; b0 < B; b0 += kMaps) {
-    const float* xb = x + b0 * xs;
-    float* yb = y + b0 * ys;
-    switch (std::min<int64_t>(kMaps, B - b0)) {
-      case 1:
-        node_messages16<NV, 1>(we, edges, count, src, xb, xs, in, scale, yb, ys);
-        break;
-      case 2:
-        node_messages16<NV, 2>(we, edges, count, src, xb, xs, in, scale, yb, ys);
-        break;
-      case 3:
-        node_messages16<NV, 3>(we, edges, count, src, xb, xs, in, scale, yb, ys);
-        break;
-      case 4:
-        node_messages16<NV, 4>(we, edges, count, src, xb, xs, in, scale, yb, ys);
-        break;
-      default:
-        node_messages16<NV, kMaps>(we, edges, count, src, xb, xs, in, scale, yb, ys);
-        break;
-    }
-  }
+  constexpr int kMaps = kMapsPerBlock<V, NV>;
+  for (int64_t b0 = 0; b0 < B; b0 += kMaps)
+    node_messages_upto<V, WT, NV, kMaps>(int(std::min<int64_t>(kMaps, B - b0)), we, edges, count, src,
+                                         x + b0 * xs, xs, in, scale, y + b0 * ys, ys);
 }
 
 /// Register-blocked forward of one node if `out` is one of its widths (8, 16, 32, 64, 128).
@@ -257,16 +202,16 @@ bool blocked_node_messages(const WT* we, const int64_t* edges, int64_t count, co
   if constexpr (std::is_same_v<WT, float>) {
     if (B > 1) switch (out) {
         case 16:
-          node_messages16_blocks<1>(we, edges, count, src, x, xs, in, scale, y, ys, B);
+          node_messages_blocks<Float16, float, 1>(we, edges, count, src, x, xs, in, scale, y, ys, B);
           return true;
         case 32:
-          node_messages16_blocks<2>(we, edges, count, src, x, xs, in, scale, y, ys, B);
+          node_messages_blocks<Float16, float, 2>(we, edges, count, src, x, xs, in, scale, y, ys, B);
           return true;
         case 64:
-          node_messages16_blocks<4>(we, edges, count, src, x, xs, in, scale, y, ys, B);
+          node_messages_blocks<Float16, float, 4>(we, edges, count, src, x, xs, in, scale, y, ys, B);
           return true;
         case 128:
-          node_messages16_blocks<8>(we, edges, count, src, x, xs, in, scale, y, ys, B);
+          node_messages_blocks<Float16, float, 8>(we, edges, count, src, x, xs, in, scale, y, ys, B);
           return true;
         default:
           break;
@@ -274,19 +219,19 @@ bool blocked_node_messages(const WT* we, const int64_t* edges, int64_t count, co
   }
   switch (out) {
     case 8:
-      node_messages_blocks<WT, 1>(we, edges, count, src, x, xs, in, scale, y, ys, B);
+      node_messages_blocks<Float8, WT, 1>(we, edges, count, src, x, xs, in, scale, y, ys, B);
       return true;
     case 16:
-      node_messages_blocks<WT, 2>(we, edges, count, src, x, xs, in, scale, y, ys, B);
+      node_messages_blocks<Float8, WT, 2>(we, edges, count, src, x, xs, in, scale, y, ys, B);
       return true;
     case 32:
-      node_messages_blocks<WT, 4>(we, edges, count, src, x, xs, in, scale, y, ys, B);
+      node_messages_blocks<Float8, WT, 4>(we, edges, count, src, x, xs, in, scale, y, ys, B);
       return true;
     case 64:
-      node_messages_blocks<WT, 8>(we, edges, count, src, x, xs, in, scale, y, ys, B);
+      node_messages_blocks<Float8, WT, 8>(we, edges, count, src, x, xs, in, scale, y, ys, B);
       return true;
     case 128:
-      node_messages_blocks<WT, 16>(we, edges, count, src, x, xs, in, scale, y, ys, B);
+      node_messages_blocks<Float8, WT, 16>(we, edges, count, src, x, xs, in, scale, y, ys, B);
       return true;
     default:
       return false;
