@@ -26,7 +26,6 @@ namespace metaeik::eikonal {
 
 namespace {
 
-using detail::TetGeom;
 constexpr double kInf = std::numeric_limits<double>::infinity();
 /// Below this many mesh nodes a solve runs on one thread (results are identical either way).
 constexpr int kParallelMinNodes = 8192;
