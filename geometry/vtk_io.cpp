@@ -279,6 +279,7 @@ TetMesh read_vtk_mesh(const fs::path& path) {
     // a crash is an error, and only then here (twice the reading time, for legacy files only).
     detail::run_in_child(
         [&] {
+          spdlog::set_level(spdlog::level::off);  // the child's process only: the parent warns once
           VtkErrors child_errors;
           read_legacy_vtk(source, child_errors);
           return std::string();
