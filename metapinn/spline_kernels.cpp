@@ -194,48 +194,30 @@ void node_messages_blocks(const WT* we, const int64_t* edges, int64_t count, con
                                          x + b0 * xs, xs, in, scale, y + b0 * ys, ys);
 }
 
-/// Register-blocked forward of one node if `out` is one of its widths (8, 16, 32, 64, 128).
+// node_messages_blocks for out = L·NV, L·2NV, … up to 128 (L the lanes of V); false for other widths.
+template <typename V, typename WT, int NV = 1>
+bool node_messages_width(const WT* we, const int64_t* edges, int64_t count, const int64_t* src,
+                         const float* x, int64_t xs, int64_t in, int64_t out, float scale, float* y,
+                         int64_t ys, int64_t B) {
+  if (out == kLanes<V> * NV) {
+    node_messages_blocks<V, WT, NV>(we, edges, count, src, x, xs, in, scale, y, ys, B);
+    return true;
+  }
+  if constexpr (kLanes<V> * NV < 128)
+    return node_messages_width<V, WT, 2 * NV>(we, edges, count, src, x, xs, in, out, scale, y, ys, B);
+  return false;
+}
+
+/// Register-blocked forward of one node if `out` is one of its widths (8, 16, 32, 64, 128); several
+/// maps of single-precision weights go in 16-wide vectors.
 template <typename WT>
 bool blocked_node_messages(const WT* we, const int64_t* edges, int64_t count, const int64_t* src,
                            const float* x, int64_t xs, int64_t in, int64_t out, float scale, float* y,
                            int64_t ys, int64_t B) {
-  if constexpr (std::is_same_v<WT, float>) {
-    if (B > 1) switch (out) {
-        case 16:
-          node_messages_blocks<Float16, float, 1>(we, edges, count, src, x, xs, in, scale, y, ys, B);
-          return true;
-        case 32:
-          node_messages_blocks<Float16, float, 2>(we, edges, count, src, x, xs, in, scale, y, ys, B);
-          return true;
-        case 64:
-          node_messages_blocks<Float16, float, 4>(we, edges, count, src, x, xs, in, scale, y, ys, B);
-          return true;
-        case 128:
-          node_messages_blocks<Float16, float, 8>(we, edges, count, src, x, xs, in, scale, y, ys, B);
-          return true;
-        default:
-          break;
-      }
-  }
-  switch (out) {
-    case 8:
-      node_messages_blocks<Float8, WT, 1>(we, edges, count, src, x, xs, in, scale, y, ys, B);
+  if constexpr (std::is_same_v<WT, float>)
+    if (B > 1 && node_messages_width<Float16, float>(we, edges, count, src, x, xs, in, out, scale, y, ys, B))
       return true;
-    case 16:
-      node_messages_blocks<Float8, WT, 2>(we, edges, count, src, x, xs, in, scale, y, ys, B);
-      return true;
-    case 32:
-      node_messages_blocks<Float8, WT, 4>(we, edges, count, src, x, xs, in, scale, y, ys, B);
-      return true;
-    case 64:
-      node_messages_blocks<Float8, WT, 8>(we, edges, count, src, x, xs, in, scale, y, ys, B);
-      return true;
-    case 128:
-      node_messages_blocks<Float8, WT, 16>(we, edges, count, src, x, xs, in, scale, y, ys, B);
-      return true;
-    default:
-      return false;
-  }
+  return node_messages_width<Float8, WT>(we, edges, count, src, x, xs, in, out, scale, y, ys, B);
 }
 #endif
 
